@@ -1,0 +1,33 @@
+# Everything a fresh clone needs: `make demo`, `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+DEMO := demo-output
+
+.PHONY: install demo test bench lint clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: install
+	$(BIN)/forecast train sample_data/sine.csv --model-dir $(DEMO)/model
+	$(BIN)/forecast predict --model $(DEMO)/model --steps 20 \
+		--out $(DEMO)/forecast.csv --plot $(DEMO)/forecast.png
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/predict_steps.py
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache

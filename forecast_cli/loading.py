@@ -1,0 +1,242 @@
+"""Read a CSV file into a clean numeric series, or say exactly what is wrong with it."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecast_cli.config import DataConfig, Fill
+from forecast_cli.errors import ForecastError
+
+_TIME_NAMES = ("date", "time", "timestamp", "datetime", "ds")
+
+
+@dataclass(frozen=True)
+class Series:
+    """A loaded series: one row per time step, targets first, then extra features."""
+
+    values: np.ndarray  # (rows, len(columns)) float32
+    targets: tuple[str, ...]
+    features: tuple[str, ...]
+    times: pd.DatetimeIndex | None
+    time_col: str | None
+    freq: str | None
+    path: Path
+    sha256: str
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.targets + self.features
+
+    def resolved(self, fill: Fill | None) -> DataConfig:
+        """The data configuration that reloads exactly these columns."""
+        return DataConfig(self.targets, self.time_col, self.features, fill)
+
+
+def load_series(path: Path, config: DataConfig) -> Series:
+    """Load ``path`` with ``config``; raise ``ForecastError`` naming the fix on bad input."""
+    frame = _read_csv(path)
+    notes: list[str] = []
+    time_col = config.time_col or _detect_time_column(frame)
+    times = None
+    if time_col is not None:
+        times = _parse_times(frame, time_col, path)
+        if not times.is_monotonic_increasing:
+            order = np.argsort(times.to_numpy(), kind="stable")
+            frame, times = frame.iloc[order], times[order]
+            notes.append(f"Rows sorted by time column '{time_col}'.")
+    targets = config.targets or _default_target(frame, time_col, path, notes)
+    columns = list(dict.fromkeys((*targets, *config.features)))
+    for column in columns:
+        _require_column(frame, column, path)
+    if time_col in columns:
+        raise ForecastError(
+            f"Column '{time_col}' in {path} is the time column; it cannot also be a target "
+            "or feature. Choose another --time-col or --target."
+        )
+    numbers = pd.DataFrame({c: _numeric_column(frame[c], c, path) for c in columns})
+    numbers, times = _handle_missing(numbers, times, config.fill, path, notes)
+    if len(numbers) == 0:
+        raise ForecastError(f"{path} has no rows left after --fill drop; use --fill interpolate.")
+    return Series(
+        values=numbers.to_numpy(dtype=np.float32),
+        targets=tuple(targets),
+        features=tuple(c for c in config.features if c not in targets),
+        times=times,
+        time_col=time_col,
+        freq=_infer_freq(times),
+        path=path,
+        sha256=file_sha256(path),
+        notes=tuple(notes),
+    )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise ForecastError(f"{path}: no such file. Check the path, or pass --data FILE.")
+    if not path.is_file():
+        raise ForecastError(f"{path} is not a file. Pass the path of a CSV file.")
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise ForecastError(
+            f"{path} is empty. It needs a header row and one row per time step."
+        ) from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        detail = str(exc).strip().splitlines()[0]
+        raise ForecastError(
+            f"{path} cannot be read as CSV ({detail}). Save it as UTF-8 CSV."
+        ) from None
+    if all(_looks_numeric(name) for name in frame.columns):
+        raise ForecastError(
+            f"{path} has no header row: its first line ({', '.join(map(str, frame.columns))}) "
+            "holds numbers. Add a first line naming the columns, e.g. 'value'."
+        )
+    if frame.empty:
+        raise ForecastError(f"{path} has a header row but no data rows.")
+    return frame
+
+
+def _looks_numeric(name: object) -> bool:
+    try:
+        float(str(name))
+    except ValueError:
+        return False
+    return True
+
+
+def _line(label: int) -> int:
+    """File line number of the data row with index ``label`` (the header is line 1).
+
+    Rows keep the index ``read_csv`` gave them, so this holds after sorting by time.
+    """
+    return int(label) + 2
+
+
+def _require_column(frame: pd.DataFrame, column: str, path: Path) -> None:
+    if column not in frame.columns:
+        available = ", ".join(f"'{c}'" for c in frame.columns)
+        raise ForecastError(f"Column '{column}' is not in {path}; available columns: {available}.")
+
+
+def _detect_time_column(frame: pd.DataFrame) -> str | None:
+    """The first non-numeric column whose every value parses as a date, preferring usual names."""
+    candidates = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    candidates.sort(key=lambda c: str(c).lower() not in _TIME_NAMES)
+    for column in candidates:
+        parsed = _to_datetime(frame[column])
+        if parsed is not None and parsed.notna().all():
+            return column
+    return None
+
+
+def _to_datetime(column: pd.Series) -> pd.Series | None:
+    try:
+        return pd.to_datetime(column, errors="coerce", format="ISO8601")
+    except (ValueError, TypeError):
+        try:
+            return pd.to_datetime(column, errors="coerce", format="mixed")
+        except (ValueError, TypeError):
+            return None
+
+
+def _parse_times(frame: pd.DataFrame, time_col: str, path: Path) -> pd.DatetimeIndex:
+    _require_column(frame, time_col, path)
+    parsed = _to_datetime(frame[time_col])
+    bad = np.flatnonzero(parsed.isna().to_numpy()) if parsed is not None else np.array([0])
+    if len(bad):
+        value = frame[time_col].iloc[bad[0]]
+        raise ForecastError(
+            f"Time column '{time_col}' in {path} has a value that is not a date: "
+            f"line {_line(bad[0])} holds {value!r}. Fix it, or choose another --time-col."
+        )
+    return pd.DatetimeIndex(parsed)
+
+
+def _default_target(
+    frame: pd.DataFrame, time_col: str | None, path: Path, notes: list[str]
+) -> tuple[str]:
+    numeric = [
+        c for c in frame.columns if c != time_col and pd.api.types.is_numeric_dtype(frame[c])
+    ]
+    if not numeric:
+        available = ", ".join(f"'{c}'" for c in frame.columns)
+        raise ForecastError(
+            f"{path} has no numeric column to forecast (columns: {available}). "
+            "Name the target with --target COL."
+        )
+    reason = "the only numeric column" if len(numeric) == 1 else "the last numeric column"
+    notes.append(f"Target: '{numeric[-1]}' ({reason}); choose another with --target.")
+    return (numeric[-1],)
+
+
+def _numeric_column(column: pd.Series, name: str, path: Path) -> pd.Series:
+    if pd.api.types.is_bool_dtype(column):
+        raise ForecastError(f"Column '{name}' in {path} holds true/false values, not numbers.")
+    numbers = pd.to_numeric(column, errors="coerce")
+    bad = np.flatnonzero(numbers.isna().to_numpy() & column.notna().to_numpy())
+    if len(bad):
+        raise ForecastError(
+            f"Column '{name}' in {path} is not numeric: line {_line(column.index[bad[0]])} holds "
+            f"{column.iloc[bad[0]]!r}. Fix that value or choose another column with --target."
+        )
+    infinite = np.flatnonzero(np.isinf(numbers.to_numpy(dtype=float)))
+    if len(infinite):
+        raise ForecastError(
+            f"Column '{name}' in {path} has {len(infinite)} infinite value(s), first at line "
+            f"{_line(column.index[infinite[0]])}. Replace them with numbers, or empty the "
+            "cells and pass --fill."
+        )
+    return numbers.astype(float)
+
+
+def _handle_missing(
+    numbers: pd.DataFrame,
+    times: pd.DatetimeIndex | None,
+    fill: Fill | None,
+    path: Path,
+    notes: list[str],
+) -> tuple[pd.DataFrame, pd.DatetimeIndex | None]:
+    missing = numbers.isna()
+    count = int(missing.to_numpy().sum())
+    if count == 0:
+        return numbers, times
+    where = ", ".join(
+        f"'{c}' {int(n)} (first at line {_line(missing[c].idxmax())})"
+        for c, n in missing.sum().items()
+        if n
+    )
+    if fill is None:
+        raise ForecastError(
+            f"{path} has {count} missing value(s): {where}. Choose how to fill them with "
+            "--fill interpolate, --fill ffill or --fill drop."
+        )
+    notes.append(f"Filled {count} missing value(s) with --fill {fill}: {where}.")
+    if fill is Fill.DROP:
+        keep = ~missing.any(axis=1).to_numpy()
+        return numbers[keep], times[keep] if times is not None else None
+    if fill is Fill.INTERPOLATE:
+        return numbers.interpolate(limit_direction="both"), times
+    return numbers.ffill().bfill(), times
+
+
+def _infer_freq(times: pd.DatetimeIndex | None) -> str | None:
+    if times is None or len(times) < 3:
+        return None
+    try:
+        return pd.infer_freq(times)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,85 @@
+"""Build the Keras network a ``ModelConfig`` describes, and say how its head is trained.
+
+Heads:
+
+* many-to-one: the top recurrent layer returns its last output; ``Dense`` maps it to
+  ``horizon x targets`` values. Output ``(samples, horizon, targets)``.
+* many-to-many: the top layer returns every step; ``TimeDistributed(Dense)`` maps each
+  step to ``horizon x targets`` values. Output ``(samples, lookback, horizon, targets)``.
+  Every step is trained on the *same* targets, the ``horizon`` rows after the window's
+  end, so the error flows back through every step while no step's target ever lies in
+  the input window (which a bidirectional layer would otherwise read and copy). The
+  forecast is the last step's output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from forecast_cli.config import Cell, Head, ModelConfig
+from forecast_cli.runtime import keras
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One line of the layer summary."""
+
+    name: str
+    kind: str
+    output_shape: tuple
+    params: int
+
+
+def build_model(config: ModelConfig, lookback: int, n_features: int, horizon: int, n_targets: int):
+    """A functional Keras model from ``(samples, lookback, n_features)`` windows."""
+    k = keras()
+    cells = {Cell.LSTM: k.layers.LSTM, Cell.GRU: k.layers.GRU, Cell.RNN: k.layers.SimpleRNN}
+    inputs = k.Input(shape=(lookback, n_features), name="window")
+    x = inputs
+    for depth, spec in enumerate(config.layers, start=1):
+        is_top = depth == len(config.layers)
+        # Layers below the top must hand a value per step to the next recurrent layer.
+        sequences = not is_top or config.head is Head.MANY_TO_MANY
+        layer = cells[spec.cell](
+            spec.units,
+            return_sequences=sequences,
+            recurrent_dropout=config.recurrent_dropout,
+            name=f"{spec.cell}_{depth}",
+        )
+        if spec.bidirectional:
+            layer = k.layers.Bidirectional(
+                layer, merge_mode=str(spec.merge_mode), name=f"bi{spec.cell}_{depth}"
+            )
+        x = layer(x)
+        if config.dropout > 0:  # between layers (depth), never along time
+            x = k.layers.Dropout(config.dropout, name=f"dropout_{depth}")(x)
+    dense = k.layers.Dense(horizon * n_targets, name="dense")
+    if config.head is Head.MANY_TO_ONE:
+        outputs = k.layers.Reshape((horizon, n_targets), name="forecast")(dense(x))
+    else:
+        x = k.layers.TimeDistributed(dense, name="per_step")(x)
+        outputs = k.layers.Reshape((lookback, horizon, n_targets), name="forecast")(x)
+    return k.Model(inputs, outputs, name=config.label.replace(",", "_").replace(":", "-"))
+
+
+def training_targets(targets: np.ndarray, head: Head, lookback: int) -> np.ndarray:
+    """What the network is fitted to: the targets, repeated at every step for many-to-many."""
+    if head is Head.MANY_TO_ONE:
+        return targets
+    return np.broadcast_to(targets[:, None], (len(targets), lookback, *targets.shape[1:]))
+
+
+def final_step(outputs, head: Head):
+    """The forecast ``(samples, horizon, targets)`` from the network's raw outputs."""
+    return outputs[:, -1] if head is Head.MANY_TO_MANY else outputs
+
+
+def describe(model) -> list[LayerRow]:
+    """The layer summary as plain rows (the input layer left out)."""
+    return [
+        LayerRow(layer.name, type(layer).__name__, tuple(layer.output.shape), layer.count_params())
+        for layer in model.layers
+        if type(layer).__name__ != "InputLayer"
+    ]

@@ -1,0 +1,119 @@
+"""``forecast predict``: load a model directory, roll the forecast, write CSV and plot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecast_cli.artifacts import ModelCard, atomic_path, load_model_dir
+from forecast_cli.config import DataConfig
+from forecast_cli.errors import ForecastError
+from forecast_cli.forecasting import roll
+from forecast_cli.loading import Series, load_series
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """The future values with their times, and the series they continue."""
+
+    frame: pd.DataFrame  # a time (or step) column, then one column per target
+    series: Series
+    card: ModelCard
+
+
+def run_predict(
+    model_dir: Path, data_path: Path | None, steps: int, future_path: Path | None = None
+) -> Forecast:
+    """Forecast ``steps`` values after the end of the data (by default the training file)."""
+    model, card = load_model_dir(model_dir)
+    if data_path is None:
+        data_path = Path(card.source.path)
+        if not data_path.is_file():
+            raise ForecastError(
+                f"The training file recorded in {model_dir} ({data_path}) no longer exists; "
+                "pass the series to forecast from with --data FILE."
+            )
+    series = load_series(data_path, card.data)
+    lookback = card.window.lookback
+    if len(series.values) < lookback:
+        raise ForecastError(
+            f"{data_path} has {len(series.values)} rows; the model reads windows of "
+            f"{lookback} (--lookback), so it needs at least {lookback} rows."
+        )
+    window = card.scaler.transform(series.values[-lookback:])[None]
+    future = _future_features(card, steps, future_path)
+    scaled = roll(model, window, steps, card.model.head, future)
+    values = card.scaler.inverse(scaled[0])
+    frame = pd.DataFrame(values, columns=list(series.targets))
+    frame.insert(0, *_future_index(series, card, steps))
+    return Forecast(frame, series, card)
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    with atomic_path(path) as temporary:
+        frame.to_csv(temporary, index=False)
+
+
+def plot(forecast: Forecast, path: Path) -> None:
+    """The history's tail and the forecast, titled with the architecture."""
+    from forecast_cli.plotting import plot_forecast
+
+    series, card = forecast.series, forecast.card
+    n_targets = len(series.targets)
+    tail = min(len(series.values), max(5 * card.window.lookback, 100, len(forecast.frame)))
+    if series.times is not None and pd.api.types.is_datetime64_any_dtype(forecast.frame.iloc[:, 0]):
+        history_x, x_label = series.times[-tail:], series.time_col
+        forecast_x = forecast.frame.iloc[:, 0].to_numpy()
+    else:
+        rows = len(series.values)
+        history_x, x_label = np.arange(rows - tail, rows) + 1, "row"
+        forecast_x = np.arange(rows, rows + len(forecast.frame)) + 1
+    title = (
+        f"{card.model.label} ({card.model.head}), lookback {card.window.lookback}: "
+        f"next {len(forecast.frame)} steps"
+    )
+    plot_forecast(
+        np.asarray(history_x),
+        series.values[-tail:, :n_targets],
+        np.asarray(forecast_x),
+        forecast.frame[list(series.targets)].to_numpy(),
+        series.targets,
+        x_label,
+        title,
+        path,
+    )
+
+
+def _future_features(card: ModelCard, steps: int, future_path: Path | None) -> np.ndarray | None:
+    """Scaled extra-feature values for the steps the roll feeds back, when it needs them."""
+    features, horizon = card.data.features, card.window.horizon
+    needed = steps - horizon
+    if not features or needed <= 0:
+        return None
+    if future_path is None:
+        raise ForecastError(
+            f"This model also reads the features {', '.join(features)}, so past its "
+            f"--horizon of {horizon} step(s) it needs their future values: pass "
+            f"--future-data FILE with columns {', '.join(features)} for the next {needed} "
+            f"step(s), or use --steps {horizon}."
+        )
+    future = load_series(future_path, DataConfig(targets=features, fill=card.data.fill))
+    if len(future.values) < needed:
+        raise ForecastError(
+            f"--future-data {future_path} has {len(future.values)} rows; forecasting {steps} "
+            f"steps needs the features for {needed} step(s) after the data's end."
+        )
+    n_targets = len(card.data.targets)
+    return card.scaler.transform(future.values[:needed], first=n_targets)[None]
+
+
+def _future_index(series: Series, card: ModelCard, steps: int) -> tuple[str, object]:
+    """``(name, values)`` of the first column: times continuing the series, else step numbers."""
+    freq = series.freq or card.source.freq
+    if series.times is not None and freq:
+        times = pd.date_range(series.times[-1], periods=steps + 1, freq=freq)[1:]
+        return series.time_col, times
+    return "step", np.arange(1, steps + 1)

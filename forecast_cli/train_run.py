@@ -1,0 +1,178 @@
+"""``forecast train``: load, split, scale, window, build, fit, evaluate, save."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from forecast_cli.artifacts import (
+    DataSource,
+    ModelCard,
+    check_destination,
+    now,
+    save_model_dir,
+    versions,
+)
+from forecast_cli.config import DataConfig, ModelConfig, TrainConfig, WindowConfig
+from forecast_cli.forecasting import roll
+from forecast_cli.loading import Series, load_series
+from forecast_cli.metrics import mae, rmse
+from forecast_cli.network import build_model, describe, training_targets
+from forecast_cli.report import Report
+from forecast_cli.runtime import seed_everything
+from forecast_cli.scaling import Scaler
+from forecast_cli.training import fit
+from forecast_cli.windows import Split, make_windows, split_series
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A series cut into scaled train and validation windows, ready to fit."""
+
+    series: Series
+    split: Split
+    scaler: Scaler
+    train: tuple[
+        np.ndarray, np.ndarray
+    ]  # scaled (samples, lookback, features), (samples, horizon, targets)
+    val: tuple[np.ndarray, np.ndarray]
+    val_actual: np.ndarray  # validation targets in the data's own units
+
+
+def prepare(series: Series, window: WindowConfig) -> Prepared:
+    """Split by time first, fit the scaler on the training rows only, then cut windows."""
+    n_targets = len(series.targets)
+    split = split_series(len(series.values), window.lookback, window.horizon, window.val_fraction)
+    scaler = Scaler.fit(window.scale, series.values[: split.train_rows])
+    inputs, targets = make_windows(
+        scaler.transform(series.values), window.lookback, window.horizon, n_targets
+    )
+    _, actual = make_windows(series.values, window.lookback, window.horizon, n_targets)
+    return Prepared(
+        series=series,
+        split=split,
+        scaler=scaler,
+        train=(inputs[: split.train_windows], targets[: split.train_windows]),
+        val=(inputs[split.val_start :], targets[split.val_start :]),
+        val_actual=actual[split.val_start :],
+    )
+
+
+def evaluate(model, prepared: Prepared, model_config: ModelConfig) -> dict:
+    """Validation MAE and RMSE in the data's units, overall and per target."""
+    horizon = prepared.val_actual.shape[1]
+    scaled = roll(model, np.ascontiguousarray(prepared.val[0]), horizon, model_config.head)
+    predicted = prepared.scaler.inverse(scaled)
+    actual = prepared.val_actual
+    per_target = {
+        name: {
+            "val_mae": mae(actual[..., i], predicted[..., i]),
+            "val_rmse": rmse(actual[..., i], predicted[..., i]),
+        }
+        for i, name in enumerate(prepared.series.targets)
+    }
+    return {
+        "val_mae": mae(actual, predicted),
+        "val_rmse": rmse(actual, predicted),
+        "per_target": per_target,
+    }
+
+
+def run_train(
+    path: Path,
+    data: DataConfig,
+    window: WindowConfig,
+    model_config: ModelConfig,
+    training: TrainConfig,
+    model_dir: Path,
+    report: Report,
+) -> ModelCard:
+    """Train one model on ``path`` and save it to ``model_dir``; return its card."""
+    check_destination(model_dir)
+    series = load_series(path, data)
+    report.notes(series.notes)
+    prepared = prepare(series, window)
+    fit_targets = [
+        training_targets(y, model_config.head, window.lookback)
+        for y in (prepared.train[1], prepared.val[1])
+    ]
+    report.facts("Data and windows", _window_facts(prepared, window, fit_targets))
+
+    seed_everything(training.seed)
+    model = build_model(
+        model_config, window.lookback, len(series.columns), window.horizon, len(series.targets)
+    )
+    report.layers(
+        describe(model),
+        model.count_params(),
+        f"Network: {model_config.label} ({model_config.head})",
+    )
+    with report.epochs(training.epochs) as on_epoch:
+        result = fit(
+            model,
+            (prepared.train[0], fit_targets[0]),
+            (prepared.val[0], fit_targets[1]),
+            training,
+            on_epoch,
+        )
+    if result.interrupted:
+        report.warn(f"Interrupted: keeping the weights of epoch {result.best_epoch}.")
+
+    metrics = evaluate(model, prepared, model_config)
+    card = ModelCard(
+        data=series.resolved(data.fill),
+        source=DataSource(str(path.absolute()), series.sha256, len(series.values), series.freq),
+        window=window,
+        scaler=prepared.scaler,
+        model=model_config,
+        training=training,
+        params=model.count_params(),
+        outcome={
+            "epochs_run": result.epochs_run,
+            "best_epoch": result.best_epoch,
+            "interrupted": result.interrupted,
+            "train_seconds": round(result.seconds, 3),
+        },
+        metrics=metrics,
+        versions=versions(),
+        created=now(),
+    )
+    save_model_dir(model_dir, model, card, result.history)
+    unit = f" ({series.targets[0]} units)" if len(series.targets) == 1 else ""
+    report.facts(
+        "Validation",
+        [
+            ("MAE", f"{metrics['val_mae']:.4f}{unit}"),
+            ("RMSE", f"{metrics['val_rmse']:.4f}{unit}"),
+            ("epochs", f"{result.epochs_run} run, weights of epoch {result.best_epoch} kept"),
+            ("time", f"{result.seconds:.1f} s"),
+        ],
+    )
+    report.written("Model saved", model_dir)
+    return card
+
+
+def _window_facts(prepared: Prepared, window: WindowConfig, fit_targets) -> list[tuple[str, str]]:
+    series, split = prepared.series, prepared.split
+    time = f", time column '{series.time_col}'" if series.time_col else ", no time column"
+    freq = f", frequency {series.freq}" if series.freq else ""
+    return [
+        ("series", f"{series.path} ({split.rows} rows{time}{freq})"),
+        ("targets", ", ".join(series.targets)),
+        ("inputs", ", ".join(series.columns)),
+        ("lookback, horizon", f"{window.lookback}, {window.horizon}"),
+        ("train", f"{split.train_windows} samples (rows 1-{split.train_rows})"),
+        (
+            "validation",
+            f"{split.val_windows} samples (targets in rows {split.train_rows + 1}-{split.rows})",
+        ),
+        ("X train, y train", f"{_shape(prepared.train[0])}, {_shape(fit_targets[0])}"),
+        ("X val, y val", f"{_shape(prepared.val[0])}, {_shape(fit_targets[1])}"),
+        ("scaling", f"{window.scale} (statistics of the {split.train_rows} training rows)"),
+    ]
+
+
+def _shape(array: np.ndarray) -> str:
+    return "(" + ", ".join(map(str, array.shape)) + ")"

@@ -1,0 +1,78 @@
+"""Cut a series into overlapping (samples, lookback, features) windows and split them by time.
+
+Window ``i`` reads rows ``i .. i+lookback-1``; its targets are rows
+``i+lookback .. i+lookback+horizon-1``, so every target lies strictly after its window.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from forecast_cli.errors import ForecastError
+
+
+@dataclass(frozen=True)
+class Split:
+    """A time split: rows before ``train_rows`` train, the tail validates.
+
+    Training windows have all their targets before ``train_rows``; validation windows
+    have all their targets at or after it. The ``horizon - 1`` windows whose targets
+    straddle the cut belong to neither, so no target is used by both parts.
+    """
+
+    rows: int
+    lookback: int
+    horizon: int
+    train_rows: int
+
+    @property
+    def train_windows(self) -> int:
+        return self.train_rows - self.lookback - self.horizon + 1
+
+    @property
+    def val_start(self) -> int:
+        """Index of the first validation window (its first target is row ``train_rows``)."""
+        return self.train_rows - self.lookback
+
+    @property
+    def val_windows(self) -> int:
+        return self.rows - self.horizon - self.train_rows + 1
+
+
+def split_series(rows: int, lookback: int, horizon: int, val_fraction: float) -> Split:
+    """Split ``rows`` so the last ``val_fraction`` (at least one horizon) validates."""
+    split = _split(rows, lookback, horizon, val_fraction)
+    if split.train_windows < 1:
+        needed = next(
+            n
+            for n in range(rows + 1, rows + 10 * (lookback + horizon) + 100)
+            if _split(n, lookback, horizon, val_fraction).train_windows >= 1
+        )
+        raise ForecastError(
+            f"The series has {rows} rows, too few for --lookback {lookback}, --horizon {horizon} "
+            f"and --val-fraction {val_fraction}: they need at least {needed} rows. "
+            "Use a longer series or a smaller --lookback."
+        )
+    return split
+
+
+def _split(rows: int, lookback: int, horizon: int, val_fraction: float) -> Split:
+    val_rows = max(horizon, math.ceil(val_fraction * rows))
+    return Split(rows, lookback, horizon, rows - val_rows)
+
+
+def make_windows(
+    values: np.ndarray, lookback: int, horizon: int, n_targets: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs ``(samples, lookback, features)`` and targets ``(samples, horizon, n_targets)``.
+
+    Both are read-only views of ``values``: no window is copied.
+    """
+    count = len(values) - lookback - horizon + 1
+    inputs = sliding_window_view(values[: count + lookback - 1], lookback, axis=0)
+    targets = sliding_window_view(values[lookback:, :n_targets], horizon, axis=0)
+    return inputs.transpose(0, 2, 1), targets.transpose(0, 2, 1)
