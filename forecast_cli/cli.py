@@ -48,10 +48,11 @@ class ForecastGroup(TyperGroup):
         args = [arg for arg in args if arg != "--debug"]
         previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            code = super().main(args, "forecast", complete_var, standalone_mode=False, **extra)
         except click.exceptions.UsageError as exc:
+            message = exc.format_message().replace("Value error, ", "").rstrip(".")
             hint = f" See '{exc.ctx.command_path} --help'." if exc.ctx else ""
-            code = _fail(f"{exc.format_message()}{hint}", USAGE_ERROR, debug)
+            code = _fail(f"{message}.{hint}", USAGE_ERROR, debug)
         except ForecastError as exc:
             code = _fail(str(exc), USAGE_ERROR, debug)
         except (click.exceptions.Abort, KeyboardInterrupt):

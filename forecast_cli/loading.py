@@ -43,6 +43,11 @@ def load_series(path: Path, config: DataConfig) -> Series:
     frame = _read_csv(path)
     notes: list[str] = []
     time_col = config.time_col or _detect_time_column(frame)
+    if time_col is not None and time_col in (*(config.targets or ()), *config.features):
+        raise ForecastError(
+            f"Column '{time_col}' in {path} is the time column; it cannot also be a target "
+            "or feature. Choose another --time-col or --target."
+        )
     times = None
     if time_col is not None:
         times = _parse_times(frame, time_col, path)
@@ -54,11 +59,6 @@ def load_series(path: Path, config: DataConfig) -> Series:
     columns = list(dict.fromkeys((*targets, *config.features)))
     for column in columns:
         _require_column(frame, column, path)
-    if time_col in columns:
-        raise ForecastError(
-            f"Column '{time_col}' in {path} is the time column; it cannot also be a target "
-            "or feature. Choose another --time-col or --target."
-        )
     numbers = pd.DataFrame({c: _numeric_column(frame[c], c, path) for c in columns})
     numbers, times = _handle_missing(numbers, times, config.fill, path, notes)
     if len(numbers) == 0:
@@ -144,6 +144,8 @@ def _detect_time_column(frame: pd.DataFrame) -> str | None:
 
 
 def _to_datetime(column: pd.Series) -> pd.Series | None:
+    if pd.api.types.is_numeric_dtype(column):
+        column = column.astype(str)  # a year column; never epoch seconds by accident
     try:
         return pd.to_datetime(column, errors="coerce", format="ISO8601")
     except (ValueError, TypeError):
@@ -161,7 +163,7 @@ def _parse_times(frame: pd.DataFrame, time_col: str, path: Path) -> pd.DatetimeI
         value = frame[time_col].iloc[bad[0]]
         raise ForecastError(
             f"Time column '{time_col}' in {path} has a value that is not a date: "
-            f"line {_line(bad[0])} holds {value!r}. Fix it, or choose another --time-col."
+            f"line {_line(bad[0])} holds '{value}'. Fix it, or choose another --time-col."
         )
     return pd.DatetimeIndex(parsed)
 
@@ -191,7 +193,7 @@ def _numeric_column(column: pd.Series, name: str, path: Path) -> pd.Series:
     if len(bad):
         raise ForecastError(
             f"Column '{name}' in {path} is not numeric: line {_line(column.index[bad[0]])} holds "
-            f"{column.iloc[bad[0]]!r}. Fix that value or choose another column with --target."
+            f"'{column.iloc[bad[0]]}'. Fix that value or choose another column with --target."
         )
     infinite = np.flatnonzero(np.isinf(numbers.to_numpy(dtype=float)))
     if len(infinite):
@@ -234,9 +236,10 @@ def _handle_missing(
 
 
 def _infer_freq(times: pd.DatetimeIndex | None) -> str | None:
+    """The regular frequency of ``times`` as a pandas alias ('h', 'D', 'ME'...), else None."""
     if times is None or len(times) < 3:
         return None
     try:
-        return pd.infer_freq(times)
+        return pd.DatetimeIndex(times, freq="infer").freqstr
     except (TypeError, ValueError):
         return None

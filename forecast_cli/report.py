@@ -36,7 +36,7 @@ class Report:
         table = Table(
             title=title, show_header=False, title_justify="left", box=None, padding=(0, 2)
         )
-        table.add_column(style="bold")
+        table.add_column(style="bold", no_wrap=True)
         table.add_column()
         for name, value in rows:
             table.add_row(name, value)

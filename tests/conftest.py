@@ -1,0 +1,76 @@
+"""Shared fixtures: CPU only, quiet TensorFlow, tiny data, the CLI run in-process."""
+
+import os
+
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")  # tests run on the CPU, like CI
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from forecast_cli.cli import app  # noqa: E402
+
+# Tiny network and few epochs: enough to exercise every path for real, in seconds.
+FAST = ["--layers", "lstm:4", "--epochs", "2", "--lookback", "8", "--batch-size", "16"]
+
+
+def sine_frame(rows: int = 160, noise: float = 0.1, seed: int = 0, period: float = 20.0):
+    rng = np.random.default_rng(seed)
+    steps = np.arange(rows)
+    return pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2026-01-01", periods=rows, freq="h"),
+            "value": np.sin(2 * np.pi * steps / period) + rng.normal(0, noise, rows),
+        }
+    )
+
+
+@pytest.fixture
+def write_csv(tmp_path):
+    """Write a frame (or raw text) to ``tmp_path/name`` and return the path."""
+
+    def write(name: str, content) -> Path:
+        path = tmp_path / name
+        if isinstance(content, pd.DataFrame):
+            content.to_csv(path, index=False)
+        else:
+            path.write_text(content)
+        return path
+
+    return write
+
+
+@pytest.fixture
+def sine_csv(write_csv):
+    return write_csv("sine.csv", sine_frame())
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    """Run ``forecast ARGS...`` in-process from ``tmp_path``; returns the click Result."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def run(*args):
+        return runner.invoke(app, [str(a) for a in args])
+
+    return run
+
+
+def error_line(result) -> str:
+    """The single ``Error:`` line a failed command must print on stderr, and nothing else."""
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: "), lines[0]
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def flat(text: str) -> str:
+    """``text`` with every run of white space folded to one space (tables vary in width)."""
+    return " ".join(text.split())

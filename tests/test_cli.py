@@ -1,0 +1,199 @@
+"""The commands end to end, as a user runs them."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import FAST, error_line, flat, sine_frame
+
+
+def last_json(result) -> dict:
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_train_then_predict_with_no_flags(cli, sine_csv, tmp_path):
+    trained = cli("train", sine_csv, *FAST, "--json")
+    assert trained.exit_code == 0, trained.output
+    summary = last_json(trained)
+    assert set(summary) >= {
+        "val_mae",
+        "val_rmse",
+        "params",
+        "epochs_run",
+        "train_seconds",
+        "model_dir",
+    }
+    assert summary["model_dir"] == str(tmp_path / "forecast-model")
+    assert summary["epochs_run"] == 2 and summary["params"] == 4 * (4 * (1 + 4) + 4) + 5
+    assert 0 < summary["val_mae"] <= summary["val_rmse"] < 1.0
+    # The human report (on stderr with --json) shows the tensor shapes before training.
+    assert "X train, y train (120, 8, 1), (120, 1, 1)" in flat(trained.stderr)
+    assert "X val, y val (32, 8, 1), (32, 1, 1)" in flat(trained.stderr)
+    assert "Target: 'value' (the only numeric column)" in trained.stderr
+
+    predicted = cli("predict")
+    assert predicted.exit_code == 0, predicted.output
+    frame = pd.read_csv(tmp_path / "forecast.csv", parse_dates=["timestamp"])
+    assert list(frame.columns) == ["timestamp", "value"] and len(frame) == 20
+    last = sine_frame()["timestamp"].iloc[-1]
+    assert frame["timestamp"].tolist() == list(pd.date_range(last, periods=21, freq="h")[1:])
+    assert frame["value"].between(-2, 2).all()
+    assert (tmp_path / "forecast.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Forecast CSV: forecast.csv" in predicted.stdout
+    assert str(frame["timestamp"].iloc[0]) in predicted.stdout  # the first rows are shown
+
+
+def test_predict_json_steps_and_newer_data(cli, sine_csv, write_csv, tmp_path):
+    assert cli("train", sine_csv, *FAST, "--model-dir", "m").exit_code == 0
+    newer = write_csv("newer.csv", sine_frame(rows=60, seed=5))
+    result = cli("predict", "--model", "m", "--data", newer, "--steps", 7, "--no-plot", "--json")
+    assert result.exit_code == 0, result.output
+    payload = last_json(result)
+    assert payload["steps"] == 7 and payload["plot"] is None
+    assert len(payload["forecast"]) == 7 and set(payload["forecast"][0]) == {"timestamp", "value"}
+    assert payload["forecast"][0]["timestamp"] == "2026-01-03 12:00:00"
+    assert not (tmp_path / "forecast.png").exists()
+
+
+def test_a_series_without_time_column_gets_step_numbers(cli, write_csv, tmp_path):
+    data = write_csv("plain.csv", sine_frame()[["value"]])
+    assert cli("train", data, *FAST).exit_code == 0
+    assert cli("predict", "--steps", 3).exit_code == 0
+    frame = pd.read_csv(tmp_path / "forecast.csv")
+    assert frame["step"].tolist() == [1, 2, 3]
+
+
+def test_same_seed_same_forecast(cli, sine_csv, tmp_path):
+    forecasts = []
+    for run in range(2):
+        assert cli("train", sine_csv, *FAST, "--seed", 7, "--model-dir", f"m{run}").exit_code == 0
+        assert (
+            cli("predict", "--model", f"m{run}", "--out", f"f{run}.csv", "--no-plot").exit_code == 0
+        )
+        forecasts.append((tmp_path / f"f{run}.csv").read_text())
+    assert forecasts[0] == forecasts[1]
+    assert cli("train", sine_csv, *FAST, "--seed", 8, "--model-dir", "m2").exit_code == 0
+    assert cli("predict", "--model", "m2", "--out", "f2.csv", "--no-plot").exit_code == 0
+    assert (tmp_path / "f2.csv").read_text() != forecasts[0]
+
+
+def test_multi_target_many_to_many_horizon_and_features(cli, write_csv, tmp_path):
+    rows = 200
+    hours = np.arange(rows)
+    frame = pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2026-03-01", periods=rows, freq="h"),
+            "temperature": np.sin(hours / 4),
+            "humidity": np.cos(hours / 4),
+            "pressure": np.sin(hours / 8),
+        }
+    )
+    data = write_csv("multi.csv", frame)
+    args = [
+        "--target",
+        "temperature",
+        "--target",
+        "humidity",
+        "--features",
+        "pressure",
+        "--layers",
+        "gru:4,bigru:4:ave",
+        "--head",
+        "many-to-many",
+        "--horizon",
+        3,
+        "--epochs",
+        2,
+        "--lookback",
+        6,
+    ]
+    trained = cli("train", data, *args)
+    assert trained.exit_code == 0, trained.output
+    assert "X train, y train (152, 6, 3), (152, 6, 3, 2)" in flat(trained.stdout)
+    # Within the horizon the features are not needed...
+    assert cli("predict", "--steps", 3).exit_code == 0
+    forecast = pd.read_csv(tmp_path / "forecast.csv")
+    assert list(forecast.columns) == ["timestamp", "temperature", "humidity"]
+    # ...past it they are, and the error says how to supply them.
+    message = error_line(cli("predict", "--steps", 5))
+    assert message == (
+        "Error: This model also reads the features pressure, so past its --horizon of 3 step(s) "
+        "it needs their future values: pass --future-data FILE with columns pressure for the "
+        "next 2 step(s), or use --steps 3."
+    )
+    future = write_csv("future.csv", pd.DataFrame({"pressure": [0.1, 0.2]}))
+    assert cli("predict", "--steps", 5, "--future-data", future).exit_code == 0
+    assert len(pd.read_csv(tmp_path / "forecast.csv")) == 5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["predict", "--steps", "0"],
+            "Error: Invalid value for '--steps': Input should be greater than or equal to 1. "
+            "See 'forecast predict --help'.",
+        ),
+        (
+            ["train", "x.csv", "--layers", "bilstm:8:max"],
+            "Error: --layers: unknown merge mode 'max' in 'bilstm:8:max'; "
+            "use one of concat, sum, mul, ave.",
+        ),
+        (
+            ["train", "x.csv", "--merge-mode", "max"],
+            "Error: Invalid value for '--merge-mode': 'max' is not one of 'concat', 'sum', "
+            "'mul', 'ave'. See 'forecast train --help'.",
+        ),
+        (["train", "x.csv", "--head", "one-to-one"], "Error: Invalid value for '--head'"),
+        (
+            ["train", "x.csv", "--learning-rate", "0"],
+            "Error: --learning-rate must be greater than 0, got 0.0.",
+        ),
+        (["train", "missing.csv"], "Error: missing.csv: no such file."),
+        (["predict", "--model", "nowhere"], "Error: Model directory nowhere does not exist."),
+        (["train"], "Error: Missing argument 'data'. See 'forecast train --help'."),
+        (["trian"], "Error: No such command 'trian'. Did you mean 'train'?"),
+    ],
+)
+def test_bad_usage_gives_one_error_line_and_status_2(cli, args, message):
+    assert error_line(cli(*args)).startswith(message)
+
+
+def test_data_errors_reach_the_user_as_one_line(cli, write_csv):
+    short = write_csv("short.csv", sine_frame(rows=20))
+    assert error_line(cli("train", short)).startswith(
+        "Error: The series has 20 rows, too few for --lookback 20, --horizon 1 and "
+        "--val-fraction 0.2: they need at least 27 rows."
+    )
+    gaps = write_csv("gaps.csv", "value\n" + "1\n2\nNA\n4\n" * 10)
+    assert "has 10 missing value(s): 'value' 10 (first at line 4)" in error_line(cli("train", gaps))
+    empty = write_csv("empty.csv", "")
+    assert error_line(cli("train", empty)).endswith(
+        "is empty. It needs a header row and one row per time step."
+    )
+
+
+def test_debug_shows_the_traceback(cli):
+    result = cli("train", "missing.csv", "--debug")
+    assert result.exit_code == 2
+    assert "Traceback" in result.stderr and result.stderr.strip().endswith(
+        "no such file. Check the path, or pass --data FILE."
+    )
+
+
+def test_refuses_to_overwrite_a_directory_that_is_not_a_model(cli, sine_csv, tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text("mine")
+    assert "is not a forecast model directory" in error_line(
+        cli("train", sine_csv, "--model-dir", "docs")
+    )
+    assert (tmp_path / "docs" / "a.txt").read_text() == "mine"
+
+
+def test_predict_when_the_training_file_has_gone(cli, sine_csv):
+    assert cli("train", sine_csv, *FAST).exit_code == 0
+    sine_csv.unlink()
+    assert error_line(cli("predict")).endswith(
+        "no longer exists; pass the series to forecast from with --data FILE."
+    )

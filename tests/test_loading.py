@@ -1,0 +1,120 @@
+import numpy as np
+import pytest
+
+from forecast_cli.config import DataConfig, Fill
+from forecast_cli.errors import ForecastError
+from forecast_cli.loading import load_series
+
+SENSORS = "timestamp,temperature,humidity\n" + "".join(
+    f"2026-01-01 {h:02d}:00,{20 + h},{50 - h}\n" for h in range(6)
+)
+
+
+def load(path, **config):
+    return load_series(path, DataConfig(**config))
+
+
+def test_default_target_is_the_last_numeric_column_and_the_choice_is_said(write_csv):
+    series = load(write_csv("s.csv", SENSORS))
+    assert series.targets == ("humidity",) and series.features == ()
+    assert series.time_col == "timestamp" and series.freq == "h"
+    assert series.notes == (
+        "Target: 'humidity' (the last numeric column); choose another with --target.",
+    )
+    np.testing.assert_array_equal(series.values[:, 0], [50, 49, 48, 47, 46, 45])
+
+
+def test_targets_then_features_form_the_inputs(write_csv):
+    series = load(write_csv("s.csv", SENSORS), targets=("temperature",), features=("humidity",))
+    assert series.columns == ("temperature", "humidity")
+    np.testing.assert_array_equal(series.values[0], [20, 50])
+
+
+def test_rows_are_sorted_by_time_with_a_note(write_csv):
+    text = "date,value\n2026-01-03,3\n2026-01-01,1\n2026-01-02,2\n"
+    series = load(write_csv("s.csv", text))
+    np.testing.assert_array_equal(series.values[:, 0], [1, 2, 3])
+    assert "Rows sorted by time column 'date'." in series.notes
+    assert series.freq == "D"
+
+
+def test_no_time_column_is_fine(write_csv):
+    series = load(write_csv("s.csv", "value\n1\n2\n3\n"))
+    assert series.time_col is None and series.times is None and series.freq is None
+
+
+@pytest.mark.parametrize(
+    ("content", "config", "message"),
+    [
+        (None, {}, "{path}: no such file. Check the path, or pass --data FILE."),
+        ("", {}, "{path} is empty. It needs a header row and one row per time step."),
+        ("a,b\n", {}, "{path} has a header row but no data rows."),
+        ("0.5\n0.7\n", {}, "{path} has no header row: its first line (0.5) holds numbers."),
+        (
+            SENSORS,
+            {"targets": ("pressure",)},
+            "Column 'pressure' is not in {path}; available columns: 'timestamp', 'temperature', "
+            "'humidity'.",
+        ),
+        (SENSORS, {"features": ("wind",)}, "Column 'wind' is not in {path}; available columns"),
+        (SENSORS, {"time_col": "when"}, "Column 'when' is not in {path}"),
+        (
+            "t,value\n1,1.0\n2,oops\n3,2.0\n",
+            {"targets": ("value",)},
+            "Column 'value' in {path} is not numeric: line 3 holds 'oops'.",
+        ),
+        ("value\n1\n\n2\n", {}, None),  # blank lines are skipped by CSV readers: not an error
+        (
+            "value,x\n1,a\n,b\n3,c\n4,\n",
+            {"targets": ("value",)},
+            "{path} has 1 missing value(s): 'value' 1 (first at line 3). Choose how to fill them "
+            "with --fill interpolate, --fill ffill or --fill drop.",
+        ),
+        (
+            "value\n1\ninf\n3\n",
+            {},
+            "Column 'value' in {path} has 1 infinite value(s), first at line 3.",
+        ),
+        (
+            "name,value\nx,1\n",
+            {"targets": ("name",)},
+            "Column 'name' in {path} is not numeric: line 2 holds 'x'.",
+        ),
+        (
+            "date,value\n2026-01-01,1\nlater,2\n",
+            {"time_col": "date"},
+            "Time column 'date' in {path} has a value that is not a date: line 3 holds 'later'.",
+        ),
+        ("name,label\nx,y\n", {}, "{path} has no numeric column to forecast"),
+        (
+            SENSORS,
+            {"targets": ("humidity",), "time_col": "humidity"},
+            "Column 'humidity' in {path} is the time column",
+        ),
+    ],
+)
+def test_bad_input_is_refused_with_the_file_and_the_fix(
+    write_csv, tmp_path, content, config, message
+):
+    path = tmp_path / "missing.csv" if content is None else write_csv("bad.csv", content)
+    if message is None:
+        assert len(load(path, **config).values) == 2
+        return
+    with pytest.raises(ForecastError) as caught:
+        load(path, **config)
+    assert str(caught.value).startswith(message.format(path=path)), str(caught.value)
+
+
+def test_a_directory_is_not_a_file(tmp_path):
+    with pytest.raises(ForecastError, match="is not a file"):
+        load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("fill", "expected"),
+    [(Fill.INTERPOLATE, [1, 2, 3, 4]), (Fill.FFILL, [1, 1, 3, 4]), (Fill.DROP, [1, 3, 4])],
+)
+def test_fill_modes(write_csv, fill, expected):
+    series = load(write_csv("s.csv", "value\n1\n\n3\n4\n".replace("\n\n", "\nNA\n")), fill=fill)
+    np.testing.assert_array_equal(series.values[:, 0], expected)
+    assert series.notes[-1].startswith(f"Filled 1 missing value(s) with --fill {fill}")
