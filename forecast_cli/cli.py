@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from typer import _click as click
 from typer.core import TyperGroup
 
 from forecast_cli import __version__
@@ -34,6 +33,8 @@ from forecast_cli.errors import ForecastError
 
 USAGE_ERROR = 2
 INTERRUPTED = 130
+# Click's UsageError (vendored by recent Typer) is the base of Typer's public BadParameter.
+UsageError = typer.BadParameter.__base__
 
 
 class ForecastGroup(TyperGroup):
@@ -49,13 +50,13 @@ class ForecastGroup(TyperGroup):
         previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
             code = super().main(args, "forecast", complete_var, standalone_mode=False, **extra)
-        except click.exceptions.UsageError as exc:
+        except UsageError as exc:
             message = exc.format_message().replace("Value error, ", "").rstrip(".")
             hint = f" See '{exc.ctx.command_path} --help'." if exc.ctx else ""
             code = _fail(f"{message}.{hint}", USAGE_ERROR, debug)
         except ForecastError as exc:
             code = _fail(str(exc), USAGE_ERROR, debug)
-        except (click.exceptions.Abort, KeyboardInterrupt):
+        except (typer.Abort, KeyboardInterrupt):
             code = INTERRUPTED
         except Exception as exc:  # a bug: say so plainly, traceback only on request
             code = _fail(
@@ -126,10 +127,14 @@ TRAINING = "Training"
 
 @app.command()
 def train(
-    data: Annotated[Path, typer.Argument(help="CSV file with a header row, one row per step.")],
+    data: Annotated[
+        Path,
+        typer.Argument(metavar="DATA.csv", help="CSV file with a header row, one row per step."),
+    ],
     target: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="COL",
             help="Column to forecast; repeat for several. Default: the only (or last) "
             "numeric column.",
             rich_help_panel=DATA,
@@ -138,13 +143,18 @@ def train(
     time_col: Annotated[
         str | None,
         typer.Option(
+            metavar="COL",
             help="Time column to sort by. Default: a column whose values parse as dates.",
             rich_help_panel=DATA,
         ),
     ] = None,
     features: Annotated[
         str | None,
-        typer.Option(help="Extra numeric input columns, comma-separated.", rich_help_panel=DATA),
+        typer.Option(
+            metavar="COL,...",
+            help="Extra numeric input columns, comma-separated.",
+            rich_help_panel=DATA,
+        ),
     ] = None,
     fill: Annotated[
         Fill | None,
@@ -180,8 +190,9 @@ def train(
     layers: Annotated[
         str,
         typer.Option(
-            help="Recurrent layers bottom first: [bi]lstm|gru|rnn:UNITS[:MERGE], "
-            "comma-separated, e.g. lstm:64,bilstm:32:sum.",
+            metavar="SPEC",
+            help="Recurrent layers, bottom first, comma-separated: CELL:UNITS[:MERGE] with CELL "
+            "lstm, gru or rnn, prefixed with bi for bidirectional; e.g. lstm:64,bilstm:32:sum.",
             rich_help_panel=NETWORK,
         ),
     ] = "bilstm:50",

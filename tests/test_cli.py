@@ -152,7 +152,7 @@ def test_multi_target_many_to_many_horizon_and_features(cli, write_csv, tmp_path
         ),
         (["train", "missing.csv"], "Error: missing.csv: no such file."),
         (["predict", "--model", "nowhere"], "Error: Model directory nowhere does not exist."),
-        (["train"], "Error: Missing argument 'data'. See 'forecast train --help'."),
+        (["train"], "Error: Missing argument 'DATA.csv'. See 'forecast train --help'."),
         (["trian"], "Error: No such command 'trian'. Did you mean 'train'?"),
     ],
 )
