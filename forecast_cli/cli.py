@@ -58,6 +58,13 @@ class ForecastGroup(TyperGroup):
             code = _fail(str(exc), USAGE_ERROR, debug)
         except (typer.Abort, KeyboardInterrupt):
             code = INTERRUPTED
+        except OSError as exc:  # e.g. an output path that cannot be written
+            where = f"{exc.filename}: " if exc.filename else ""
+            code = _fail(
+                f"{where}{exc.strerror or exc}. Check the path and its permissions.",
+                USAGE_ERROR,
+                debug,
+            )
         except Exception as exc:  # a bug: say so plainly, traceback only on request
             code = _fail(
                 f"unexpected {type(exc).__name__}: {exc}. Run again with --debug "
@@ -296,6 +303,7 @@ def predict(
 
     report = Report(json_output)
     forecast = run_predict(model, data, steps, future_data)
+    report.notes(forecast.notes)
     write_csv(forecast.frame, out)
     if not no_plot:
         draw(forecast, plot)

@@ -95,11 +95,19 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise ForecastError(
             f"{path} is empty. It needs a header row and one row per time step."
         ) from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        detail = str(exc).strip().splitlines()[0]
+    except UnicodeDecodeError as exc:
         raise ForecastError(
-            f"{path} cannot be read as CSV ({detail}). Save it as UTF-8 CSV."
+            f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}). "
+            "Save it as a UTF-8 CSV file."
         ) from None
+    except pd.errors.ParserError as exc:
+        detail = str(exc).strip().splitlines()[0].removeprefix("Error tokenizing data. C error: ")
+        raise ForecastError(
+            f"{path} is not well-formed CSV ({detail}). Every row needs as many fields as "
+            "the header."
+        ) from None
+    except OSError as exc:
+        raise ForecastError(f"{path} cannot be read: {exc.strerror}.") from None
     if all(_looks_numeric(name) for name in frame.columns):
         raise ForecastError(
             f"{path} has no header row: its first line ({', '.join(map(str, frame.columns))}) "
@@ -175,10 +183,11 @@ def _default_target(
         c for c in frame.columns if c != time_col and pd.api.types.is_numeric_dtype(frame[c])
     ]
     if not numeric:
-        available = ", ".join(f"'{c}'" for c in frame.columns)
+        others = [c for c in frame.columns if c != time_col]
+        if others:  # say which value keeps the last column from being numeric
+            _numeric_column(frame[others[-1]], others[-1], path)
         raise ForecastError(
-            f"{path} has no numeric column to forecast (columns: {available}). "
-            "Name the target with --target COL."
+            f"{path} has no numeric column to forecast. Add one, or name it with --target COL."
         )
     reason = "the only numeric column" if len(numeric) == 1 else "the last numeric column"
     notes.append(f"Target: '{numeric[-1]}' ({reason}); choose another with --target.")

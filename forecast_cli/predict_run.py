@@ -22,6 +22,7 @@ class Forecast:
     frame: pd.DataFrame  # a time (or step) column, then one column per target
     series: Series
     card: ModelCard
+    notes: tuple[str, ...]  # what the user should know about the data read
 
 
 def run_predict(
@@ -37,6 +38,12 @@ def run_predict(
                 "pass the series to forecast from with --data FILE."
             )
     series = load_series(data_path, card.data)
+    notes = series.notes
+    if str(data_path.absolute()) == card.source.path and series.sha256 != card.source.sha256:
+        notes += (
+            f"{data_path} has changed since the model was trained; forecasting from "
+            "its current end.",
+        )
     lookback = card.window.lookback
     if len(series.values) < lookback:
         raise ForecastError(
@@ -49,7 +56,7 @@ def run_predict(
     values = card.scaler.inverse(scaled[0])
     frame = pd.DataFrame(values, columns=list(series.targets))
     frame.insert(0, *_future_index(series, card, steps))
-    return Forecast(frame, series, card)
+    return Forecast(frame, series, card, notes)
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -53,9 +53,9 @@ def split_series(rows: int, lookback: int, horizon: int, val_fraction: float) ->
             if _split(n, lookback, horizon, val_fraction).train_windows >= 1
         )
         raise ForecastError(
-            f"The series has {rows} rows, too few for --lookback {lookback}, --horizon {horizon} "
-            f"and --val-fraction {val_fraction}: they need at least {needed} rows. "
-            "Use a longer series or a smaller --lookback."
+            f"The series has {rows} row{'s' * (rows != 1)}, too few for --lookback {lookback}, "
+            f"--horizon {horizon} and --val-fraction {val_fraction}: they need at least "
+            f"{needed} rows. Use a longer series or a smaller --lookback."
         )
     return split
 

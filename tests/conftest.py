@@ -37,6 +37,8 @@ def write_csv(tmp_path):
         path = tmp_path / name
         if isinstance(content, pd.DataFrame):
             content.to_csv(path, index=False)
+        elif isinstance(content, bytes):
+            path.write_bytes(content)
         else:
             path.write_text(content)
         return path

@@ -197,3 +197,22 @@ def test_predict_when_the_training_file_has_gone(cli, sine_csv):
     assert error_line(cli("predict")).endswith(
         "no longer exists; pass the series to forecast from with --data FILE."
     )
+
+
+def test_an_output_path_that_cannot_be_written_is_a_clear_error(cli, sine_csv, tmp_path):
+    assert cli("train", sine_csv, *FAST).exit_code == 0
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    message = error_line(cli("predict", "--out", "blocker/forecast.csv"))
+    assert message.startswith(f"Error: {tmp_path / 'blocker'}: File exists.")
+    assert message.endswith("Check the path and its permissions.")
+
+
+def test_predict_says_when_the_training_file_has_changed(cli, sine_csv):
+    assert cli("train", sine_csv, *FAST).exit_code == 0
+    sine_frame(rows=170).to_csv(sine_csv, index=False)
+    result = cli("predict", "--no-plot")
+    assert result.exit_code == 0
+    assert "has changed since the model was trained; forecasting from its current end." in flat(
+        result.stdout
+    )
+    assert pd.read_csv("forecast.csv")["timestamp"].iloc[0] == "2026-01-08 02:00:00"

@@ -85,7 +85,14 @@ def test_no_time_column_is_fine(write_csv):
             {"time_col": "date"},
             "Time column 'date' in {path} has a value that is not a date: line 3 holds 'later'.",
         ),
-        ("name,label\nx,y\n", {}, "{path} has no numeric column to forecast"),
+        ("name,label\nx,y\n", {}, "Column 'label' in {path} is not numeric: line 2 holds 'y'."),
+        (
+            "a,b\n1,2\n3,4,5\n",
+            {},
+            "{path} is not well-formed CSV (Expected 2 fields in line 3, "
+            "saw 3). Every row needs as many fields as the header.",
+        ),
+        (b"\xff\xfe\x00v", {}, "{path} is not UTF-8 text (invalid start byte at byte 0)."),
         (
             SENSORS,
             {"targets": ("humidity",), "time_col": "humidity"},
