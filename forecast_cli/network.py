@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from forecast_cli.config import Cell, Head, ModelConfig
 from forecast_cli.runtime import keras
 
@@ -32,7 +30,14 @@ class LayerRow:
     params: int
 
 
-def build_model(config: ModelConfig, lookback: int, n_features: int, horizon: int, n_targets: int):
+def build_model(
+    config: ModelConfig,
+    lookback: int,
+    n_features: int,
+    horizon: int,
+    n_targets: int,
+    name: str = "network",
+):
     """A functional Keras model from ``(samples, lookback, n_features)`` windows."""
     k = keras()
     cells = {Cell.LSTM: k.layers.LSTM, Cell.GRU: k.layers.GRU, Cell.RNN: k.layers.SimpleRNN}
@@ -61,14 +66,14 @@ def build_model(config: ModelConfig, lookback: int, n_features: int, horizon: in
     else:
         x = k.layers.TimeDistributed(dense, name="per_step")(x)
         outputs = k.layers.Reshape((lookback, horizon, n_targets), name="forecast")(x)
-    return k.Model(inputs, outputs, name=config.label.replace(",", "_").replace(":", "-"))
+    return k.Model(inputs, outputs, name=name)
 
 
-def training_targets(targets: np.ndarray, head: Head, lookback: int) -> np.ndarray:
-    """What the network is fitted to: the targets, repeated at every step for many-to-many."""
+def fitted_shape(targets_shape: tuple, head: Head, lookback: int) -> tuple:
+    """Shape of what the network is fitted to: the targets, at every step for many-to-many."""
     if head is Head.MANY_TO_ONE:
-        return targets
-    return np.broadcast_to(targets[:, None], (len(targets), lookback, *targets.shape[1:]))
+        return targets_shape
+    return (targets_shape[0], lookback, *targets_shape[1:])
 
 
 def final_step(outputs, head: Head):

@@ -71,8 +71,13 @@ class Report:
         )
         task = progress.add_task("train", total=total, losses="")
 
-        def on_epoch(epoch: int, logs: dict[str, float]) -> None:
-            losses = f"loss {logs['loss']:.4f}  val_loss {logs['val_loss']:.4f}"
+        def on_epoch(epoch: int, active: dict[str, tuple[float, float]]) -> None:
+            if len(active) == 1:
+                ((loss, val_loss),) = active.values()
+                losses = f"loss {loss:.4f}  val_loss {val_loss:.4f}"
+            else:
+                best = min(val for _, val in active.values())
+                losses = f"{len(active)} still improving  best val_loss {best:.4f}"
             progress.update(task, completed=epoch, losses=losses)
 
         with progress:

@@ -15,15 +15,15 @@ from forecast_cli.artifacts import (
     save_model_dir,
     versions,
 )
-from forecast_cli.config import DataConfig, ModelConfig, TrainConfig, WindowConfig
+from forecast_cli.config import DataConfig, Head, ModelConfig, TrainConfig, WindowConfig
 from forecast_cli.forecasting import roll
 from forecast_cli.loading import Series, load_series
 from forecast_cli.metrics import mae, rmse
-from forecast_cli.network import build_model, describe, training_targets
+from forecast_cli.network import build_model, describe, fitted_shape
 from forecast_cli.report import Report
 from forecast_cli.runtime import seed_everything
 from forecast_cli.scaling import Scaler
-from forecast_cli.training import fit
+from forecast_cli.training import Branch, TrainResult, fit
 from forecast_cli.windows import Split, make_windows, split_series
 
 
@@ -94,36 +94,72 @@ def run_train(
     series = load_series(path, data)
     report.notes(series.notes)
     prepared = prepare(series, window)
-    fit_targets = [
-        training_targets(y, model_config.head, window.lookback)
-        for y in (prepared.train[1], prepared.val[1])
-    ]
-    report.facts("Data and windows", _window_facts(prepared, window, fit_targets))
+    report.facts("Data and windows", window_facts(prepared, window, model_config.head))
 
-    seed_everything(training.seed)
-    model = build_model(
-        model_config, window.lookback, len(series.columns), window.horizon, len(series.targets)
-    )
+    model = build_network(model_config, prepared, training.seed)
     report.layers(
         describe(model),
         model.count_params(),
         f"Network: {model_config.label} ({model_config.head})",
     )
     with report.epochs(training.epochs) as on_epoch:
-        result = fit(
-            model,
-            (prepared.train[0], fit_targets[0]),
-            (prepared.val[0], fit_targets[1]),
+        results = fit(
+            [Branch("network", model, model_config.head)],
+            prepared.train,
+            prepared.val,
             training,
             on_epoch,
         )
+    result = results["network"]
     if result.interrupted:
         report.warn(f"Interrupted: keeping the weights of epoch {result.best_epoch}.")
 
-    metrics = evaluate(model, prepared, model_config)
-    card = ModelCard(
+    card = model_card(prepared, data, window, model_config, training, model, result)
+    save_model_dir(model_dir, model, card, result.history)
+    unit = f" ({series.targets[0]} units)" if len(series.targets) == 1 else ""
+    report.facts(
+        "Validation",
+        [
+            ("MAE", f"{card.metrics['val_mae']:.4f}{unit}"),
+            ("RMSE", f"{card.metrics['val_rmse']:.4f}{unit}"),
+            ("epochs", f"{result.epochs_run} run, weights of epoch {result.best_epoch} kept"),
+            ("time", f"{result.seconds:.1f} s"),
+        ],
+    )
+    report.written("Model saved", model_dir)
+    return card
+
+
+def build_network(model_config: ModelConfig, prepared: Prepared, seed: int, name: str = "network"):
+    """A fresh network for ``prepared``'s windows, its weights drawn from ``seed`` alone."""
+    seed_everything(seed)
+    inputs, targets = prepared.train
+    return build_model(
+        model_config,
+        inputs.shape[1],
+        inputs.shape[2],
+        targets.shape[1],
+        targets.shape[2],
+        name=name,
+    )
+
+
+def model_card(
+    prepared: Prepared,
+    data: DataConfig,
+    window: WindowConfig,
+    model_config: ModelConfig,
+    training: TrainConfig,
+    model,
+    result: TrainResult,
+) -> ModelCard:
+    """Everything about a trained network that ``forecast predict`` needs, with its scores."""
+    series = prepared.series
+    return ModelCard(
         data=series.resolved(data.fill),
-        source=DataSource(str(path.absolute()), series.sha256, len(series.values), series.freq),
+        source=DataSource(
+            str(series.path.absolute()), series.sha256, len(series.values), series.freq
+        ),
         window=window,
         scaler=prepared.scaler,
         model=model_config,
@@ -135,27 +171,18 @@ def run_train(
             "interrupted": result.interrupted,
             "train_seconds": round(result.seconds, 3),
         },
-        metrics=metrics,
+        metrics=evaluate(model, prepared, model_config),
         versions=versions(),
         created=now(),
     )
-    save_model_dir(model_dir, model, card, result.history)
-    unit = f" ({series.targets[0]} units)" if len(series.targets) == 1 else ""
-    report.facts(
-        "Validation",
-        [
-            ("MAE", f"{metrics['val_mae']:.4f}{unit}"),
-            ("RMSE", f"{metrics['val_rmse']:.4f}{unit}"),
-            ("epochs", f"{result.epochs_run} run, weights of epoch {result.best_epoch} kept"),
-            ("time", f"{result.seconds:.1f} s"),
-        ],
-    )
-    report.written("Model saved", model_dir)
-    return card
 
 
-def _window_facts(prepared: Prepared, window: WindowConfig, fit_targets) -> list[tuple[str, str]]:
+def window_facts(prepared: Prepared, window: WindowConfig, head: Head) -> list[tuple[str, str]]:
+    """The table printed before training: what was read and the tensors' shapes."""
     series, split = prepared.series, prepared.split
+    y_train, y_val = (
+        fitted_shape(y.shape, head, window.lookback) for y in (prepared.train[1], prepared.val[1])
+    )
     time = f", time column '{series.time_col}'" if series.time_col else ", no time column"
     freq = f", frequency {series.freq}" if series.freq else ""
     return [
@@ -168,11 +195,11 @@ def _window_facts(prepared: Prepared, window: WindowConfig, fit_targets) -> list
             "validation",
             f"{split.val_windows} samples (targets in rows {split.train_rows + 1}-{split.rows})",
         ),
-        ("X train, y train", f"{_shape(prepared.train[0])}, {_shape(fit_targets[0])}"),
-        ("X val, y val", f"{_shape(prepared.val[0])}, {_shape(fit_targets[1])}"),
+        ("X train, y train", f"{_shape(prepared.train[0].shape)}, {_shape(y_train)}"),
+        ("X val, y val", f"{_shape(prepared.val[0].shape)}, {_shape(y_val)}"),
         ("scaling", f"{window.scale} (statistics of the {split.train_rows} training rows)"),
     ]
 
 
-def _shape(array: np.ndarray) -> str:
-    return "(" + ", ".join(map(str, array.shape)) + ")"
+def _shape(shape: tuple) -> str:
+    return "(" + ", ".join(map(str, shape)) + ")"

@@ -1,81 +1,170 @@
-"""Fit a network with Adam, clipping, early stopping and a clean Ctrl-C."""
+"""Fit one or several networks together, with per-network early stopping and a clean Ctrl-C.
+
+Several candidate networks (``forecast compare``) train as *branches* of one Keras model
+that feeds them the same batches and sums their losses. Their weights are disjoint and
+Adam's state and the clipping (``clipnorm`` clips each weight's gradient on its own) are
+per weight, so every branch receives exactly the updates it would receive alone: joint
+training only saves the per-step overhead of running the fits one after another. Each
+branch keeps its own early stopping: once its patience runs out its best weights are
+final and the rest of its history is ignored, as if it had stopped. ``forecast train`` is
+the one-branch case.
+"""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from forecast_cli.config import Loss, TrainConfig
-from forecast_cli.runtime import keras
+from forecast_cli.config import Head, Loss, TrainConfig
+from forecast_cli.runtime import keras, tensorflow
 
-EpochHook = Callable[[int, dict[str, float]], None]
+# Called after each epoch with (epoch, {branch name: (loss, val_loss)} of the branches
+# still training).
+EpochHook = Callable[[int, dict[str, tuple[float, float]]], None]
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A network to train, by name, and the head that decides its targets' shape."""
+
+    name: str
+    model: object  # keras.Model
+    head: Head
 
 
 @dataclass(frozen=True)
 class TrainResult:
-    """What happened during ``fit``: per-epoch losses and where the kept weights came from."""
+    """What happened to one branch: per-epoch losses and where its kept weights came from."""
 
     history: dict[str, list[float]]
     epochs_run: int
-    best_epoch: int  # 1-based epoch whose weights the model now holds
+    best_epoch: int  # 1-based epoch whose weights the network now holds
     interrupted: bool
     seconds: float
 
 
+@dataclass
+class _Progress:
+    """Early-stopping state of one branch."""
+
+    best: float = math.inf
+    best_epoch: int = 0
+    wait: int = 0
+    weights: list = field(default_factory=list)
+    done: bool = False
+    history: dict[str, list[float]] = field(default_factory=lambda: {"loss": [], "val_loss": []})
+
+
 def fit(
-    model,
+    branches: list[Branch],
     train: tuple[np.ndarray, np.ndarray],
     val: tuple[np.ndarray, np.ndarray],
     config: TrainConfig,
     on_epoch: EpochHook | None = None,
-) -> TrainResult:
-    """Train ``model`` in place and leave it holding the weights of its best validation epoch.
+) -> dict[str, TrainResult]:
+    """Train every branch in place; each ends holding the weights of its best validation epoch.
 
-    Ctrl-C stops training after the current step; the best weights so far are kept.
+    ``train`` and ``val`` are ``(windows, targets)`` with targets ``(samples, horizon,
+    targets)``; many-to-many branches get them repeated at every step on the fly.
+    Ctrl-C stops training after the current step and keeps the best weights so far.
     """
-    k = keras()
-    losses = {Loss.MSE: "mse", Loss.MAE: "mae", Loss.HUBER: k.losses.Huber()}
-    model.compile(
+    k, tf = keras(), tensorflow()
+    window = k.Input(shape=train[0].shape[1:], name="window")
+    joint = k.Model(window, {b.name: b.model(window) for b in branches}, name="joint")
+    joint.compile(
         optimizer=k.optimizers.Adam(learning_rate=config.learning_rate, clipnorm=config.clipnorm),
-        loss=losses[config.loss],
+        loss={b.name: _loss(config.loss) for b in branches},
     )
-    history: dict[str, list[float]] = {"loss": [], "val_loss": []}
+    progress = {b.name: _Progress() for b in branches}
+    # Keras names a lone output's losses plainly, and each of several by its name.
+    keys = {
+        b.name: ("loss", "val_loss")
+        if len(branches) == 1
+        else (f"{b.name}_loss", f"val_{b.name}_loss")
+        for b in branches
+    }
 
-    class Record(k.callbacks.Callback):
+    class Stopper(k.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            for key in history:
-                history[key].append(float(logs[key]))
+            active = {}
+            for branch in branches:
+                state = progress[branch.name]
+                if state.done:
+                    continue
+                losses = tuple(float(logs[key]) for key in keys[branch.name])
+                _record(state, branch, epoch + 1, *losses, config.patience)
+                active[branch.name] = losses
             if on_epoch is not None:
-                on_epoch(epoch + 1, {key: values[-1] for key, values in history.items()})
+                on_epoch(epoch + 1, active)
+            if all(state.done for state in progress.values()):
+                self.model.stop_training = True
 
-    stopper = k.callbacks.EarlyStopping(
-        monitor="val_loss", patience=config.patience, restore_best_weights=True
-    )
     started = time.perf_counter()
     interrupted = False
     try:
-        model.fit(
-            *map(np.ascontiguousarray, train),
-            validation_data=tuple(map(np.ascontiguousarray, val)),
+        joint.fit(
+            _dataset(tf, train, branches, config.batch_size, shuffle_seed=config.seed),
+            validation_data=_dataset(tf, val, branches, config.batch_size),
             epochs=config.epochs,
-            batch_size=config.batch_size,
-            shuffle=True,
-            callbacks=[Record(), stopper],
+            shuffle=False,  # the pipeline shuffles, with its own seed
+            callbacks=[Stopper()],
             verbose=0,
         )
     except KeyboardInterrupt:
         interrupted = True
-        if stopper.best_weights is not None:
-            model.set_weights(stopper.best_weights)
-    if not history["val_loss"]:
-        raise KeyboardInterrupt  # stopped before one epoch finished: nothing worth keeping
-    return TrainResult(
-        history=history,
-        epochs_run=len(history["loss"]),
-        best_epoch=int(np.argmin(history["val_loss"])) + 1,
-        interrupted=interrupted,
-        seconds=time.perf_counter() - started,
-    )
+    seconds = time.perf_counter() - started
+    if any(not state.weights for state in progress.values()):
+        raise KeyboardInterrupt  # stopped before one epoch was recorded: nothing worth keeping
+    results = {}
+    for branch in branches:
+        state = progress[branch.name]
+        branch.model.set_weights(state.weights)
+        results[branch.name] = TrainResult(
+            state.history, len(state.history["loss"]), state.best_epoch, interrupted, seconds
+        )
+    return results
+
+
+def _record(
+    state: _Progress, branch: Branch, epoch: int, loss: float, val_loss: float, patience: int
+) -> None:
+    """Keras' EarlyStopping rule for one branch: keep the best, stop after ``patience``."""
+    state.history["loss"].append(loss)
+    state.history["val_loss"].append(val_loss)
+    if val_loss < state.best:
+        state.best, state.best_epoch, state.wait = val_loss, epoch, 0
+        state.weights = branch.model.get_weights()
+    else:
+        state.wait += 1
+        state.done = state.wait >= patience
+
+
+def _loss(loss: Loss):
+    return {Loss.MSE: "mse", Loss.MAE: "mae", Loss.HUBER: keras().losses.Huber()}[loss]
+
+
+def _dataset(tf, data, branches: list[Branch], batch_size: int, shuffle_seed: int | None = None):
+    """One ``tf.data`` pipeline for all branches: batches of windows and per-branch targets.
+
+    Shuffling uses an explicit seed, so the batch order depends on the seed alone and is
+    the same for a network trained alone or among others.
+    """
+    inputs, targets = (np.ascontiguousarray(a, dtype=np.float32) for a in data)
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(len(inputs), seed=shuffle_seed, reshuffle_each_iteration=True)
+    lookback = inputs.shape[1]
+
+    def per_branch(x, y):
+        def per_step(y):  # many-to-many: the same future targets at every step
+            return tf.broadcast_to(
+                y[:, None], tf.concat([tf.shape(y)[:1], [lookback], tf.shape(y)[1:]], axis=0)
+            )
+
+        return x, {b.name: per_step(y) if b.head is Head.MANY_TO_MANY else y for b in branches}
+
+    return dataset.batch(batch_size).map(per_branch).prefetch(tf.data.AUTOTUNE)

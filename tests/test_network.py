@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from forecast_cli.config import Head, MergeMode, ModelConfig, parse_layers
-from forecast_cli.network import build_model, describe, final_step, training_targets
+from forecast_cli.network import build_model, describe, final_step, fitted_shape
 
 LOOKBACK, FEATURES, HORIZON, TARGETS = 6, 3, 2, 2
 DIRECTIONS = ["", *(f"bi:{mode}" for mode in MergeMode)]
@@ -64,10 +64,6 @@ def test_dropout_goes_between_layers_only_when_asked():
     assert with_dropout.count("Dropout") == 2
 
 
-def test_many_to_many_is_trained_on_the_future_targets_at_every_step():
-    targets = np.arange(12, dtype=np.float32).reshape(3, 2, 2)
-    fitted = training_targets(targets, Head.MANY_TO_MANY, lookback=4)
-    assert fitted.shape == (3, 4, 2, 2)
-    for step in range(4):
-        np.testing.assert_array_equal(fitted[:, step], targets)
-    assert training_targets(targets, Head.MANY_TO_ONE, 4) is targets
+def test_many_to_many_is_fitted_to_the_targets_at_every_step():
+    assert fitted_shape((30, 2, 3), Head.MANY_TO_MANY, lookback=4) == (30, 4, 2, 3)
+    assert fitted_shape((30, 2, 3), Head.MANY_TO_ONE, lookback=4) == (30, 2, 3)

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from forecast_cli.config import ModelConfig, TrainConfig, parse_layers
+from forecast_cli.config import Head, ModelConfig, TrainConfig, parse_layers
 from forecast_cli.network import build_model
 from forecast_cli.runtime import seed_everything
-from forecast_cli.training import fit
+from forecast_cli.training import Branch, fit
 
 
 def data(seed: int = 0):
@@ -14,41 +14,79 @@ def data(seed: int = 0):
     return (inputs[:48], targets[:48]), (inputs[48:], targets[48:])
 
 
-def model():
-    seed_everything(0)
-    return build_model(ModelConfig(parse_layers("lstm:3")), 5, 1, 1, 1)
+def branch(layers: str = "lstm:3", head: Head = Head.MANY_TO_ONE, name: str = "net") -> Branch:
+    seed_everything(0)  # the weights depend on the seed alone, as in forecast train
+    return Branch(
+        name, build_model(ModelConfig(parse_layers(layers), head), 5, 1, 1, 1, name), head
+    )
+
+
+def val_loss_now(net: Branch, val) -> float:
+    predicted = np.asarray(net.model(val[0]))
+    if net.head is Head.MANY_TO_MANY:
+        return float(np.mean((predicted - val[1][:, None]) ** 2))
+    return float(np.mean((predicted - val[1]) ** 2))
 
 
 def test_early_stopping_keeps_the_best_validation_epoch():
-    network, (train, val) = model(), data()
-    result = fit(network, train, val, TrainConfig(epochs=30, patience=2, learning_rate=0.5))
+    net, (train, val) = branch(), data()
+    result = fit([net], train, val, TrainConfig(epochs=30, patience=2, learning_rate=0.5))["net"]
     best = int(np.argmin(result.history["val_loss"]))
     assert result.best_epoch == best + 1 and not result.interrupted
-    assert result.epochs_run == len(result.history["loss"]) <= 30
-    now = float(network.compute_loss(y=val[1], y_pred=network(val[0])))
-    np.testing.assert_allclose(now, result.history["val_loss"][best], rtol=1e-4)
+    assert result.epochs_run == len(result.history["loss"]) == best + 1 + 2  # stopped by patience
+    np.testing.assert_allclose(val_loss_now(net, val), result.history["val_loss"][best], rtol=1e-4)
 
 
 def test_ctrl_c_ends_training_and_keeps_the_best_weights_so_far():
-    network, (train, val) = model(), data()
+    net, (train, val) = branch(), data()
     seen = []
 
-    def press_ctrl_c_at_epoch_4(epoch, logs):
-        seen.append(logs["val_loss"])
+    def press_ctrl_c_at_epoch_4(epoch, active):
+        seen.append(active["net"][1])
         if epoch == 4:
             raise KeyboardInterrupt
 
-    result = fit(
-        network, train, val, TrainConfig(epochs=50, learning_rate=0.5), press_ctrl_c_at_epoch_4
-    )
+    config = TrainConfig(epochs=50, learning_rate=0.5)
+    result = fit([net], train, val, config, press_ctrl_c_at_epoch_4)["net"]
     assert result.interrupted and result.epochs_run == 4
     assert result.best_epoch == int(np.argmin(seen)) + 1
-    now = float(network.compute_loss(y=val[1], y_pred=network(val[0])))
-    np.testing.assert_allclose(now, min(seen), rtol=1e-4)
+    np.testing.assert_allclose(val_loss_now(net, val), min(seen), rtol=1e-4)
 
 
 def test_ctrl_c_before_the_first_epoch_ends_keeps_nothing():
-    network, (train, val) = model(), data()
-    network.fit = lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt)
+    net, (train, val) = branch(), data()
+
+    def interrupt_in_the_first_epoch():
+        raise KeyboardInterrupt
+
+    net.model.get_weights = interrupt_in_the_first_epoch  # called when epoch 1 is recorded
     with pytest.raises(KeyboardInterrupt):
-        fit(network, train, val, TrainConfig(epochs=5))
+        fit([net], train, val, TrainConfig(epochs=5))
+
+
+def test_joint_training_gives_each_network_what_it_gets_alone():
+    """Same seed, same data: a network trained among others ends where it ends alone,
+    including where its own early stopping stopped it."""
+    specs = [
+        ("bilstm:4:sum", Head.MANY_TO_ONE, "a"),
+        ("gru:3", Head.MANY_TO_MANY, "b"),
+        ("rnn:5", Head.MANY_TO_ONE, "c"),
+    ]
+    train, val = data()
+    config = TrainConfig(epochs=12, patience=3, learning_rate=0.05)
+    alone = {}
+    for layers, head, name in specs:
+        net = branch(layers, head, name)
+        alone[name] = (fit([net], train, val, config)[name], net.model.get_weights())
+    together = [branch(layers, head, name) for layers, head, name in specs]
+    joint = fit(together, train, val, config)
+    for net in together:
+        result, weights = alone[net.name]
+        assert joint[net.name].epochs_run == result.epochs_run
+        assert joint[net.name].best_epoch == result.best_epoch
+        np.testing.assert_allclose(
+            joint[net.name].history["val_loss"], result.history["val_loss"], rtol=1e-4
+        )
+        for mine, theirs in zip(net.model.get_weights(), weights, strict=True):
+            np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-5)
+    assert len({result.epochs_run for result, _ in alone.values()}) > 1  # stops differ
