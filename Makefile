@@ -19,12 +19,15 @@ demo: install
 	$(BIN)/forecast train sample_data/sine.csv --model-dir $(DEMO)/model
 	$(BIN)/forecast predict --model $(DEMO)/model --steps 20 \
 		--out $(DEMO)/forecast.csv --plot $(DEMO)/forecast.png
+	$(BIN)/forecast compare sample_data/sine.csv --merge-modes \
+		--out-dir $(DEMO)/comparison --overwrite
 
 test: install
 	$(BIN)/python -m pytest
 
 bench: install
 	$(BIN)/python bench/predict_steps.py
+	$(BIN)/python bench/compare_vs_script.py
 
 lint: install
 	$(BIN)/ruff check .

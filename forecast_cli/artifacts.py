@@ -136,17 +136,25 @@ def save_model_dir(
     directory: Path, model, card: ModelCard, history: dict[str, list[float]]
 ) -> None:
     """Write the model directory atomically, replacing an older one only once complete."""
-    directory = directory.absolute()
-    directory.parent.mkdir(parents=True, exist_ok=True)
     check_destination(directory)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a model dir is not
-    try:
+    with staged_directory(directory) as staging:
         model.save(staging / MODEL_FILE)
         (staging / CARD_FILE).write_text(json.dumps(card.to_dict(), indent=2) + "\n")
         frame = pd.DataFrame(history)
         frame.index = pd.RangeIndex(1, len(frame) + 1, name="epoch")
         frame.to_csv(staging / HISTORY_FILE)
+
+
+@contextlib.contextmanager
+def staged_directory(directory: Path) -> Iterator[Path]:
+    """A temporary sibling of ``directory`` to fill; it replaces ``directory`` whole when the
+    block succeeds, and is removed, leaving ``directory`` untouched, when it fails."""
+    directory = directory.absolute()
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the result is not
+    try:
+        yield staging
         _swap_into_place(staging, directory)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

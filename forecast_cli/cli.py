@@ -6,6 +6,7 @@ inside the commands that need them, so ``forecast --help`` and flag errors answe
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -18,9 +19,11 @@ from typer.core import TyperGroup
 
 from forecast_cli import __version__
 from forecast_cli.config import (
+    CompareConfig,
     DataConfig,
     Fill,
     Head,
+    HeadChoice,
     Loss,
     MergeMode,
     ModelConfig,
@@ -31,6 +34,7 @@ from forecast_cli.config import (
 )
 from forecast_cli.errors import ForecastError
 
+ALL_MODES = "all"
 USAGE_ERROR = 2
 INTERRUPTED = 130
 # Click's UsageError (vendored by recent Typer) is the base of Typer's public BadParameter.
@@ -46,7 +50,7 @@ class ForecastGroup(TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         args = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in args or os.environ.get("FORECAST_DEBUG") == "1"
-        args = [arg for arg in args if arg != "--debug"]
+        args = _with_optional_values([arg for arg in args if arg != "--debug"])
         previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
             code = super().main(args, "forecast", complete_var, standalone_mode=False, **extra)
@@ -77,6 +81,19 @@ class ForecastGroup(TyperGroup):
         if code == INTERRUPTED:
             print("Interrupted: nothing was saved.", file=sys.stderr)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _with_optional_values(args: list[str]) -> list[str]:
+    """``--merge-modes`` alone means all of them: give it that value when what follows is
+    not one (nothing, another option, or the data file)."""
+    result = []
+    for i, arg in enumerate(args):
+        result.append(arg)
+        following = args[i + 1] if i + 1 < len(args) else "-"
+        is_file = Path(following).suffix != "" or Path(following).exists()
+        if arg == "--merge-modes" and (following.startswith("-") or is_file):
+            result.append(ALL_MODES)
+    return result
 
 
 def _fail(message: str, code: int, debug: bool) -> int:
@@ -123,129 +140,144 @@ def _columns(text: str | None) -> tuple[str, ...]:
     return tuple(name.strip() for name in (text or "").split(",") if name.strip())
 
 
-JsonFlag = Annotated[
-    bool, typer.Option("--json", help="Print the result as one JSON object, last line of stdout.")
-]
 DATA = "Data"
 WINDOWS = "Windows and scaling"
 NETWORK = "Network"
 TRAINING = "Training"
 
+# The flags train and compare share, declared once.
+DataArg = Annotated[
+    Path, typer.Argument(metavar="DATA.csv", help="CSV file with a header row, one row per step.")
+]
+TargetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        metavar="COL",
+        rich_help_panel=DATA,
+        help="Column to forecast; repeat for several. Default: the only (or last) numeric column.",
+    ),
+]
+TimeColOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="COL",
+        rich_help_panel=DATA,
+        help="Time column to sort by. Default: a column whose values parse as dates.",
+    ),
+]
+FeaturesOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="COL,...",
+        rich_help_panel=DATA,
+        help="Extra numeric input columns, comma-separated.",
+    ),
+]
+FillOpt = Annotated[
+    Fill | None,
+    typer.Option(
+        case_sensitive=False,
+        rich_help_panel=DATA,
+        help="How to fill missing values. Default: refuse.",
+    ),
+]
+LookbackOpt = Annotated[
+    int, typer.Option(min=1, help="Steps in each input window.", rich_help_panel=WINDOWS)
+]
+HorizonOpt = Annotated[
+    int, typer.Option(min=1, help="Steps the network emits at once.", rich_help_panel=WINDOWS)
+]
+ValFractionOpt = Annotated[
+    float,
+    typer.Option(
+        min=0.01, max=0.9, help="Tail of the series kept for validation.", rich_help_panel=WINDOWS
+    ),
+]
+ScaleOpt = Annotated[
+    Scale,
+    typer.Option(
+        case_sensitive=False, help="Scaling, fitted on training rows only.", rich_help_panel=WINDOWS
+    ),
+]
+LAYERS_HELP = (
+    "Recurrent layers, bottom first, comma-separated: CELL:UNITS[:MERGE] with CELL "
+    "lstm, gru or rnn, prefixed with bi for bidirectional; e.g. lstm:64,bilstm:32:sum."
+)
+MergeModeOpt = Annotated[
+    MergeMode,
+    typer.Option(
+        case_sensitive=False,
+        rich_help_panel=NETWORK,
+        help="Merge mode of bidirectional layers that name none.",
+    ),
+]
+DropoutOpt = Annotated[
+    float, typer.Option(min=0.0, max=0.95, help="Dropout between layers.", rich_help_panel=NETWORK)
+]
+RecurrentDropoutOpt = Annotated[
+    float,
+    typer.Option(
+        min=0.0, max=0.95, help="Dropout along time (disables cuDNN).", rich_help_panel=NETWORK
+    ),
+]
+EpochsOpt = Annotated[
+    int, typer.Option(min=1, help="Most epochs to train.", rich_help_panel=TRAINING)
+]
+PatienceOpt = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        help="Epochs without validation improvement before stopping.",
+        rich_help_panel=TRAINING,
+    ),
+]
+BatchSizeOpt = Annotated[int, typer.Option(min=1, rich_help_panel=TRAINING)]
+LearningRateOpt = Annotated[
+    float, typer.Option(help="Adam learning rate.", rich_help_panel=TRAINING)
+]
+ClipnormOpt = Annotated[
+    float, typer.Option(help="Clip gradients to this norm.", rich_help_panel=TRAINING)
+]
+LossOpt = Annotated[Loss, typer.Option(case_sensitive=False, rich_help_panel=TRAINING)]
+SeedOpt = Annotated[
+    int, typer.Option(help="Random seed: same seed, same model.", rich_help_panel=TRAINING)
+]
+JsonFlag = Annotated[
+    bool, typer.Option("--json", help="Print the result as one JSON object, last line of stdout.")
+]
+
+
+def _data_config(target, time_col, features, fill) -> DataConfig:
+    return DataConfig(tuple(target) if target else None, time_col, _columns(features), fill)
+
 
 @app.command()
 def train(
-    data: Annotated[
-        Path,
-        typer.Argument(metavar="DATA.csv", help="CSV file with a header row, one row per step."),
-    ],
-    target: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="COL",
-            help="Column to forecast; repeat for several. Default: the only (or last) "
-            "numeric column.",
-            rich_help_panel=DATA,
-        ),
-    ] = None,
-    time_col: Annotated[
-        str | None,
-        typer.Option(
-            metavar="COL",
-            help="Time column to sort by. Default: a column whose values parse as dates.",
-            rich_help_panel=DATA,
-        ),
-    ] = None,
-    features: Annotated[
-        str | None,
-        typer.Option(
-            metavar="COL,...",
-            help="Extra numeric input columns, comma-separated.",
-            rich_help_panel=DATA,
-        ),
-    ] = None,
-    fill: Annotated[
-        Fill | None,
-        typer.Option(
-            case_sensitive=False,
-            help="How to fill missing values. Default: refuse.",
-            rich_help_panel=DATA,
-        ),
-    ] = None,
-    lookback: Annotated[
-        int, typer.Option(min=1, help="Steps in each input window.", rich_help_panel=WINDOWS)
-    ] = 20,
-    horizon: Annotated[
-        int, typer.Option(min=1, help="Steps the network emits at once.", rich_help_panel=WINDOWS)
-    ] = 1,
-    val_fraction: Annotated[
-        float,
-        typer.Option(
-            min=0.01,
-            max=0.9,
-            help="Tail of the series kept for validation.",
-            rich_help_panel=WINDOWS,
-        ),
-    ] = 0.2,
-    scale: Annotated[
-        Scale,
-        typer.Option(
-            case_sensitive=False,
-            help="Scaling, fitted on training rows only.",
-            rich_help_panel=WINDOWS,
-        ),
-    ] = Scale.STANDARD,
+    data: DataArg,
+    target: TargetOpt = None,
+    time_col: TimeColOpt = None,
+    features: FeaturesOpt = None,
+    fill: FillOpt = None,
+    lookback: LookbackOpt = 20,
+    horizon: HorizonOpt = 1,
+    val_fraction: ValFractionOpt = 0.2,
+    scale: ScaleOpt = Scale.STANDARD,
     layers: Annotated[
-        str,
-        typer.Option(
-            metavar="SPEC",
-            help="Recurrent layers, bottom first, comma-separated: CELL:UNITS[:MERGE] with CELL "
-            "lstm, gru or rnn, prefixed with bi for bidirectional; e.g. lstm:64,bilstm:32:sum.",
-            rich_help_panel=NETWORK,
-        ),
+        str, typer.Option(metavar="SPEC", help=LAYERS_HELP, rich_help_panel=NETWORK)
     ] = "bilstm:50",
-    merge_mode: Annotated[
-        MergeMode,
-        typer.Option(
-            case_sensitive=False,
-            help="Merge mode of bidirectional layers that name none.",
-            rich_help_panel=NETWORK,
-        ),
-    ] = MergeMode.CONCAT,
+    merge_mode: MergeModeOpt = MergeMode.CONCAT,
     head: Annotated[
         Head, typer.Option(case_sensitive=False, help="Output head.", rich_help_panel=NETWORK)
     ] = Head.MANY_TO_ONE,
-    dropout: Annotated[
-        float,
-        typer.Option(min=0.0, max=0.95, help="Dropout between layers.", rich_help_panel=NETWORK),
-    ] = 0.0,
-    recurrent_dropout: Annotated[
-        float,
-        typer.Option(
-            min=0.0, max=0.95, help="Dropout along time (disables cuDNN).", rich_help_panel=NETWORK
-        ),
-    ] = 0.0,
-    epochs: Annotated[
-        int, typer.Option(min=1, help="Most epochs to train.", rich_help_panel=TRAINING)
-    ] = 100,
-    patience: Annotated[
-        int,
-        typer.Option(
-            min=1,
-            help="Epochs without validation improvement before stopping.",
-            rich_help_panel=TRAINING,
-        ),
-    ] = 10,
-    batch_size: Annotated[int, typer.Option(min=1, rich_help_panel=TRAINING)] = 32,
-    learning_rate: Annotated[
-        float, typer.Option(help="Adam learning rate.", rich_help_panel=TRAINING)
-    ] = 1e-3,
-    clipnorm: Annotated[
-        float, typer.Option(help="Clip gradients to this norm.", rich_help_panel=TRAINING)
-    ] = 1.0,
-    loss: Annotated[Loss, typer.Option(case_sensitive=False, rich_help_panel=TRAINING)] = Loss.MSE,
-    seed: Annotated[
-        int, typer.Option(help="Random seed: same seed, same model.", rich_help_panel=TRAINING)
-    ] = 42,
+    dropout: DropoutOpt = 0.0,
+    recurrent_dropout: RecurrentDropoutOpt = 0.0,
+    epochs: EpochsOpt = 100,
+    patience: PatienceOpt = 10,
+    batch_size: BatchSizeOpt = 32,
+    learning_rate: LearningRateOpt = 1e-3,
+    clipnorm: ClipnormOpt = 1.0,
+    loss: LossOpt = Loss.MSE,
+    seed: SeedOpt = 42,
     model_dir: Annotated[Path, typer.Option(help="Where to save the model.")] = Path(
         "forecast-model"
     ),
@@ -254,7 +286,7 @@ def train(
     """Train a recurrent network on DATA and save it to --model-dir."""
     model = ModelConfig(parse_layers(layers, merge_mode), head, dropout, recurrent_dropout)
     configs = (
-        DataConfig(tuple(target) if target else None, time_col, _columns(features), fill),
+        _data_config(target, time_col, features, fill),
         WindowConfig(lookback, horizon, val_fraction, scale),
         model,
         TrainConfig(epochs, batch_size, learning_rate, clipnorm, loss, patience, seed),
@@ -275,6 +307,132 @@ def train(
             "model_dir": str(model_dir.absolute()),
         }
     )
+
+
+@app.command()
+def compare(
+    data: DataArg,
+    merge_modes: Annotated[
+        str | None,
+        typer.Option(
+            metavar="[MODE,...]",
+            rich_help_panel=NETWORK,
+            help="Compare bidirectional merge modes: all four when given alone, or "
+            "e.g. concat,ave. The default when no --layers is given.",
+        ),
+    ] = None,
+    layers: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="SPEC",
+            rich_help_panel=NETWORK,
+            help="A candidate network; repeat to compare several. " + LAYERS_HELP,
+        ),
+    ] = None,
+    head: Annotated[
+        HeadChoice,
+        typer.Option(
+            case_sensitive=False,
+            rich_help_panel=NETWORK,
+            help="Output head of the candidates, or both.",
+        ),
+    ] = HeadChoice.MANY_TO_ONE,
+    season: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Season length for the seasonal naive baseline. Default: from "
+            "the time column's frequency (hourly 24, daily 7, monthly 12...).",
+        ),
+    ] = None,
+    repeats: Annotated[
+        int, typer.Option(min=1, help="Seeds per candidate; scores are averaged.")
+    ] = 1,
+    steps: Annotated[int, typer.Option(min=1, help="Steps to forecast.")] = 20,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Worker processes training candidates in parallel, sharing "
+            "the cores. Default: one per core, at most one per candidate.",
+        ),
+    ] = None,
+    out_dir: Annotated[Path, typer.Option(help="Where to write the comparison.")] = Path(
+        "comparison"
+    ),
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an earlier comparison in --out-dir.")
+    ] = False,
+    target: TargetOpt = None,
+    time_col: TimeColOpt = None,
+    features: FeaturesOpt = None,
+    fill: FillOpt = None,
+    lookback: LookbackOpt = 20,
+    horizon: HorizonOpt = 1,
+    val_fraction: ValFractionOpt = 0.2,
+    scale: ScaleOpt = Scale.STANDARD,
+    merge_mode: MergeModeOpt = MergeMode.CONCAT,
+    dropout: DropoutOpt = 0.0,
+    recurrent_dropout: RecurrentDropoutOpt = 0.0,
+    epochs: EpochsOpt = 100,
+    patience: PatienceOpt = 10,
+    batch_size: BatchSizeOpt = 32,
+    learning_rate: LearningRateOpt = 1e-3,
+    clipnorm: ClipnormOpt = 1.0,
+    loss: LossOpt = Loss.MSE,
+    seed: SeedOpt = 42,
+    json_output: JsonFlag = False,
+) -> None:
+    """Train several networks on DATA with the same settings and compare them with baselines."""
+    from forecast_cli.candidates import expand_candidates
+
+    modes = parse_merge_modes(merge_modes) if merge_modes else None
+    if modes is None and not layers:
+        modes = list(MergeMode)  # the reference experiment
+    candidates = expand_candidates(
+        layers or [], modes, head.heads, merge_mode, dropout, recurrent_dropout
+    )
+    configs = (
+        _data_config(target, time_col, features, fill),
+        WindowConfig(lookback, horizon, val_fraction, scale),
+        candidates,
+        TrainConfig(epochs, batch_size, learning_rate, clipnorm, loss, patience, seed),
+        CompareConfig(
+            season, repeats, steps, jobs or min(os.cpu_count() or 1, len(candidates)), overwrite
+        ),
+    )
+    from forecast_cli.compare_run import GRID_FILE, OVERLAY_FILE, run_compare
+    from forecast_cli.report import Report
+
+    report = Report(json_output)
+    comparison = run_compare(data, *configs, out_dir, report)
+    report.comparison(comparison.rows, repeats)
+    report.notes(comparison.notes)
+    for name in ("comparison.csv", "forecasts.csv", GRID_FILE, OVERLAY_FILE, "models/"):
+        report.written(name, out_dir / name)
+    report.json(
+        {
+            "rows": [dataclasses.asdict(row) for row in comparison.rows],
+            "forecasts": comparison.forecasts.to_dict(orient="records"),
+            "notes": comparison.notes,
+            "out_dir": str(out_dir.absolute()),
+        }
+    )
+
+
+def parse_merge_modes(text: str) -> list[MergeMode]:
+    """``all`` or a comma-separated list such as ``concat,ave``."""
+    if text.strip().lower() == ALL_MODES:
+        return list(MergeMode)
+    modes = []
+    for name in _columns(text.lower()):
+        if name not in set(MergeMode):
+            raise ForecastError(
+                f"--merge-modes: unknown merge mode {name!r}; use {', '.join(MergeMode)} or "
+                f"{ALL_MODES}."
+            )
+        modes.append(MergeMode(name))
+    return modes
 
 
 @app.command()

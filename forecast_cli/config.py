@@ -32,6 +32,18 @@ class Head(StrEnum):
     MANY_TO_MANY = "many-to-many"
 
 
+class HeadChoice(StrEnum):
+    """``forecast compare --head``: one head, or both."""
+
+    MANY_TO_ONE = "many-to-one"
+    MANY_TO_MANY = "many-to-many"
+    BOTH = "both"
+
+    @property
+    def heads(self) -> tuple[Head, ...]:
+        return tuple(Head) if self is HeadChoice.BOTH else (Head(self.value),)
+
+
 class Scale(StrEnum):
     STANDARD = "standard"
     MINMAX = "minmax"
@@ -162,6 +174,17 @@ class ModelConfig:
             dropout=float(data["dropout"]),
             recurrent_dropout=float(data["recurrent_dropout"]),
         )
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """What ``forecast compare`` adds to the training settings."""
+
+    season: int | None = None  # None: from the time column's frequency
+    repeats: int = 1
+    steps: int = 20
+    jobs: int = 1  # worker processes
+    overwrite: bool = False
 
 
 @dataclass(frozen=True)

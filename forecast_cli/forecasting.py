@@ -35,26 +35,50 @@ def roll(
     Returns:
         ``(batch, steps, targets)`` scaled forecasts.
     """
+    return roll_together([(model, head)], windows, steps, future_features)[0]
+
+
+def roll_together(
+    networks: list[tuple[object, Head]],
+    windows: np.ndarray,
+    steps: int,
+    future_features: np.ndarray | None = None,
+) -> list[np.ndarray]:
+    """``roll`` for several networks of the same data at once, in one compiled loop.
+
+    Each network feeds back its own forecasts; sharing the loop saves a compilation per
+    network (``forecast compare``).
+    """
     tf = tensorflow()
     batch, lookback, n_features = windows.shape
-    horizon, n_targets = model.output_shape[-2:]
+    horizon, n_targets = networks[0][0].output_shape[-2:]
     calls = math.ceil(steps / horizon)
-    n_extra = n_features - n_targets
-    future = np.zeros((batch, calls * horizon, n_extra), dtype=np.float32)
+    if calls == 1:  # within the horizon: one plain call each, nothing to compile
+        return [
+            np.asarray(final_step(model(windows, training=False), head))[:, :steps]
+            for model, head in networks
+        ]
+    future = np.zeros((batch, calls * horizon, n_features - n_targets), dtype=np.float32)
     if future_features is not None:
         known = min(future_features.shape[1], future.shape[1])
         future[:, :known] = future_features[:, :known]
 
     @tf.function
-    def run(window, future):
-        outputs = tf.TensorArray(tf.float32, size=calls)
+    def run(windows, future):
+        outputs = tf.TensorArray(tf.float32, size=calls)  # (networks, batch, horizon, targets)
         for call in tf.range(calls):
-            step = final_step(model(window, training=False), head)
-            outputs = outputs.write(call, step)
             known = future[:, call * horizon : (call + 1) * horizon]
-            window = tf.concat([window, tf.concat([step, known], axis=-1)], axis=1)[:, -lookback:]
-        stacked = outputs.stack()  # (calls, batch, horizon, targets)
-        return tf.reshape(tf.transpose(stacked, [1, 0, 2, 3]), (batch, calls * horizon, n_targets))
+            steps_out, next_windows = [], []
+            for index, (model, head) in enumerate(networks):
+                step = final_step(model(windows[index], training=False), head)
+                steps_out.append(step)
+                extended = tf.concat([windows[index], tf.concat([step, known], axis=-1)], axis=1)
+                next_windows.append(extended[:, -lookback:])
+            outputs = outputs.write(call, tf.stack(steps_out))
+            windows = tf.stack(next_windows)
+        stacked = tf.transpose(outputs.stack(), [1, 2, 0, 3, 4])  # networks, batch, calls, ...
+        return tf.reshape(stacked, (len(networks), batch, calls * horizon, n_targets))
 
-    result = run(tf.constant(windows, dtype=tf.float32), tf.constant(future))
-    return result.numpy()[:, :steps]
+    start = np.repeat(windows[None].astype(np.float32), len(networks), axis=0)
+    result = run(tf.constant(start), tf.constant(future)).numpy()[:, :, :steps]
+    return list(result)

@@ -11,3 +11,15 @@ def mae(actual: np.ndarray, predicted: np.ndarray) -> float:
 
 def rmse(actual: np.ndarray, predicted: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(actual - predicted))))
+
+
+def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
+    """Symmetric mean absolute percentage error, in percent (0 where both are 0)."""
+    denominator = np.abs(actual) + np.abs(predicted)
+    ratio = np.divide(
+        2 * np.abs(actual - predicted),
+        denominator,
+        out=np.zeros_like(denominator, dtype=float),
+        where=denominator > 0,
+    )
+    return float(100 * np.mean(ratio))

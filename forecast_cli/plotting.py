@@ -20,11 +20,7 @@ def plot_forecast(
     path: Path,
 ) -> None:
     """One panel per target: the tail of the history, then the forecast joined to it."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     fig, axes = plt.subplots(
         len(targets), 1, figsize=(10, 3.2 * len(targets) + 0.8), squeeze=False, sharex=True
     )
@@ -45,7 +41,78 @@ def plot_forecast(
         ax.legend(loc="upper left", frameon=False)
     axes[-1, 0].set_xlabel(x_label)
     fig.suptitle(title)
+    _save(fig, path)
+
+
+def plot_comparison(
+    history_x: np.ndarray,
+    history: np.ndarray,
+    fit_x: np.ndarray,
+    fits: dict[str, np.ndarray],
+    forecast_x: np.ndarray,
+    forecasts: dict[str, np.ndarray],
+    networks: dict[str, str],
+    target: str,
+    title: str,
+    grid_path: Path,
+    overlay_path: Path,
+) -> None:
+    """A grid with one panel per network on shared axes (history, validation fit, forecast),
+    and an overlay of every forecast, baselines dashed. ``networks`` maps each network's
+    name to its panel title."""
+    plt = _pyplot()
+    columns = min(len(networks), 2)
+    rows = -(-len(networks) // columns)
+    fig, axes = plt.subplots(
+        rows,
+        columns,
+        figsize=(6.5 * columns, 3.2 * rows + 0.8),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
+    for ax, (name, panel_title) in zip(axes.flat, networks.items(), strict=False):
+        ax.plot(history_x, history, color="0.6", lw=1, label="actual")
+        ax.plot(fit_x, fits[name], color="tab:blue", lw=1.2, label="validation fit (1 step)")
+        ax.plot(forecast_x, forecasts[name], color="tab:orange", lw=1.8, label="forecast")
+        ax.axvline(history_x[-1], color="0.6", ls=":", lw=1)
+        ax.set_title(panel_title, fontsize=10)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(networks) :]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(target)
+    axes.flat[0].legend(loc="upper left", frameon=False, fontsize=8)
+    fig.suptitle(title)
+    fig.autofmt_xdate()
+    _save(fig, grid_path)
+
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    tail = max(len(history_x) // 3, 1)
+    ax.plot(history_x[-tail:], history[-tail:], color="0.35", lw=1.2, label="history")
+    for name, values in forecasts.items():
+        style = "-" if name in networks else "--"
+        ax.plot(forecast_x, values, ls=style, lw=1.6, label=name)
+    ax.axvline(history_x[-1], color="0.6", ls=":", lw=1)
+    ax.set_ylabel(target)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", frameon=False, fontsize=8, ncol=2)
+    ax.set_title(f"{title}: forecasts")
+    fig.autofmt_xdate()
+    _save(fig, overlay_path)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> None:
     fig.tight_layout()
     with atomic_path(path) as temporary:
         fig.savefig(temporary, dpi=120, format=path.suffix.lstrip(".") or "png")
-    plt.close(fig)
+    _pyplot().close(fig)

@@ -55,7 +55,7 @@ def run_predict(
     scaled = roll(model, window, steps, card.model.head, future)
     values = card.scaler.inverse(scaled[0])
     frame = pd.DataFrame(values, columns=list(series.targets))
-    frame.insert(0, *_future_index(series, card, steps))
+    frame.insert(0, *future_index(series, steps, series.freq or card.source.freq))
     return Forecast(frame, series, card, notes)
 
 
@@ -117,9 +117,8 @@ def _future_features(card: ModelCard, steps: int, future_path: Path | None) -> n
     return card.scaler.transform(future.values[:needed], first=n_targets)[None]
 
 
-def _future_index(series: Series, card: ModelCard, steps: int) -> tuple[str, object]:
+def future_index(series: Series, steps: int, freq: str | None) -> tuple[str, object]:
     """``(name, values)`` of the first column: times continuing the series, else step numbers."""
-    freq = series.freq or card.source.freq
     if series.times is not None and freq:
         times = pd.date_range(series.times[-1], periods=steps + 1, freq=freq)[1:]
         return series.time_col, times

@@ -17,8 +17,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from forecast_cli.training import EpochHook
-
 
 class Report:
     """The terminal side of a command."""
@@ -58,8 +56,9 @@ class Report:
         self.console.print(table)
 
     @contextlib.contextmanager
-    def epochs(self, total: int) -> Iterator[EpochHook]:
-        """A progress bar over epochs; yields the hook training calls after each epoch."""
+    def epochs(self, epochs: int, jobs: int = 1) -> Iterator:
+        """A progress bar over the epochs of ``jobs`` trainings; yields the hook they call
+        after each epoch, as ``hook(epoch, active, job=0)``."""
         progress = Progress(
             TextColumn("[bold]training"),
             BarColumn(),
@@ -67,18 +66,19 @@ class Report:
             TextColumn("{task.fields[losses]}"),
             TimeElapsedColumn(),
             console=self.console,
-            transient=False,
         )
-        task = progress.add_task("train", total=total, losses="")
+        task = progress.add_task("train", total=epochs * jobs, losses="")
+        reached = [0] * jobs
 
-        def on_epoch(epoch: int, active: dict[str, tuple[float, float]]) -> None:
+        def on_epoch(epoch: int, active: dict[str, tuple[float, float]], job: int = 0) -> None:
+            reached[job] = epoch
             if len(active) == 1:
                 ((loss, val_loss),) = active.values()
                 losses = f"loss {loss:.4f}  val_loss {val_loss:.4f}"
             else:
                 best = min(val for _, val in active.values())
                 losses = f"{len(active)} still improving  best val_loss {best:.4f}"
-            progress.update(task, completed=epoch, losses=losses)
+            progress.update(task, completed=sum(reached), losses=losses)
 
         with progress:
             yield on_epoch
@@ -91,6 +91,29 @@ class Report:
             table.add_row(*(_cell(value) for value in record))
         if len(frame) > rows:
             table.add_row(*(["…"] * len(frame.columns)))
+        self.console.print(table)
+
+    def comparison(self, rows, repeats: int) -> None:
+        """The comparison table, best first and highlighted; baselines dimmed."""
+        spread = repeats > 1
+        table = Table(title=f"Validation scores ({repeats} seed(s) each)", title_justify="left")
+        table.add_column("rank", justify="right")
+        table.add_column("candidate", no_wrap=True)
+        for name in ("params", "epochs", "MAE", "RMSE", "sMAPE %"):
+            table.add_column(name, justify="right")
+        for row in rows:
+            rmse = f"{row.val_rmse:.4f}" + (f" ± {row.val_rmse_sd:.4f}" if spread else "")
+            style = "bold green" if row.rank == 1 else ("dim italic" if row.params == 0 else "")
+            table.add_row(
+                str(row.rank),
+                row.name,
+                f"{row.params:,}" if row.params else "-",
+                f"{row.epochs_run:g}" if row.params else "-",
+                f"{row.val_mae:.4f}",
+                rmse,
+                f"{row.val_smape:.2f}",
+                style=style,
+            )
         self.console.print(table)
 
     def written(self, what: str, path: Path) -> None:

@@ -18,7 +18,7 @@ from forecast_cli.artifacts import (
 from forecast_cli.config import DataConfig, Head, ModelConfig, TrainConfig, WindowConfig
 from forecast_cli.forecasting import roll
 from forecast_cli.loading import Series, load_series
-from forecast_cli.metrics import mae, rmse
+from forecast_cli.metrics import mae, rmse, smape
 from forecast_cli.network import build_model, describe, fitted_shape
 from forecast_cli.report import Report
 from forecast_cli.runtime import seed_everything
@@ -60,24 +60,27 @@ def prepare(series: Series, window: WindowConfig) -> Prepared:
     )
 
 
-def evaluate(model, prepared: Prepared, model_config: ModelConfig) -> dict:
-    """Validation MAE and RMSE in the data's units, overall and per target."""
+def validation_forecast(model, prepared: Prepared, head: Head) -> np.ndarray:
+    """The network's forecasts ``(windows, horizon, targets)`` for every validation window,
+    in the data's own units."""
     horizon = prepared.val_actual.shape[1]
-    scaled = roll(model, np.ascontiguousarray(prepared.val[0]), horizon, model_config.head)
-    predicted = prepared.scaler.inverse(scaled)
+    return prepared.scaler.inverse(
+        roll(model, np.ascontiguousarray(prepared.val[0]), horizon, head)
+    )
+
+
+def scores(prepared: Prepared, predicted: np.ndarray) -> dict:
+    """Validation MAE, RMSE and sMAPE of ``predicted``, overall and per target."""
     actual = prepared.val_actual
+
+    def measure(a: np.ndarray, p: np.ndarray) -> dict:
+        return {"val_mae": mae(a, p), "val_rmse": rmse(a, p), "val_smape": smape(a, p)}
+
     per_target = {
-        name: {
-            "val_mae": mae(actual[..., i], predicted[..., i]),
-            "val_rmse": rmse(actual[..., i], predicted[..., i]),
-        }
+        name: measure(actual[..., i], predicted[..., i])
         for i, name in enumerate(prepared.series.targets)
     }
-    return {
-        "val_mae": mae(actual, predicted),
-        "val_rmse": rmse(actual, predicted),
-        "per_target": per_target,
-    }
+    return {**measure(actual, predicted), "per_target": per_target}
 
 
 def run_train(
@@ -114,7 +117,8 @@ def run_train(
     if result.interrupted:
         report.warn(f"Interrupted: keeping the weights of epoch {result.best_epoch}.")
 
-    card = model_card(prepared, data, window, model_config, training, model, result)
+    metrics = scores(prepared, validation_forecast(model, prepared, model_config.head))
+    card = model_card(prepared, data, window, model_config, training, model, result, metrics)
     save_model_dir(model_dir, model, card, result.history)
     unit = f" ({series.targets[0]} units)" if len(series.targets) == 1 else ""
     report.facts(
@@ -152,6 +156,7 @@ def model_card(
     training: TrainConfig,
     model,
     result: TrainResult,
+    metrics: dict,
 ) -> ModelCard:
     """Everything about a trained network that ``forecast predict`` needs, with its scores."""
     series = prepared.series
@@ -171,7 +176,7 @@ def model_card(
             "interrupted": result.interrupted,
             "train_seconds": round(result.seconds, 3),
         },
-        metrics=evaluate(model, prepared, model_config),
+        metrics=metrics,
         versions=versions(),
         created=now(),
     )

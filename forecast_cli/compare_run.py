@@ -1,0 +1,388 @@
+"""``forecast compare``: several networks and two baselines on the same windows, side by side.
+
+All candidates see the same split, scaling, windows and batches; for each seed they train
+together as branches of one model (see ``training``), each with its own early stopping,
+which gives the same result as training them one by one, faster.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecast_cli.artifacts import save_model_dir, staged_directory
+from forecast_cli.baselines import naive, season_from_freq, seasonal_naive
+from forecast_cli.candidates import Candidate
+from forecast_cli.config import CompareConfig, DataConfig, TrainConfig, WindowConfig
+from forecast_cli.errors import ForecastError
+from forecast_cli.forecasting import roll_together
+from forecast_cli.loading import load_series
+from forecast_cli.parallel import run_parallel
+from forecast_cli.predict_run import future_index
+from forecast_cli.report import Report
+from forecast_cli.train_run import (
+    Prepared,
+    build_network,
+    model_card,
+    prepare,
+    scores,
+    validation_forecast,
+    window_facts,
+)
+from forecast_cli.training import Branch, fit
+
+TABLE_FILE = "comparison.csv"
+FORECASTS_FILE = "forecasts.csv"
+GRID_FILE = "compare-grid.png"
+OVERLAY_FILE = "compare-overlay.png"
+NAIVE, SEASONAL = "naive", "seasonal naive"
+
+
+@dataclass(frozen=True)
+class Scores:
+    """One row of the comparison: a candidate's (or baseline's) scores over the seeds."""
+
+    name: str
+    layers: str
+    merge_mode: str
+    head: str
+    params: int
+    epochs_run: float
+    train_seconds: float
+    val_mae: float
+    val_rmse: float
+    val_smape: float
+    val_rmse_sd: float
+    rank: int = 0
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Everything ``forecast compare`` found, ready to print or write."""
+
+    rows: list[Scores]  # sorted by validation RMSE
+    forecasts: pd.DataFrame  # a time (or step) column, then one column per row (and target)
+    future: dict[str, np.ndarray]  # the same forecasts by row name, (steps, targets)
+    val_fits: dict[str, np.ndarray]  # one step ahead on the validation rows, (rows, targets)
+    notes: list[str]
+
+
+def check_out_dir(out_dir: Path, overwrite: bool) -> None:
+    """Refuse to mix runs: an earlier comparison is replaced only with ``--overwrite``,
+    and a directory holding anything else never."""
+    if not out_dir.exists() or (out_dir.is_dir() and not any(out_dir.iterdir())):
+        return
+    if not (out_dir / TABLE_FILE).is_file():
+        raise ForecastError(
+            f"--out-dir {out_dir} exists and does not hold a comparison; choose a new "
+            "--out-dir (it is created)."
+        )
+    if not overwrite:
+        raise ForecastError(
+            f"--out-dir {out_dir} holds the results of another run; pass --overwrite to "
+            "replace them, or choose another --out-dir."
+        )
+
+
+def run_compare(
+    path: Path,
+    data: DataConfig,
+    window: WindowConfig,
+    candidates: list[Candidate],
+    training: TrainConfig,
+    options: CompareConfig,
+    out_dir: Path,
+    report: Report,
+) -> Comparison:
+    """Train every candidate ``options.repeats`` times, score them next to the baselines, and
+    write the comparison to ``out_dir`` (atomically: all of it or nothing)."""
+    check_out_dir(out_dir, options.overwrite)
+    series = load_series(path, data)
+    report.notes(series.notes)
+    prepared = prepare(series, window)
+    report.facts("Data and windows", window_facts(prepared, window, candidates[0].model.head))
+    notes = []
+    season = options.season or season_from_freq(series.freq)
+    if season is None:
+        notes.append(
+            "No season length (no regular time column): pass --season N to add the "
+            "seasonal naive baseline."
+        )
+    elif season >= prepared.split.train_rows:
+        notes.append(f"Season {season} is longer than the training part: seasonal naive left out.")
+        season = None
+
+    with staged_directory(out_dir) as staging:
+        jobs = _jobs(path, data, window, candidates, training, options, staging)
+        report.console.print(
+            f"Training {len(candidates)} candidate(s) x {options.repeats} seed(s) in "
+            f"{len(jobs)} job(s), {min(options.jobs, len(jobs))} at a time"
+        )
+        with report.epochs(training.epochs, len(jobs)) as on_epoch:
+            if options.jobs == 1 or len(jobs) == 1:
+                runs = [_train_job(job, partial(on_epoch, job=i)) for i, job in enumerate(jobs)]
+            else:
+                runs = run_parallel(
+                    _train_job,
+                    jobs,
+                    min(options.jobs, len(jobs)),
+                    lambda i, event: on_epoch(*event, job=i),
+                )
+        by_seed = [
+            _merge(
+                [
+                    run
+                    for job, run in zip(jobs, runs, strict=True)
+                    if job.training.seed == training.seed + r
+                ]
+            )
+            for r in range(options.repeats)
+        ]
+        comparison = _combine(prepared, candidates, by_seed, season, options.steps, notes)
+        title = (
+            f"{series.path.name}: {len(candidates)} candidate(s), lookback "
+            f"{window.lookback}, {options.repeats} seed(s)"
+        )
+        _write(staging, comparison, prepared, title)
+    return comparison
+
+
+@dataclass(frozen=True)
+class _Job:
+    """Candidates to train together with one seed, in this process or a worker."""
+
+    path: Path
+    data: DataConfig
+    window: WindowConfig
+    candidates: list[Candidate]
+    training: TrainConfig
+    steps: int
+    save_to: Path | None  # where the models go (first seed only)
+
+
+def _jobs(path, data, window, candidates, training, options, staging) -> list[_Job]:
+    """One job per seed and share of the candidates, ``options.jobs`` shares per seed."""
+    shares = min(options.jobs, len(candidates))
+    return [
+        _Job(
+            path,
+            data,
+            window,
+            candidates[share::shares],
+            dataclasses.replace(training, seed=training.seed + repeat),
+            options.steps,
+            staging / "models" if repeat == 0 else None,
+        )
+        for repeat in range(options.repeats)
+        for share in range(shares)
+    ]
+
+
+def _train_job(job: _Job, on_epoch) -> _Run:
+    """Load, train and score one job's candidates (a module-level function, for workers)."""
+    prepared = prepare(load_series(job.path, job.data), job.window)
+    return _train_all(prepared, job, on_epoch)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One seed's results for some candidates, by label."""
+
+    scores: dict[str, dict]  # metrics, params, epochs_run, train_seconds
+    val_fits: dict[str, np.ndarray]  # (val windows, targets): one step ahead, data units
+    forecasts: dict[str, np.ndarray]  # (steps, targets) after the series' end, data units
+
+
+def _merge(runs: list[_Run]) -> _Run:
+    return _Run(
+        *(
+            {k: v for run in runs for k, v in getattr(run, part).items()}
+            for part in ("scores", "val_fits", "forecasts")
+        )
+    )
+
+
+def _train_all(prepared: Prepared, job: _Job, on_epoch) -> _Run:
+    """Train the job's candidates together; score, forecast and save each."""
+    branches = [
+        Branch(name, build_network(c.model, prepared, job.training.seed, name), c.model.head)
+        for name, c in ((f"candidate_{i}", c) for i, c in enumerate(job.candidates))
+    ]
+    results = fit(branches, prepared.train, prepared.val, job.training, on_epoch)
+    if any(result.interrupted for result in results.values()):
+        raise KeyboardInterrupt  # a comparison is written whole or not at all
+    last_window = prepared.scaler.transform(prepared.series.values[-job.window.lookback :])[None]
+    futures = roll_together([(b.model, b.head) for b in branches], last_window, job.steps)
+    run = _Run({}, {}, {})
+    for candidate, branch, future in zip(job.candidates, branches, futures, strict=True):
+        result = results[branch.name]
+        predicted = validation_forecast(branch.model, prepared, branch.head)
+        metrics = scores(prepared, predicted)
+        card = model_card(
+            prepared,
+            job.data,
+            job.window,
+            candidate.model,
+            job.training,
+            branch.model,
+            result,
+            metrics,
+        )
+        run.scores[candidate.label] = {
+            **metrics,
+            "params": card.params,
+            "epochs_run": result.epochs_run,
+            "train_seconds": result.seconds,
+        }
+        run.val_fits[candidate.label] = predicted[:, 0]
+        run.forecasts[candidate.label] = prepared.scaler.inverse(future)[0]
+        if job.save_to is not None:
+            save_model_dir(job.save_to / candidate.slug, branch.model, card, result.history)
+    return run
+
+
+def _combine(
+    prepared: Prepared,
+    candidates: list[Candidate],
+    runs: list[_Run],
+    season: int | None,
+    steps: int,
+    notes: list[str],
+) -> Comparison:
+    """Average the seeds, add the baselines, rank by validation RMSE."""
+    rows, fits, forecasts = [], {}, {}
+    for candidate in candidates:
+        label = candidate.label
+        per_seed = [run.scores[label] for run in runs]
+        spec = candidate.model
+        merges = sorted({str(layer.merge_mode) for layer in spec.layers if layer.merge_mode})
+        rows.append(
+            Scores(
+                name=label,
+                layers=spec.label,
+                merge_mode=",".join(merges) or "-",
+                head=str(spec.head),
+                params=per_seed[0]["params"],
+                epochs_run=statistics.fmean(s["epochs_run"] for s in per_seed),
+                train_seconds=statistics.fmean(s["train_seconds"] for s in per_seed),
+                **_mean_scores(per_seed),
+            )
+        )
+        fits[label] = np.mean([run.val_fits[label] for run in runs], axis=0)
+        forecasts[label] = np.mean([run.forecasts[label] for run in runs], axis=0)
+
+    values = prepared.series.values[:, : len(prepared.series.targets)]
+    split, horizon = prepared.split, prepared.val_actual.shape[1]
+    origins = split.train_rows + np.arange(split.val_windows)  # first target row per window
+    end = np.array([len(values)])
+    baselines = {NAIVE: lambda at, n: naive(values, at, n)}
+    if season is not None:
+        baselines[SEASONAL] = lambda at, n: seasonal_naive(values, at, n, season)
+    for name, method in baselines.items():
+        predicted = method(origins, horizon)
+        rows.append(
+            Scores(
+                name=name,
+                layers="-",
+                merge_mode="-",
+                head="-",
+                params=0,
+                epochs_run=0,
+                train_seconds=0,
+                **_mean_scores([scores(prepared, predicted)]),
+            )
+        )
+        fits[name] = predicted[:, 0]
+        forecasts[name] = method(end, steps)[0]
+
+    rows.sort(key=lambda row: row.val_rmse)
+    rows = [dataclasses.replace(row, rank=rank) for rank, row in enumerate(rows, start=1)]
+    notes.extend(_noise_notes(rows, candidates, len(runs)))
+    frame = _forecast_frame(prepared, forecasts, steps)
+    return Comparison(rows, frame, forecasts, fits, notes)
+
+
+def _mean_scores(per_seed: list[dict]) -> dict:
+    rmses = [s["val_rmse"] for s in per_seed]
+    return {
+        "val_mae": statistics.fmean(s["val_mae"] for s in per_seed),
+        "val_rmse": statistics.fmean(rmses),
+        "val_smape": statistics.fmean(s["val_smape"] for s in per_seed),
+        "val_rmse_sd": statistics.stdev(rmses) if len(rmses) > 1 else 0.0,
+    }
+
+
+def _noise_notes(rows: list[Scores], candidates: list[Candidate], repeats: int) -> list[str]:
+    """Say whether the best networks' gap is larger than what changing the seed does."""
+    labels = {c.label for c in candidates}
+    networks = [row for row in rows if row.name in labels]
+    if len(networks) < 2:
+        return []
+    if repeats == 1:
+        return [
+            "One seed per candidate: differences may be seed noise; --repeats 3 or more "
+            "measures it."
+        ]
+    best, second = networks[:2]
+    gap, spread = second.val_rmse - best.val_rmse, max(best.val_rmse_sd, second.val_rmse_sd)
+    if gap < spread:
+        return [
+            f"The RMSE gap between {best.name} and {second.name} ({gap:.4f}) is smaller "
+            f"than the spread across {repeats} seeds ({spread:.4f}): it is seed noise."
+        ]
+    return [
+        f"{best.name} beats {second.name} by {gap:.4f} RMSE, more than the spread across "
+        f"{repeats} seeds ({spread:.4f})."
+    ]
+
+
+def _forecast_frame(prepared: Prepared, forecasts: dict[str, np.ndarray], steps: int):
+    series = prepared.series
+    frame = pd.DataFrame(
+        {
+            (name if len(series.targets) == 1 else f"{name} {target}"): values[:, i]
+            for name, values in forecasts.items()
+            for i, target in enumerate(series.targets)
+        }
+    )
+    frame.insert(0, *future_index(series, steps, series.freq))
+    return frame
+
+
+def _write(directory: Path, comparison: Comparison, prepared: Prepared, title: str) -> None:
+    """The table, the forecasts and both pictures into ``directory``."""
+    from forecast_cli.plotting import plot_comparison
+
+    table = pd.DataFrame([dataclasses.asdict(row) for row in comparison.rows])
+    table.to_csv(directory / TABLE_FILE, index=False)
+    comparison.forecasts.to_csv(directory / FORECASTS_FILE, index=False)
+    series, split = prepared.series, prepared.split
+    tail = min(len(series.values), split.rows - split.train_rows + 3 * prepared.val[0].shape[1])
+    rows = np.arange(len(series.values))
+    x = series.times if series.times is not None else rows + 1
+    forecast_x = comparison.forecasts.iloc[:, 0].to_numpy()
+    if series.times is None:
+        forecast_x = len(series.values) + forecast_x
+    plot_comparison(
+        history_x=np.asarray(x[-tail:]),
+        history=series.values[-tail:, 0],
+        fit_x=np.asarray(x[split.train_rows : split.train_rows + split.val_windows]),
+        fits={name: fit[:, 0] for name, fit in comparison.val_fits.items()},
+        forecast_x=np.asarray(forecast_x),
+        forecasts={name: values[:, 0] for name, values in comparison.future.items()},
+        networks={
+            row.name: f"{row.name}: RMSE {row.val_rmse:.4f} (rank {row.rank})"
+            for row in comparison.rows
+            if row.params > 0
+        },
+        target=series.targets[0],
+        title=title,
+        grid_path=directory / GRID_FILE,
+        overlay_path=directory / OVERLAY_FILE,
+    )

@@ -1,0 +1,67 @@
+"""Independent pieces of work in parallel worker processes, sharing the CPU cores.
+
+Small recurrent networks keep one core busy at most, so on a machine with several cores
+training them in separate processes (each limited to its share of the threads) is what
+uses the hardware. Workers are spawned, never forked: TensorFlow is not fork-safe.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+from collections.abc import Callable
+from typing import Any
+
+Hook = Callable[..., None]
+
+
+def run_parallel(
+    task: Callable[[Any, Hook], Any],
+    items: list,
+    workers: int,
+    on_event: Callable[[int, tuple], None],
+) -> list:
+    """``[task(item, hook) for item in items]`` on ``workers`` processes, in order.
+
+    ``task`` must be a module-level function. What a task passes to its ``hook`` reaches
+    ``on_event(item index, arguments)`` in this process while it runs. An exception in a
+    task is raised here; Ctrl-C stops every worker at once.
+    """
+    context = multiprocessing.get_context("spawn")
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with context.Manager() as manager:
+        events = manager.Queue()
+        pool = context.Pool(workers, initializer=_share_cores, initargs=(threads,))
+        try:
+            pending = [
+                pool.apply_async(_call, (task, item, events, i)) for i, item in enumerate(items)
+            ]
+            while not all(result.ready() for result in pending):
+                _drain(events, on_event, timeout=0.1)
+            _drain(events, on_event, timeout=0)
+            results = [result.get() for result in pending]
+            pool.close()
+            return results
+        finally:
+            pool.terminate()  # a no-op after close() once the work is done
+            pool.join()
+
+
+def _share_cores(threads: int) -> None:
+    """Runs first in each worker, before TensorFlow starts: its share of the threads."""
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
+
+
+def _call(task, item, events, index: int):
+    return task(item, lambda *event: events.put((index, event)))
+
+
+def _drain(events, on_event, timeout: float) -> None:
+    try:
+        while True:
+            index, event = events.get(timeout=timeout)
+            on_event(index, event)
+    except queue.Empty:
+        return

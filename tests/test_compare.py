@@ -1,0 +1,179 @@
+"""``forecast compare`` end to end, through the CLI."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import error_line, sine_frame
+
+from forecast_cli.artifacts import load_model_dir
+
+SMALL = ["--epochs", "2", "--lookback", "8", "--batch-size", "16", "--season", "20"]
+
+
+@pytest.fixture
+def compared(cli, sine_csv, tmp_path):
+    """Three candidates (two merge modes of one spec, plus a plain LSTM) in one process."""
+    result = cli(
+        "compare",
+        sine_csv,
+        "--merge-modes",
+        "sum,ave",
+        "--layers",
+        "bilstm:4",
+        "--layers",
+        "lstm:4",
+        *SMALL,
+        "--jobs",
+        1,
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout.splitlines()[-1]), tmp_path / "comparison"
+
+
+def test_compare_writes_table_forecasts_pictures_and_models(compared, sine_csv):
+    payload, out = compared
+    names = [row["name"] for row in payload["rows"]]
+    assert sorted(names) == sorted(
+        ["bilstm:4:sum", "bilstm:4:ave", "lstm:4", "naive", "seasonal naive"]
+    )
+    rmses = [row["val_rmse"] for row in payload["rows"]]
+    assert rmses == sorted(rmses) and [row["rank"] for row in payload["rows"]] == [1, 2, 3, 4, 5]
+
+    table = pd.read_csv(out / "comparison.csv")
+    assert list(table.columns) == [
+        "name",
+        "layers",
+        "merge_mode",
+        "head",
+        "params",
+        "epochs_run",
+        "train_seconds",
+        "val_mae",
+        "val_rmse",
+        "val_smape",
+        "val_rmse_sd",
+        "rank",
+    ]
+    networks = table[table["params"] > 0].set_index("name")
+    assert networks.loc["bilstm:4:sum", "merge_mode"] == "sum"
+    assert networks.loc["lstm:4", "merge_mode"] == "-"
+    assert (networks["epochs_run"] == 2).all() and (networks["head"] == "many-to-one").all()
+
+    forecasts = pd.read_csv(out / "forecasts.csv")
+    assert forecasts.columns[0] == "timestamp" and set(forecasts.columns[1:]) == set(names)
+    assert len(forecasts) == 20
+    frame = sine_frame()
+    np.testing.assert_allclose(forecasts["naive"], frame["value"].iloc[-1], rtol=1e-6)
+    np.testing.assert_allclose(forecasts["seasonal naive"], frame["value"].iloc[-20:], rtol=1e-6)
+
+    for picture in ("compare-grid.png", "compare-overlay.png"):
+        assert (out / picture).read_bytes()[:4] == b"\x89PNG"
+    model_dirs = sorted(p.name for p in (out / "models").iterdir())
+    assert model_dirs == ["bilstm-4-ave", "bilstm-4-sum", "lstm-4"]
+    _, card = load_model_dir(out / "models" / "lstm-4")
+    assert card.metrics["val_rmse"] == pytest.approx(networks.loc["lstm:4", "val_rmse"])
+
+
+def test_baselines_are_scored_on_the_same_validation_windows(compared):
+    payload, _ = compared
+    values = sine_frame()["value"].to_numpy()
+    val_rows = np.arange(128, 160)  # 160 rows, 20% validation, horizon 1
+    naive_rmse = np.sqrt(np.mean((values[val_rows] - values[val_rows - 1]) ** 2))
+    seasonal_rmse = np.sqrt(np.mean((values[val_rows] - values[val_rows - 20]) ** 2))
+    rows = {row["name"]: row for row in payload["rows"]}
+    assert rows["naive"]["val_rmse"] == pytest.approx(naive_rmse, rel=1e-5)
+    assert rows["seasonal naive"]["val_rmse"] == pytest.approx(seasonal_rmse, rel=1e-5)
+
+
+def test_worker_processes_give_the_same_scores(compared, cli, sine_csv):
+    payload, _ = compared
+    result = cli(
+        "compare",
+        sine_csv,
+        "--merge-modes",
+        "sum,ave",
+        "--layers",
+        "bilstm:4",
+        "--layers",
+        "lstm:4",
+        *SMALL,
+        "--jobs",
+        2,
+        "--out-dir",
+        "parallel",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    parallel = {row["name"]: row for row in json.loads(result.stdout.splitlines()[-1])["rows"]}
+    for row in payload["rows"]:
+        assert parallel[row["name"]]["val_rmse"] == pytest.approx(row["val_rmse"], rel=1e-5)
+        assert parallel[row["name"]]["epochs_run"] == row["epochs_run"]
+
+
+def test_an_earlier_comparison_is_replaced_only_with_overwrite(compared, cli, sine_csv, tmp_path):
+    message = error_line(cli("compare", sine_csv, "--layers", "lstm:4", *SMALL))
+    assert message == (
+        "Error: --out-dir comparison holds the results of another run; pass --overwrite to "
+        "replace them, or choose another --out-dir."
+    )
+    result = cli("compare", sine_csv, "--layers", "gru:3", *SMALL, "--overwrite")
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "comparison" / "comparison.csv")
+    assert set(table["name"]) == {"gru:3", "naive", "seasonal naive"}
+    assert [p.name for p in (tmp_path / "comparison" / "models").iterdir()] == ["gru-3"]
+
+
+def test_a_directory_of_other_files_is_never_replaced(cli, sine_csv, tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "keep.txt").write_text("mine")
+    message = error_line(cli("compare", sine_csv, *SMALL, "--out-dir", "notes", "--overwrite"))
+    assert "--out-dir notes exists and does not hold a comparison" in message
+    assert (tmp_path / "notes" / "keep.txt").read_text() == "mine"
+
+
+def test_repeats_report_the_spread_across_seeds(cli, sine_csv):
+    result = cli(
+        "compare",
+        sine_csv,
+        "--layers",
+        "lstm:3",
+        "--layers",
+        "gru:3",
+        *SMALL,
+        "--repeats",
+        2,
+        "--jobs",
+        1,
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout.splitlines()[-1])
+    networks = [row for row in payload["rows"] if row["params"] > 0]
+    assert all(row["val_rmse_sd"] > 0 for row in networks)
+    assert len(payload["notes"]) == 1
+    assert "seed" in payload["notes"][0] and "spread across 2 seeds" in payload["notes"][0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--merge-modes", "sum,max"], "Error: --merge-modes: unknown merge mode 'max'"),
+        (["--head", "sideways"], "Error: Invalid value for '--head': 'sideways' is not one of"),
+        (
+            ["--layers", "lstm:4", "--layers", "lstm:4"],
+            "Error: --layers: the candidate lstm:4 (many-to-one) is given twice",
+        ),
+        (["--layers", "lstm:4:sum"], "Error: --layers: 'lstm:4:sum' names a merge mode"),
+        (["--repeats", "0"], "Error: Invalid value for '--repeats'"),
+    ],
+)
+def test_compare_errors(cli, sine_csv, args, message):
+    assert error_line(cli("compare", sine_csv, *args)).startswith(message)
+
+
+def test_compare_data_errors_are_the_same_as_train(cli, write_csv):
+    short = write_csv("short.csv", sine_frame(rows=15))
+    assert error_line(cli("compare", short)).startswith("Error: The series has 15 rows")
