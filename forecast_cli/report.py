@@ -82,6 +82,7 @@ class Report:
 
         with progress:
             yield on_epoch
+            progress.update(task, total=sum(reached))  # early stopping ends before the total
 
     def frame(self, title: str, frame: pd.DataFrame, rows: int = 10) -> None:
         table = Table(title=title, title_justify="left")
