@@ -1,8 +1,10 @@
 """``forecast compare``: several networks and two baselines on the same windows, side by side.
 
-All candidates see the same split, scaling, windows and batches; for each seed they train
-together as branches of one model (see ``training``), each with its own early stopping,
-which gives the same result as training them one by one, faster.
+All candidates see the same split, scaling, windows and batches. The work is cut into
+jobs, one per seed and share of the candidates; each job trains its candidates together as
+branches of one model (see ``training``), and with ``--jobs`` above one the jobs run in
+worker processes that share the cores. Neither changes a candidate's result: it is the one
+it gets trained alone with the same seed.
 """
 
 from __future__ import annotations
@@ -126,7 +128,10 @@ def run_compare(
         )
         with report.epochs(training.epochs, len(jobs)) as on_epoch:
             if options.jobs == 1 or len(jobs) == 1:
-                runs = [_train_job(job, partial(on_epoch, job=i)) for i, job in enumerate(jobs)]
+                runs = [
+                    _train_all(prepared, job, partial(on_epoch, job=i))
+                    for i, job in enumerate(jobs)
+                ]
             else:
                 runs = run_parallel(
                     _train_job,
@@ -134,17 +139,15 @@ def run_compare(
                     min(options.jobs, len(jobs)),
                     lambda i, event: on_epoch(*event, job=i),
                 )
-        by_seed = [
-            _merge(
-                [
-                    run
-                    for job, run in zip(jobs, runs, strict=True)
-                    if job.training.seed == training.seed + r
-                ]
-            )
-            for r in range(options.repeats)
-        ]
-        comparison = _combine(prepared, candidates, by_seed, season, options.steps, notes)
+        by_seed: dict[int, _Run] = {}  # each seed's jobs, put back together
+        for job, run in zip(jobs, runs, strict=True):
+            whole = by_seed.setdefault(job.training.seed, _Run({}, {}, {}))
+            whole.scores.update(run.scores)
+            whole.val_fits.update(run.val_fits)
+            whole.forecasts.update(run.forecasts)
+        comparison = _combine(
+            prepared, candidates, list(by_seed.values()), season, options.steps, notes
+        )
         title = (
             f"{series.path.name}: {len(candidates)} candidate(s), lookback "
             f"{window.lookback}, {options.repeats} seed(s)"
@@ -185,7 +188,7 @@ def _jobs(path, data, window, candidates, training, options, staging) -> list[_J
 
 
 def _train_job(job: _Job, on_epoch) -> _Run:
-    """Load, train and score one job's candidates (a module-level function, for workers)."""
+    """Load, train and score one job's candidates in a worker process."""
     prepared = prepare(load_series(job.path, job.data), job.window)
     return _train_all(prepared, job, on_epoch)
 
@@ -197,15 +200,6 @@ class _Run:
     scores: dict[str, dict]  # metrics, params, epochs_run, train_seconds
     val_fits: dict[str, np.ndarray]  # (val windows, targets): one step ahead, data units
     forecasts: dict[str, np.ndarray]  # (steps, targets) after the series' end, data units
-
-
-def _merge(runs: list[_Run]) -> _Run:
-    return _Run(
-        *(
-            {k: v for run in runs for k, v in getattr(run, part).items()}
-            for part in ("scores", "val_fits", "forecasts")
-        )
-    )
 
 
 def _train_all(prepared: Prepared, job: _Job, on_epoch) -> _Run:

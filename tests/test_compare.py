@@ -10,21 +10,17 @@ from conftest import error_line, sine_frame
 from forecast_cli.artifacts import load_model_dir
 
 SMALL = ["--epochs", "2", "--lookback", "8", "--batch-size", "16", "--season", "20"]
+# Two merge modes of one spec, plus a plain LSTM: three candidates.
+THREE = ["--merge-modes", "sum,ave", "--layers", "bilstm:4", "--layers", "lstm:4", *SMALL]
 
 
 @pytest.fixture
 def compared(cli, sine_csv, tmp_path):
-    """Three candidates (two merge modes of one spec, plus a plain LSTM) in one process."""
+    """The three candidates compared in this process."""
     result = cli(
         "compare",
         sine_csv,
-        "--merge-modes",
-        "sum,ave",
-        "--layers",
-        "bilstm:4",
-        "--layers",
-        "lstm:4",
-        *SMALL,
+        *THREE,
         "--jobs",
         1,
         "--json",
@@ -93,13 +89,7 @@ def test_worker_processes_give_the_same_scores(compared, cli, sine_csv):
     result = cli(
         "compare",
         sine_csv,
-        "--merge-modes",
-        "sum,ave",
-        "--layers",
-        "bilstm:4",
-        "--layers",
-        "lstm:4",
-        *SMALL,
+        *THREE,
         "--jobs",
         2,
         "--out-dir",
