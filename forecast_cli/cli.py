@@ -27,6 +27,7 @@ from forecast_cli.config import (
     Loss,
     MergeMode,
     ModelConfig,
+    Refit,
     Scale,
     TrainConfig,
     WindowConfig,
@@ -203,6 +204,10 @@ LAYERS_HELP = (
     "Recurrent layers, bottom first, comma-separated: CELL:UNITS[:MERGE] with CELL "
     "lstm, gru or rnn, prefixed with bi for bidirectional; e.g. lstm:64,bilstm:32:sum."
 )
+LayersOpt = Annotated[str, typer.Option(metavar="SPEC", help=LAYERS_HELP, rich_help_panel=NETWORK)]
+HeadOpt = Annotated[
+    Head, typer.Option(case_sensitive=False, help="Output head.", rich_help_panel=NETWORK)
+]
 MergeModeOpt = Annotated[
     MergeMode,
     typer.Option(
@@ -262,13 +267,9 @@ def train(
     horizon: HorizonOpt = 1,
     val_fraction: ValFractionOpt = 0.2,
     scale: ScaleOpt = Scale.STANDARD,
-    layers: Annotated[
-        str, typer.Option(metavar="SPEC", help=LAYERS_HELP, rich_help_panel=NETWORK)
-    ] = "bilstm:50",
+    layers: LayersOpt = "bilstm:50",
     merge_mode: MergeModeOpt = MergeMode.CONCAT,
-    head: Annotated[
-        Head, typer.Option(case_sensitive=False, help="Output head.", rich_help_panel=NETWORK)
-    ] = Head.MANY_TO_ONE,
+    head: HeadOpt = Head.MANY_TO_ONE,
     dropout: DropoutOpt = 0.0,
     recurrent_dropout: RecurrentDropoutOpt = 0.0,
     epochs: EpochsOpt = 100,
@@ -418,6 +419,79 @@ def compare(
             "out_dir": str(out_dir.absolute()),
         }
     )
+
+
+@app.command()
+def backtest(
+    data: DataArg,
+    folds: Annotated[int, typer.Option(min=1, help="Cut-offs at the end of the series.")] = 5,
+    refit: Annotated[
+        Refit,
+        typer.Option(
+            case_sensitive=False, help="A fresh network per fold, or fine-tune the previous fold's."
+        ),
+    ] = Refit.RETRAIN,
+    season: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Season for seasonal naive and MASE. Default: from the time "
+            "column's frequency, else 1.",
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Scores CSV to write.")] = Path("backtest.csv"),
+    plot: Annotated[Path, typer.Option(help="Picture of the folds to write.")] = Path(
+        "backtest.png"
+    ),
+    target: TargetOpt = None,
+    time_col: TimeColOpt = None,
+    features: FeaturesOpt = None,
+    fill: FillOpt = None,
+    lookback: LookbackOpt = 20,
+    horizon: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Steps forecast per fold (emitted at once).", rich_help_panel=WINDOWS
+        ),
+    ] = 10,
+    val_fraction: ValFractionOpt = 0.2,
+    scale: ScaleOpt = Scale.STANDARD,
+    layers: LayersOpt = "bilstm:50",
+    merge_mode: MergeModeOpt = MergeMode.CONCAT,
+    head: HeadOpt = Head.MANY_TO_ONE,
+    dropout: DropoutOpt = 0.0,
+    recurrent_dropout: RecurrentDropoutOpt = 0.0,
+    epochs: EpochsOpt = 100,
+    patience: PatienceOpt = 10,
+    batch_size: BatchSizeOpt = 32,
+    learning_rate: LearningRateOpt = 1e-3,
+    clipnorm: ClipnormOpt = 1.0,
+    loss: LossOpt = Loss.MSE,
+    seed: SeedOpt = 42,
+    json_output: JsonFlag = False,
+) -> None:
+    """Rolling-origin evaluation: forecast the last --folds blocks of --horizon steps, each
+    from the data before it, next to the naive and seasonal-naive baselines."""
+    configs = (
+        _data_config(target, time_col, features, fill),
+        WindowConfig(lookback, horizon, val_fraction, scale),
+        ModelConfig(parse_layers(layers, merge_mode), head, dropout, recurrent_dropout),
+        TrainConfig(epochs, batch_size, learning_rate, clipnorm, loss, patience, seed),
+    )
+    from forecast_cli.backtest_run import run_backtest, write
+    from forecast_cli.report import Report
+
+    report = Report(json_output)
+    result = run_backtest(data, *configs, folds, refit, season, report)
+    write(result, out, plot, f"{data.name}: {configs[2].label}, {folds} fold(s) of {horizon}")
+    report.frame(
+        "Backtest (MASE below 1 beats the in-sample seasonal naive)",
+        result.table,
+        rows=len(result.table),
+    )
+    report.written("Scores", out)
+    report.written("Plot", plot)
+    report.json({"season": result.season, "scores": result.table.to_dict(orient="records")})
 
 
 def parse_merge_modes(text: str) -> list[MergeMode]:

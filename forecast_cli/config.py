@@ -44,6 +44,13 @@ class HeadChoice(StrEnum):
         return tuple(Head) if self is HeadChoice.BOTH else (Head(self.value),)
 
 
+class Refit(StrEnum):
+    """How ``forecast backtest`` trains each fold."""
+
+    RETRAIN = "retrain"  # a fresh network per fold
+    FINE_TUNE = "fine-tune"  # each fold continues from the previous fold's weights
+
+
 class Scale(StrEnum):
     STANDARD = "standard"
     MINMAX = "minmax"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,11 @@ class Series:
     @property
     def columns(self) -> tuple[str, ...]:
         return self.targets + self.features
+
+    def head(self, rows: int) -> Series:
+        """The series up to (not including) row ``rows``: what was known at that time."""
+        times = self.times[:rows] if self.times is not None else None
+        return dataclasses.replace(self, values=self.values[:rows], times=times)
 
     def resolved(self, fill: Fill | None) -> DataConfig:
         """The data configuration that reloads exactly these columns."""

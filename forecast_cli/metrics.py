@@ -23,3 +23,10 @@ def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
         where=denominator > 0,
     )
     return float(100 * np.mean(ratio))
+
+
+def mase(actual: np.ndarray, predicted: np.ndarray, history: np.ndarray, season: int) -> float:
+    """Mean absolute scaled error: MAE over the in-sample MAE of the seasonal naive forecast
+    (``season`` steps back) on ``history``, the data the forecaster saw. Below 1 beats it."""
+    scale = float(np.mean(np.abs(history[season:] - history[:-season])))
+    return mae(actual, predicted) / scale if scale > 0 else float("nan")

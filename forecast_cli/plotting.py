@@ -102,6 +102,37 @@ def plot_comparison(
     _save(fig, overlay_path)
 
 
+def plot_backtest(
+    rows: np.ndarray,
+    truth: np.ndarray,
+    folds: list[tuple[np.ndarray, dict[str, np.ndarray]]],
+    title: str,
+    path: Path,
+) -> None:
+    """The series around the folds and, for each fold, every method's forecast."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(11, 4.2))
+    ax.plot(rows, truth, color="0.35", lw=1.2, label="actual")
+    colours = {}
+    for fold_rows, forecasts in folds:
+        ax.axvline(fold_rows[0] - 0.5, color="0.75", ls=":", lw=1)
+        for method, values in forecasts.items():
+            line = ax.plot(
+                fold_rows,
+                values,
+                lw=1.6,
+                ls="-" if method == "model" else "--",
+                color=colours.get(method),
+                label=None if method in colours else method,
+            )
+            colours.setdefault(method, line[0].get_color())
+    ax.set_xlabel("row")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", frameon=False, fontsize=8)
+    ax.set_title(title)
+    _save(fig, path)
+
+
 def _pyplot():
     import matplotlib
 

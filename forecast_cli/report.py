@@ -131,6 +131,8 @@ class Report:
 
 
 def _cell(value) -> str:
+    if value is None or value is pd.NA:
+        return "-"
     if isinstance(value, float):
         return f"{value:.4f}"
     if isinstance(value, pd.Timestamp):

@@ -1,0 +1,199 @@
+"""``forecast backtest``: rolling-origin evaluation against the baselines.
+
+The last ``folds x horizon`` rows are cut into ``folds`` consecutive test blocks. Fold
+``k`` knows only the rows before its cut-off: it trains (or fine-tunes the previous
+fold's network) on them, with its own validation tail and scaling, then forecasts the
+``horizon`` rows after the cut-off, which are scored next to the naive and seasonal-naive
+forecasts made from the same rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecast_cli.artifacts import atomic_path
+from forecast_cli.baselines import naive, season_from_freq, seasonal_naive
+from forecast_cli.config import DataConfig, ModelConfig, Refit, TrainConfig, WindowConfig
+from forecast_cli.errors import ForecastError
+from forecast_cli.forecasting import roll
+from forecast_cli.loading import Series, load_series
+from forecast_cli.metrics import mae, mase, rmse, smape
+from forecast_cli.report import Report
+from forecast_cli.train_run import build_network, prepare
+from forecast_cli.training import Branch, fit
+
+MODEL, NAIVE, SEASONAL = "model", "naive", "seasonal naive"
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One cut-off: what each method forecast for the rows after it, and the truth."""
+
+    number: int
+    cutoff: int  # index of the first forecast row
+    actual: np.ndarray  # (horizon, targets)
+    forecasts: dict[str, np.ndarray]  # method -> (horizon, targets)
+    history: np.ndarray  # (cutoff, targets): what the fold knew, for MASE
+
+
+@dataclass(frozen=True)
+class Backtest:
+    folds: list[Fold]
+    season: int
+    table: pd.DataFrame  # fold (or 'all'), cutoff, method, mae, rmse, smape, mase
+
+
+def cutoffs(rows: int, folds: int, horizon: int) -> list[int]:
+    """The first forecast row of each fold: consecutive blocks of ``horizon`` at the end."""
+    return [rows - (folds - k) * horizon for k in range(folds)]
+
+
+def run_backtest(
+    path: Path,
+    data: DataConfig,
+    window: WindowConfig,
+    model_config: ModelConfig,
+    training: TrainConfig,
+    folds: int,
+    refit: Refit,
+    season: int | None,
+    report: Report,
+) -> Backtest:
+    """Evaluate ``folds`` rolling origins of ``window.horizon`` steps each."""
+    series = load_series(path, data)
+    report.notes(series.notes)
+    season = season or season_from_freq(series.freq) or 1
+    starts = cutoffs(len(series.values), folds, window.horizon)
+    try:  # the first fold, the shortest, must be long enough to train
+        prepare(series.head(max(starts[0], 0)), window)
+    except ForecastError as exc:
+        raise ForecastError(
+            f"With --folds {folds} and --horizon {window.horizon} the first fold trains on the "
+            f"{max(starts[0], 0)} rows before its cut-off. {exc}"
+        ) from None
+    report.console.print(
+        f"Backtest: {folds} fold(s) of {window.horizon} step(s), cut-offs at rows "
+        f"{', '.join(str(c + 1) for c in starts)}; season {season}; {refit}"
+    )
+    results, previous = [], None
+    with report.epochs(training.epochs, folds) as on_epoch:
+        for number, cutoff in enumerate(starts, start=1):
+            fold, previous = _fold(
+                number,
+                series,
+                cutoff,
+                window,
+                model_config,
+                training,
+                season,
+                previous if refit is Refit.FINE_TUNE else None,
+                partial(on_epoch, job=number - 1),
+            )
+            results.append(fold)
+    return Backtest(results, season, _table(results, season))
+
+
+def _fold(
+    number: int,
+    series: Series,
+    cutoff: int,
+    window: WindowConfig,
+    model_config: ModelConfig,
+    training: TrainConfig,
+    season: int,
+    start_from,
+    on_epoch,
+) -> tuple[Fold, object]:
+    """Train on the rows before ``cutoff`` only and forecast the ``horizon`` after it;
+    return the fold and its trained network."""
+    known = series.head(cutoff)
+    prepared = prepare(known, window)
+    model = build_network(model_config, prepared, training.seed)
+    if start_from is not None:
+        model.set_weights(start_from.get_weights())
+    fit(
+        [Branch("network", model, model_config.head)],
+        prepared.train,
+        prepared.val,
+        training,
+        on_epoch,
+    )
+    n_targets, horizon = len(series.targets), window.horizon
+    last = prepared.scaler.transform(known.values[-window.lookback :])[None]
+    scaled = roll(model, last, horizon, model_config.head)
+    history = known.values[:, :n_targets]
+    origin = np.array([cutoff])
+    forecasts = {
+        MODEL: prepared.scaler.inverse(scaled)[0],
+        NAIVE: naive(history, origin, horizon)[0],
+        SEASONAL: seasonal_naive(history, origin, horizon, season)[0],
+    }
+    actual = series.values[cutoff : cutoff + horizon, :n_targets]
+    return Fold(number, cutoff, actual, forecasts, history), model
+
+
+def _table(folds: list[Fold], season: int) -> pd.DataFrame:
+    """Scores per fold and method, then over all folds (MASE: the mean of the folds')."""
+    rows = []
+    for fold in folds:
+        for method, predicted in fold.forecasts.items():
+            rows.append(
+                {
+                    "fold": str(fold.number),
+                    "cutoff": fold.cutoff + 1,
+                    "method": method,
+                    "mae": mae(fold.actual, predicted),
+                    "rmse": rmse(fold.actual, predicted),
+                    "smape": smape(fold.actual, predicted),
+                    "mase": mase(fold.actual, predicted, fold.history, season),
+                }
+            )
+    for method in folds[0].forecasts:
+        actual = np.concatenate([fold.actual for fold in folds])
+        predicted = np.concatenate([fold.forecasts[method] for fold in folds])
+        rows.append(
+            {
+                "fold": "all",
+                "cutoff": None,
+                "method": method,
+                "mae": mae(actual, predicted),
+                "rmse": rmse(actual, predicted),
+                "smape": smape(actual, predicted),
+                "mase": float(
+                    np.mean(
+                        [r["mase"] for r in rows if r["method"] == method and r["fold"] != "all"]
+                    )
+                ),
+            }
+        )
+    return pd.DataFrame(rows).astype({"cutoff": "Int64"})
+
+
+def write(backtest: Backtest, table_path: Path, plot_path: Path, title: str) -> None:
+    """The scores as CSV and the folds' forecasts as a picture."""
+    from forecast_cli.plotting import plot_backtest
+
+    with atomic_path(table_path) as temporary:
+        backtest.table.to_csv(temporary, index=False)
+    first = backtest.folds[0]
+    start = max(0, first.cutoff - 3 * len(first.actual) * len(backtest.folds))
+    series_rows = np.arange(start, backtest.folds[-1].cutoff + len(backtest.folds[-1].actual))
+    truth = np.concatenate([first.history[start:], *[f.actual for f in backtest.folds]])
+    plot_backtest(
+        rows=series_rows + 1,
+        truth=truth[:, 0],
+        folds=[
+            (
+                np.arange(f.cutoff, f.cutoff + len(f.actual)) + 1,
+                {m: v[:, 0] for m, v in f.forecasts.items()},
+            )
+            for f in backtest.folds
+        ],
+        title=title,
+        path=plot_path,
+    )

@@ -1,0 +1,95 @@
+"""``forecast backtest``: fold cut-offs, no peeking past them, MASE, and the command."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import error_line, sine_frame
+
+from forecast_cli.backtest_run import _fold, cutoffs
+from forecast_cli.config import DataConfig, ModelConfig, TrainConfig, WindowConfig, parse_layers
+from forecast_cli.loading import load_series
+from forecast_cli.metrics import mase
+
+TINY = ["--layers", "lstm:4", "--epochs", "2", "--lookback", "8", "--batch-size", "16"]
+
+
+def test_cutoffs_are_consecutive_blocks_at_the_end():
+    assert cutoffs(100, folds=3, horizon=5) == [85, 90, 95]
+    assert cutoffs(100, folds=1, horizon=10) == [90]
+
+
+def test_a_fold_never_sees_the_rows_after_its_cutoff(sine_csv, write_csv):
+    """Garbage after the cut-off changes nothing the fold produces but its truth."""
+    clean = load_series(sine_csv, DataConfig())
+    frame = sine_frame()
+    frame.loc[130:, "value"] = 1e6
+    spoiled = load_series(write_csv("spoiled.csv", frame), DataConfig())
+    window = WindowConfig(lookback=8, horizon=5)
+    model = ModelConfig(parse_layers("lstm:4"))
+    training = TrainConfig(epochs=2, batch_size=16)
+    folds = [
+        _fold(1, series, 130, window, model, training, 20, None, None)[0]
+        for series in (clean, spoiled)
+    ]
+    for method in folds[0].forecasts:
+        np.testing.assert_array_equal(folds[0].forecasts[method], folds[1].forecasts[method])
+    np.testing.assert_array_equal(folds[0].history, folds[1].history)
+    assert folds[1].actual.min() == 1e6
+
+
+def test_mase_on_hand_computed_values():
+    history = np.array([1.0, 2.0, 1.0, 2.0, 1.0, 3.0])
+    # in-sample naive (season 1) errors: 1, 1, 1, 1, 2 -> scale 1.2; season 2: 0, 0, 0, 1 -> 0.25
+    actual, predicted = np.array([2.0, 2.0]), np.array([1.4, 2.0])
+    assert mase(actual, predicted, history, 1) == pytest.approx(0.3 / 1.2)
+    assert mase(actual, predicted, history, 2) == pytest.approx(0.3 / 0.25)
+
+
+def test_backtest_command_scores_every_fold_against_both_baselines(cli, sine_csv, tmp_path):
+    result = cli(
+        "backtest", sine_csv, "--folds", 3, "--horizon", 4, "--season", 20, *TINY, "--json"
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "backtest.csv")
+    assert list(table.columns) == ["fold", "cutoff", "method", "mae", "rmse", "smape", "mase"]
+    assert table["fold"].astype(str).tolist() == ["1"] * 3 + ["2"] * 3 + ["3"] * 3 + ["all"] * 3
+    assert table["cutoff"].dropna().astype(int).unique().tolist() == [149, 153, 157]
+    values = sine_frame()["value"].to_numpy()
+    naive = table[(table["method"] == "naive") & (table["fold"] == "1")].iloc[0]
+    assert naive["mae"] == pytest.approx(np.mean(np.abs(values[148:152] - values[147])), rel=1e-5)
+    assert (tmp_path / "backtest.png").read_bytes()[:4] == b"\x89PNG"
+    payload = json.loads(result.stdout.splitlines()[-1])
+    assert payload["season"] == 20 and len(payload["scores"]) == 12
+
+
+def test_fine_tuning_continues_from_the_previous_fold(cli, sine_csv, tmp_path):
+    retrain = cli("backtest", sine_csv, "--folds", 2, "--horizon", 4, *TINY, "--out", "a.csv")
+    tuned = cli(
+        "backtest",
+        sine_csv,
+        "--folds",
+        2,
+        "--horizon",
+        4,
+        *TINY,
+        "--refit",
+        "fine-tune",
+        "--out",
+        "b.csv",
+    )
+    assert retrain.exit_code == tuned.exit_code == 0
+    a, b = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
+    model = (a["method"] == "model") & (a["fold"] == "1")
+    assert a[model]["mae"].item() == pytest.approx(b[model]["mae"].item())  # same first fold
+    later = (a["method"] == "model") & (a["fold"] == "2")
+    assert a[later]["mae"].item() != pytest.approx(b[later]["mae"].item())
+
+
+def test_too_many_folds_name_the_flags(cli, sine_csv):
+    message = error_line(cli("backtest", sine_csv, "--folds", 30, "--horizon", 5))
+    assert message.startswith(
+        "Error: With --folds 30 and --horizon 5 the first fold trains on "
+        "the 10 rows before its cut-off. The series has 10 rows"
+    )
