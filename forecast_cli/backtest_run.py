@@ -21,6 +21,7 @@ from forecast_cli.baselines import naive, season_from_freq, seasonal_naive
 from forecast_cli.config import DataConfig, ModelConfig, Refit, TrainConfig, WindowConfig
 from forecast_cli.errors import ForecastError
 from forecast_cli.forecasting import roll
+from forecast_cli.intervals import calibrate
 from forecast_cli.loading import Series, load_series
 from forecast_cli.metrics import mae, mase, rmse, smape
 from forecast_cli.report import Report
@@ -39,6 +40,7 @@ class Fold:
     actual: np.ndarray  # (horizon, targets)
     forecasts: dict[str, np.ndarray]  # method -> (horizon, targets)
     history: np.ndarray  # (cutoff, targets): what the fold knew, for MASE
+    widths: dict[int, np.ndarray]  # the model's conformal half-widths by level, (horizon, targets)
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,11 @@ def run_backtest(
     folds: int,
     refit: Refit,
     season: int | None,
+    levels: tuple[int, ...],
     report: Report,
 ) -> Backtest:
-    """Evaluate ``folds`` rolling origins of ``window.horizon`` steps each."""
+    """Evaluate ``folds`` rolling origins of ``window.horizon`` steps each, and the coverage
+    of the model's conformal intervals at ``levels`` (percent)."""
     series = load_series(path, data)
     report.notes(series.notes)
     season = season or season_from_freq(series.freq) or 1
@@ -80,6 +84,7 @@ def run_backtest(
         f"Backtest: {folds} fold(s) of {window.horizon} step(s), cut-offs at rows "
         f"{', '.join(str(c + 1) for c in starts)}; season {season}; {refit}"
     )
+    settings = _Settings(window, model_config, training, season, levels)
     results, previous = [], None
     with report.epochs(training.epochs, folds) as on_epoch:
         for number, cutoff in enumerate(starts, start=1):
@@ -87,10 +92,7 @@ def run_backtest(
                 number,
                 series,
                 cutoff,
-                window,
-                model_config,
-                training,
-                season,
+                settings,
                 previous if refit is Refit.FINE_TUNE else None,
                 partial(on_epoch, job=number - 1),
             )
@@ -98,29 +100,33 @@ def run_backtest(
     return Backtest(results, season, _table(results, season))
 
 
+@dataclass(frozen=True)
+class _Settings:
+    """What every fold is trained and scored with."""
+
+    window: WindowConfig
+    model: ModelConfig
+    training: TrainConfig
+    season: int
+    levels: tuple[int, ...]
+
+
 def _fold(
-    number: int,
-    series: Series,
-    cutoff: int,
-    window: WindowConfig,
-    model_config: ModelConfig,
-    training: TrainConfig,
-    season: int,
-    start_from,
-    on_epoch,
+    number: int, series: Series, cutoff: int, settings: _Settings, start_from, on_epoch
 ) -> tuple[Fold, object]:
     """Train on the rows before ``cutoff`` only and forecast the ``horizon`` after it;
-    return the fold and its trained network."""
+    return the fold and its trained network (``start_from``: weights to fine-tune)."""
+    window, model_config, season = settings.window, settings.model, settings.season
     known = series.head(cutoff)
     prepared = prepare(known, window)
-    model = build_network(model_config, prepared, training.seed)
+    model = build_network(model_config, prepared, settings.training.seed)
     if start_from is not None:
         model.set_weights(start_from.get_weights())
     fit(
         [Branch("network", model, model_config.head)],
         prepared.train,
         prepared.val,
-        training,
+        settings.training,
         on_epoch,
     )
     n_targets, horizon = len(series.targets), window.horizon
@@ -134,44 +140,54 @@ def _fold(
         SEASONAL: seasonal_naive(history, origin, horizon, season)[0],
     }
     actual = series.values[cutoff : cutoff + horizon, :n_targets]
-    return Fold(number, cutoff, actual, forecasts, history), model
+    widths = {}
+    if settings.levels:
+        widths = calibrate(
+            model,
+            model_config.head,
+            prepared.scaler,
+            known.values,
+            prepared.split.train_rows,
+            window.lookback,
+            horizon,
+            n_targets,
+            settings.levels,
+        )
+    return Fold(number, cutoff, actual, forecasts, history, widths), model
 
 
 def _table(folds: list[Fold], season: int) -> pd.DataFrame:
-    """Scores per fold and method, then over all folds (MASE: the mean of the folds')."""
+    """Scores per fold and method, then over all folds (MASE: the mean of the folds'), with
+    the coverage of the model's intervals."""
     rows = []
-    for fold in folds:
-        for method, predicted in fold.forecasts.items():
+    for group, cutoff in [([fold], fold.cutoff + 1) for fold in folds] + [(folds, None)]:
+        for method in folds[0].forecasts:
+            actual = np.concatenate([fold.actual for fold in group])
+            predicted = np.concatenate([fold.forecasts[method] for fold in group])
+            scaled = [mase(f.actual, f.forecasts[method], f.history, season) for f in group]
             rows.append(
                 {
-                    "fold": str(fold.number),
-                    "cutoff": fold.cutoff + 1,
+                    "fold": str(group[0].number) if len(group) == 1 else "all",
+                    "cutoff": cutoff,
                     "method": method,
-                    "mae": mae(fold.actual, predicted),
-                    "rmse": rmse(fold.actual, predicted),
-                    "smape": smape(fold.actual, predicted),
-                    "mase": mase(fold.actual, predicted, fold.history, season),
+                    "mae": mae(actual, predicted),
+                    "rmse": rmse(actual, predicted),
+                    "smape": smape(actual, predicted),
+                    "mase": float(np.mean(scaled)),
+                    **_coverage(group, method),
                 }
             )
-    for method in folds[0].forecasts:
-        actual = np.concatenate([fold.actual for fold in folds])
-        predicted = np.concatenate([fold.forecasts[method] for fold in folds])
-        rows.append(
-            {
-                "fold": "all",
-                "cutoff": None,
-                "method": method,
-                "mae": mae(actual, predicted),
-                "rmse": rmse(actual, predicted),
-                "smape": smape(actual, predicted),
-                "mase": float(
-                    np.mean(
-                        [r["mase"] for r in rows if r["method"] == method and r["fold"] != "all"]
-                    )
-                ),
-            }
-        )
     return pd.DataFrame(rows).astype({"cutoff": "Int64"})
+
+
+def _coverage(folds: list[Fold], method: str) -> dict[str, float]:
+    """Share (percent) of the true values inside the model's intervals, per level."""
+    coverage = {}
+    for level in folds[0].widths:
+        inside = [np.abs(f.actual - f.forecasts[MODEL]) <= f.widths[level] for f in folds]
+        share = 100 * float(np.mean(np.concatenate(inside)))
+        coverage[f"coverage_{level}"] = share if method == MODEL else float("nan")
+    return coverage
 
 
 def write(backtest: Backtest, table_path: Path, plot_path: Path, title: str) -> None:

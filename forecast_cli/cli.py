@@ -439,6 +439,14 @@ def backtest(
             "column's frequency, else 1.",
         ),
     ] = None,
+    intervals: Annotated[
+        str,
+        typer.Option(
+            metavar="LEVEL,...",
+            help="Coverage levels (percent) of the conformal "
+            "intervals whose empirical coverage is reported; 'none' for none.",
+        ),
+    ] = "80,95",
     out: Annotated[Path, typer.Option(help="Scores CSV to write.")] = Path("backtest.csv"),
     plot: Annotated[Path, typer.Option(help="Picture of the folds to write.")] = Path(
         "backtest.png"
@@ -479,10 +487,12 @@ def backtest(
         TrainConfig(epochs, batch_size, learning_rate, clipnorm, loss, patience, seed),
     )
     from forecast_cli.backtest_run import run_backtest, write
+    from forecast_cli.intervals import parse_levels
     from forecast_cli.report import Report
 
+    levels = () if intervals.strip().lower() == "none" else parse_levels(intervals)
     report = Report(json_output)
-    result = run_backtest(data, *configs, folds, refit, season, report)
+    result = run_backtest(data, *configs, folds, refit, season, levels, report)
     write(result, out, plot, f"{data.name}: {configs[2].label}, {folds} fold(s) of {horizon}")
     report.frame(
         "Backtest (MASE below 1 beats the in-sample seasonal naive)",
@@ -526,15 +536,25 @@ def predict(
         Path | None,
         typer.Option(help="CSV with future values of the model's extra input features."),
     ] = None,
+    intervals: Annotated[
+        str | None,
+        typer.Option(
+            metavar="LEVEL,...",
+            help="Add prediction intervals at these coverage "
+            "levels in percent, e.g. 80,95 (conformal, from the validation tail).",
+        ),
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Forecast the next --steps values after the end of the data."""
+    from forecast_cli.intervals import parse_levels
     from forecast_cli.predict_run import plot as draw
     from forecast_cli.predict_run import run_predict, write_csv
     from forecast_cli.report import Report
 
+    levels = parse_levels(intervals) if intervals else ()
     report = Report(json_output)
-    forecast = run_predict(model, data, steps, future_data)
+    forecast = run_predict(model, data, steps, future_data, levels)
     report.notes(forecast.notes)
     write_csv(forecast.frame, out)
     if not no_plot:

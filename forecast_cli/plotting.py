@@ -18,14 +18,26 @@ def plot_forecast(
     x_label: str,
     title: str,
     path: Path,
+    bands: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> None:
-    """One panel per target: the tail of the history, then the forecast joined to it."""
+    """One panel per target: the tail of the history, then the forecast joined to it, with
+    ``bands`` ``{level: (lower, upper)}`` shaded, wider levels lighter."""
     plt = _pyplot()
     fig, axes = plt.subplots(
         len(targets), 1, figsize=(10, 3.2 * len(targets) + 0.8), squeeze=False, sharex=True
     )
     for column, (ax, name) in enumerate(zip(axes[:, 0], targets, strict=True)):
         ax.plot(history_x, history[:, column], color="0.35", lw=1.2, label="history")
+        for level, (lower, upper) in sorted((bands or {}).items(), reverse=True):
+            ax.fill_between(
+                forecast_x,
+                lower[:, column],
+                upper[:, column],
+                color="tab:orange",
+                alpha=0.15 + 0.15 * (level < 90),
+                lw=0,
+                label=f"{level}% interval",
+            )
         ax.plot(
             np.concatenate([history_x[-1:], forecast_x]),
             np.concatenate([history[-1:, column], forecast[:, column]]),

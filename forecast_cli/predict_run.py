@@ -12,7 +12,9 @@ from forecast_cli.artifacts import ModelCard, atomic_path, load_model_dir
 from forecast_cli.config import DataConfig
 from forecast_cli.errors import ForecastError
 from forecast_cli.forecasting import roll
+from forecast_cli.intervals import calibrate
 from forecast_cli.loading import Series, load_series
+from forecast_cli.windows import split_series
 
 
 @dataclass(frozen=True)
@@ -23,12 +25,18 @@ class Forecast:
     series: Series
     card: ModelCard
     notes: tuple[str, ...]  # what the user should know about the data read
+    levels: tuple[int, ...] = ()  # interval coverage levels, percent
 
 
 def run_predict(
-    model_dir: Path, data_path: Path | None, steps: int, future_path: Path | None = None
+    model_dir: Path,
+    data_path: Path | None,
+    steps: int,
+    future_path: Path | None = None,
+    levels: tuple[int, ...] = (),
 ) -> Forecast:
-    """Forecast ``steps`` values after the end of the data (by default the training file)."""
+    """Forecast ``steps`` values after the end of the data (by default the training file),
+    with conformal intervals at the coverage ``levels`` (percent) if any."""
     model, card = load_model_dir(model_dir)
     if data_path is None:
         data_path = Path(card.source.path)
@@ -55,8 +63,27 @@ def run_predict(
     scaled = roll(model, window, steps, card.model.head, future)
     values = card.scaler.inverse(scaled[0])
     frame = pd.DataFrame(values, columns=list(series.targets))
+    if levels:
+        split = split_series(
+            len(series.values), lookback, card.window.horizon, card.window.val_fraction
+        )
+        widths = calibrate(
+            model,
+            card.model.head,
+            card.scaler,
+            series.values,
+            split.train_rows,
+            lookback,
+            steps,
+            len(series.targets),
+            levels,
+        )
+        for level, width in widths.items():
+            for i, target in enumerate(series.targets):
+                frame[f"{target}_lower_{level}"] = values[:, i] - width[:, i]
+                frame[f"{target}_upper_{level}"] = values[:, i] + width[:, i]
     frame.insert(0, *future_index(series, steps, series.freq or card.source.freq))
-    return Forecast(frame, series, card, notes)
+    return Forecast(frame, series, card, notes, levels)
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -82,6 +109,13 @@ def plot(forecast: Forecast, path: Path) -> None:
         f"{card.model.label} ({card.model.head}), lookback {card.window.lookback}: "
         f"next {len(forecast.frame)} steps"
     )
+    bands = {
+        level: (
+            forecast.frame[[f"{t}_lower_{level}" for t in series.targets]].to_numpy(),
+            forecast.frame[[f"{t}_upper_{level}" for t in series.targets]].to_numpy(),
+        )
+        for level in forecast.levels
+    }
     plot_forecast(
         np.asarray(history_x),
         series.values[-tail:, :n_targets],
@@ -91,6 +125,7 @@ def plot(forecast: Forecast, path: Path) -> None:
         x_label,
         title,
         path,
+        bands,
     )
 
 

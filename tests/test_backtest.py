@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from conftest import error_line, sine_frame
 
-from forecast_cli.backtest_run import _fold, cutoffs
+from forecast_cli.backtest_run import _fold, _Settings, cutoffs
 from forecast_cli.config import DataConfig, ModelConfig, TrainConfig, WindowConfig, parse_layers
 from forecast_cli.loading import load_series
 from forecast_cli.metrics import mase
@@ -29,13 +29,12 @@ def test_a_fold_never_sees_the_rows_after_its_cutoff(sine_csv, write_csv):
     window = WindowConfig(lookback=8, horizon=5)
     model = ModelConfig(parse_layers("lstm:4"))
     training = TrainConfig(epochs=2, batch_size=16)
-    folds = [
-        _fold(1, series, 130, window, model, training, 20, None, None)[0]
-        for series in (clean, spoiled)
-    ]
+    settings = _Settings(window, model, training, season=20, levels=(80,))
+    folds = [_fold(1, series, 130, settings, None, None)[0] for series in (clean, spoiled)]
     for method in folds[0].forecasts:
         np.testing.assert_array_equal(folds[0].forecasts[method], folds[1].forecasts[method])
     np.testing.assert_array_equal(folds[0].history, folds[1].history)
+    np.testing.assert_array_equal(folds[0].widths[80], folds[1].widths[80])
     assert folds[1].actual.min() == 1e6
 
 
@@ -53,7 +52,21 @@ def test_backtest_command_scores_every_fold_against_both_baselines(cli, sine_csv
     )
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "backtest.csv")
-    assert list(table.columns) == ["fold", "cutoff", "method", "mae", "rmse", "smape", "mase"]
+    assert list(table.columns) == [
+        "fold",
+        "cutoff",
+        "method",
+        "mae",
+        "rmse",
+        "smape",
+        "mase",
+        "coverage_80",
+        "coverage_95",
+    ]
+    model_rows = table[table["method"] == "model"]
+    assert model_rows["coverage_80"].between(0, 100).all()
+    assert (model_rows["coverage_95"] >= model_rows["coverage_80"]).all()
+    assert table[table["method"] != "model"]["coverage_80"].isna().all()
     assert table["fold"].astype(str).tolist() == ["1"] * 3 + ["2"] * 3 + ["3"] * 3 + ["all"] * 3
     assert table["cutoff"].dropna().astype(int).unique().tolist() == [149, 153, 157]
     values = sine_frame()["value"].to_numpy()

@@ -1,0 +1,76 @@
+"""Conformal prediction intervals: levels, widths, coverage, and the predict columns."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import FAST
+
+from forecast_cli.config import Head, ModelConfig, Scale, parse_layers
+from forecast_cli.errors import ForecastError
+from forecast_cli.intervals import calibrate, parse_levels
+from forecast_cli.network import build_model
+from forecast_cli.scaling import Scaler
+
+
+def test_levels_are_parsed_and_checked():
+    assert parse_levels("95,80") == (80, 95)
+    for bad in ("0", "100", "eighty", ""):
+        with pytest.raises(ForecastError, match="--intervals: expected coverage levels"):
+            parse_levels(bad)
+
+
+def constant_model(lookback: int):
+    """A network that always forecasts 0 in scaled units: the training mean."""
+    model = build_model(ModelConfig(parse_layers("lstm:2")), lookback, 1, 1, 1)
+    model.set_weights([np.zeros_like(w) for w in model.get_weights()])
+    return model
+
+
+def test_widths_cover_the_nominal_share_of_fresh_noise():
+    rng = np.random.default_rng(0)
+    values = rng.normal(0, 1.0, (2000, 1)).astype(np.float32)
+    scaler = Scaler.fit(Scale.STANDARD, values[:1000])
+    widths = calibrate(constant_model(5), Head.MANY_TO_ONE, scaler, values, 1000, 5, 3, 1, (80, 95))
+    assert widths[80].shape == (3, 1)
+    # The constant forecast's errors are the noise itself: |N(0, 1)| quantiles.
+    np.testing.assert_allclose(widths[80], 1.2816, atol=0.12)
+    np.testing.assert_allclose(widths[95], 1.96, atol=0.15)
+    fresh = rng.normal(0, 1.0, 5000)
+    for level in (80, 95):
+        coverage = 100 * np.mean(np.abs(fresh - scaler.offset[0]) <= widths[level][0, 0])
+        assert abs(coverage - level) < 5
+
+
+def test_too_few_calibration_origins_say_what_to_do():
+    values = np.zeros((40, 1), dtype=np.float32)
+    with pytest.raises(ForecastError, match="needs at least 10 validation origins"):
+        calibrate(
+            constant_model(5),
+            Head.MANY_TO_ONE,
+            Scaler.fit(Scale.NONE, values),
+            values,
+            32,
+            5,
+            3,
+            1,
+            (80,),
+        )
+
+
+def test_predict_adds_lower_and_upper_columns_per_level(cli, sine_csv, tmp_path):
+    assert cli("train", sine_csv, *FAST).exit_code == 0
+    result = cli("predict", "--steps", 5, "--intervals", "95,80")
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(tmp_path / "forecast.csv")
+    assert list(frame.columns) == [
+        "timestamp",
+        "value",
+        "value_lower_80",
+        "value_upper_80",
+        "value_lower_95",
+        "value_upper_95",
+    ]
+    assert (frame["value_lower_95"] < frame["value_lower_80"]).all()
+    assert (frame["value_lower_80"] < frame["value"]).all()
+    assert (frame["value"] < frame["value_upper_80"]).all()
+    assert (frame["value_upper_80"] < frame["value_upper_95"]).all()
