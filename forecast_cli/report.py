@@ -131,8 +131,8 @@ class Report:
 
 
 def _cell(value) -> str:
-    if value is None or value is pd.NA:
-        return "-"
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return "-"  # missing, or NaN
     if isinstance(value, float):
         return f"{value:.4f}"
     if isinstance(value, pd.Timestamp):
