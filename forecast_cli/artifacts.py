@@ -183,8 +183,10 @@ def load_model_dir(directory: Path):
         raise ForecastError(
             f"{directory / CARD_FILE} is corrupt ({type(exc).__name__}: {exc}). {retrain}"
         ) from None
+    from forecast_cli.network import anchor_layers
     from forecast_cli.runtime import keras
 
+    anchor_layers()  # registers the package's own layers before loading
     try:
         model = keras().saving.load_model(directory / MODEL_FILE, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a damaged or unsafe file

@@ -25,7 +25,7 @@ from forecast_cli.intervals import calibrate
 from forecast_cli.loading import Series, load_series
 from forecast_cli.metrics import mae, mase, rmse, smape
 from forecast_cli.report import Report
-from forecast_cli.train_run import build_network, prepare
+from forecast_cli.train_run import build_network, prepare, resolve_anchor
 from forecast_cli.training import Branch, fit
 
 MODEL, NAIVE, SEASONAL = "model", "naive", "seasonal naive"
@@ -71,6 +71,7 @@ def run_backtest(
     of the model's conformal intervals at ``levels`` (percent)."""
     series = load_series(path, data)
     report.notes(series.notes)
+    model_config = resolve_anchor(model_config, series, window.lookback, season)
     season = season or season_from_freq(series.freq) or 1
     starts = cutoffs(len(series.values), folds, window.horizon)
     try:  # the first fold, the shortest, must be long enough to train

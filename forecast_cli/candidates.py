@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -29,10 +30,10 @@ def expand_candidates(
     merge_modes: list[MergeMode] | None,
     heads: tuple[Head, ...],
     default_merge: MergeMode,
-    dropout: float = 0.0,
-    recurrent_dropout: float = 0.0,
+    template: ModelConfig | None = None,
 ) -> list[Candidate]:
-    """Every combination of ``layers`` specs, ``merge_modes`` and ``heads``.
+    """Every combination of ``layers`` specs, ``merge_modes`` and ``heads``; the rest of each
+    candidate's configuration (dropout, anchor) comes from ``template``.
 
     Merge modes apply to the bidirectional layers of a spec that name none; a spec without
     such layers is taken once. No ``layers`` means the reference network, ``bilstm:50``.
@@ -46,7 +47,7 @@ def expand_candidates(
     candidates, seen = [], set()
     for spec in specs:
         for head in heads:
-            config = ModelConfig(spec, head, dropout, recurrent_dropout)
+            config = dataclasses.replace(template or ModelConfig(), layers=spec, head=head)
             if (config.layers, head) in seen:
                 raise ForecastError(
                     f"--layers: the candidate {config.label} ({head}) is given twice; "

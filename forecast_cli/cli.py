@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 
 from forecast_cli import __version__
 from forecast_cli.config import (
+    Anchor,
     CompareConfig,
     DataConfig,
     Fill,
@@ -216,6 +217,23 @@ MergeModeOpt = Annotated[
         help="Merge mode of bidirectional layers that name none.",
     ),
 ]
+AnchorOpt = Annotated[
+    Anchor,
+    typer.Option(
+        case_sensitive=False,
+        rich_help_panel=NETWORK,
+        help="Forecast the values (none), or their change from the window's last "
+        "value (last) or last season (seasonal: the network corrects seasonal naive).",
+    ),
+]
+SeasonOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Season length, for seasonal naive, MASE and --anchor seasonal. "
+        "Default: from the time column's frequency (hourly 24, daily 7, monthly 12...).",
+    ),
+]
 DropoutOpt = Annotated[
     float, typer.Option(min=0.0, max=0.95, help="Dropout between layers.", rich_help_panel=NETWORK)
 ]
@@ -270,6 +288,8 @@ def train(
     layers: LayersOpt = "bilstm:50",
     merge_mode: MergeModeOpt = MergeMode.CONCAT,
     head: HeadOpt = Head.MANY_TO_ONE,
+    anchor: AnchorOpt = Anchor.NONE,
+    season: SeasonOpt = None,
     dropout: DropoutOpt = 0.0,
     recurrent_dropout: RecurrentDropoutOpt = 0.0,
     epochs: EpochsOpt = 100,
@@ -285,7 +305,7 @@ def train(
     json_output: JsonFlag = False,
 ) -> None:
     """Train a recurrent network on DATA and save it to --model-dir."""
-    model = ModelConfig(parse_layers(layers, merge_mode), head, dropout, recurrent_dropout)
+    model = ModelConfig(parse_layers(layers, merge_mode), head, dropout, recurrent_dropout, anchor)
     configs = (
         _data_config(target, time_col, features, fill),
         WindowConfig(lookback, horizon, val_fraction, scale),
@@ -296,7 +316,7 @@ def train(
     from forecast_cli.train_run import run_train
 
     report = Report(json_output)
-    card = run_train(data, *configs, model_dir, report)
+    card = run_train(data, *configs, model_dir, report, season)
     report.json(
         {
             "val_mae": card.metrics["val_mae"],
@@ -330,6 +350,7 @@ def compare(
             help="A candidate network; repeat to compare several. " + LAYERS_HELP,
         ),
     ] = None,
+    anchor: AnchorOpt = Anchor.NONE,
     head: Annotated[
         HeadChoice,
         typer.Option(
@@ -338,14 +359,7 @@ def compare(
             help="Output head of the candidates, or both.",
         ),
     ] = HeadChoice.MANY_TO_ONE,
-    season: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="Season length for the seasonal naive baseline. Default: from "
-            "the time column's frequency (hourly 24, daily 7, monthly 12...).",
-        ),
-    ] = None,
+    season: SeasonOpt = None,
     repeats: Annotated[
         int, typer.Option(min=1, help="Seeds per candidate; scores are averaged.")
     ] = 1,
@@ -390,9 +404,8 @@ def compare(
     modes = parse_merge_modes(merge_modes) if merge_modes else None
     if modes is None and not layers:
         modes = list(MergeMode)  # the reference experiment
-    candidates = expand_candidates(
-        layers or [], modes, head.heads, merge_mode, dropout, recurrent_dropout
-    )
+    template = ModelConfig(dropout=dropout, recurrent_dropout=recurrent_dropout, anchor=anchor)
+    candidates = expand_candidates(layers or [], modes, head.heads, merge_mode, template)
     configs = (
         _data_config(target, time_col, features, fill),
         WindowConfig(lookback, horizon, val_fraction, scale),
@@ -431,14 +444,7 @@ def backtest(
             case_sensitive=False, help="A fresh network per fold, or fine-tune the previous fold's."
         ),
     ] = Refit.RETRAIN,
-    season: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="Season for seasonal naive and MASE. Default: from the time "
-            "column's frequency, else 1.",
-        ),
-    ] = None,
+    season: SeasonOpt = None,
     intervals: Annotated[
         str,
         typer.Option(
@@ -467,6 +473,7 @@ def backtest(
     layers: LayersOpt = "bilstm:50",
     merge_mode: MergeModeOpt = MergeMode.CONCAT,
     head: HeadOpt = Head.MANY_TO_ONE,
+    anchor: AnchorOpt = Anchor.NONE,
     dropout: DropoutOpt = 0.0,
     recurrent_dropout: RecurrentDropoutOpt = 0.0,
     epochs: EpochsOpt = 100,
@@ -483,7 +490,7 @@ def backtest(
     configs = (
         _data_config(target, time_col, features, fill),
         WindowConfig(lookback, horizon, val_fraction, scale),
-        ModelConfig(parse_layers(layers, merge_mode), head, dropout, recurrent_dropout),
+        ModelConfig(parse_layers(layers, merge_mode), head, dropout, recurrent_dropout, anchor),
         TrainConfig(epochs, batch_size, learning_rate, clipnorm, loss, patience, seed),
     )
     from forecast_cli.backtest_run import run_backtest, write

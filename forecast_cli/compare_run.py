@@ -33,6 +33,7 @@ from forecast_cli.train_run import (
     build_network,
     model_card,
     prepare,
+    resolve_anchor,
     scores,
     validation_forecast,
     window_facts,
@@ -109,6 +110,12 @@ def run_compare(
     report.notes(series.notes)
     prepared = prepare(series, window)
     report.facts("Data and windows", window_facts(prepared, window, candidates[0].model.head))
+    candidates = [
+        dataclasses.replace(
+            c, model=resolve_anchor(c.model, series, window.lookback, options.season)
+        )
+        for c in candidates
+    ]
     notes = []
     season = options.season or season_from_freq(series.freq)
     if season is None:

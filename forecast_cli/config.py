@@ -32,6 +32,14 @@ class Head(StrEnum):
     MANY_TO_MANY = "many-to-many"
 
 
+class Anchor(StrEnum):
+    """What the network's output is added to (see ``network``)."""
+
+    NONE = "none"  # the network forecasts the values themselves
+    LAST = "last"  # the network forecasts the change from the window's last value
+    SEASONAL = "seasonal"  # ...the change from the last observed season (seasonal naive)
+
+
 class HeadChoice(StrEnum):
     """``forecast compare --head``: one head, or both."""
 
@@ -160,6 +168,8 @@ class ModelConfig:
     head: Head = Head.MANY_TO_ONE
     dropout: float = 0.0
     recurrent_dropout: float = 0.0
+    anchor: Anchor = Anchor.NONE
+    season: int = 1  # the period of the seasonal anchor
 
     @property
     def label(self) -> str:
@@ -171,6 +181,8 @@ class ModelConfig:
             "head": str(self.head),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
+            "anchor": str(self.anchor),
+            "season": self.season,
         }
 
     @classmethod
@@ -180,6 +192,8 @@ class ModelConfig:
             head=Head(data["head"]),
             dropout=float(data["dropout"]),
             recurrent_dropout=float(data["recurrent_dropout"]),
+            anchor=Anchor(data["anchor"]),
+            season=int(data["season"]),
         )
 
 

@@ -14,9 +14,11 @@ Heads:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from types import SimpleNamespace
 
-from forecast_cli.config import Cell, Head, ModelConfig
+from forecast_cli.config import Anchor, Cell, Head, ModelConfig
 from forecast_cli.runtime import keras
 
 
@@ -42,7 +44,9 @@ def build_model(
     k = keras()
     cells = {Cell.LSTM: k.layers.LSTM, Cell.GRU: k.layers.GRU, Cell.RNN: k.layers.SimpleRNN}
     inputs = k.Input(shape=(lookback, n_features), name="window")
-    x = inputs
+    anchored = config.anchor is not Anchor.NONE
+    layers = anchor_layers()
+    x = layers.Relative(name="relative")(inputs) if anchored else inputs
     for depth, spec in enumerate(config.layers, start=1):
         is_top = depth == len(config.layers)
         # Layers below the top must hand a value per step to the next recurrent layer.
@@ -60,13 +64,62 @@ def build_model(
         x = layer(x)
         if config.dropout > 0:  # between layers (depth), never along time
             x = k.layers.Dropout(config.dropout, name=f"dropout_{depth}")(x)
-    dense = k.layers.Dense(horizon * n_targets, name="dense")
+    # Anchored, the output starts at zero: the untrained network is the anchor itself.
+    start = "zeros" if anchored else "glorot_uniform"
+    dense = k.layers.Dense(horizon * n_targets, kernel_initializer=start, name="dense")
     if config.head is Head.MANY_TO_ONE:
         outputs = k.layers.Reshape((horizon, n_targets), name="forecast")(dense(x))
     else:
         x = k.layers.TimeDistributed(dense, name="per_step")(x)
         outputs = k.layers.Reshape((lookback, horizon, n_targets), name="forecast")(x)
+    if anchored:
+        period = config.season if config.anchor is Anchor.SEASONAL else 1
+        outputs = layers.Anchored(period, horizon, n_targets, name="anchored")([inputs, outputs])
     return k.Model(inputs, outputs, name=name)
+
+
+@functools.cache
+def anchor_layers() -> SimpleNamespace:
+    """The two layers of an anchored network, defined once Keras is imported.
+
+    ``Relative`` shows the network its window minus the window's last value, so level and
+    trend do not have to be learnt; ``Anchored`` adds the network's output to the last
+    observed value (period 1) or season (the seasonal naive forecast). Registered by name,
+    so ``model.keras`` loads in safe mode without running any stored code.
+    """
+    k = keras()
+    ops = k.ops
+
+    @k.saving.register_keras_serializable(package="forecast")
+    class Relative(k.layers.Layer):
+        def call(self, window):
+            return window - window[:, -1:, :]
+
+    @k.saving.register_keras_serializable(package="forecast")
+    class Anchored(k.layers.Layer):
+        def __init__(self, period: int, horizon: int, n_targets: int, **kwargs):
+            super().__init__(**kwargs)
+            self.period, self.horizon, self.n_targets = period, horizon, n_targets
+
+        def call(self, inputs):
+            window, correction = inputs
+            lookback = window.shape[1]
+            # Step h repeats the value `period` steps before it, from the observed window.
+            rows = [lookback - self.period + h % self.period for h in range(self.horizon)]
+            base = ops.take(window[:, :, : self.n_targets], rows, axis=1)
+            if len(correction.shape) == 4:  # many-to-many: the same base at every step
+                base = ops.expand_dims(base, 1)
+            return correction + base
+
+        def get_config(self):
+            return {
+                **super().get_config(),
+                "period": self.period,
+                "horizon": self.horizon,
+                "n_targets": self.n_targets,
+            }
+
+    return SimpleNamespace(Relative=Relative, Anchored=Anchored)
 
 
 def fitted_shape(targets_shape: tuple, head: Head, lookback: int) -> tuple:

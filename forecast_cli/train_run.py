@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from forecast_cli.artifacts import (
     save_model_dir,
     versions,
 )
-from forecast_cli.config import DataConfig, Head, ModelConfig, TrainConfig, WindowConfig
+from forecast_cli.baselines import season_from_freq
+from forecast_cli.config import Anchor, DataConfig, Head, ModelConfig, TrainConfig, WindowConfig
+from forecast_cli.errors import ForecastError
 from forecast_cli.forecasting import roll
 from forecast_cli.loading import Series, load_series
 from forecast_cli.metrics import mae, rmse, smape
@@ -91,11 +94,13 @@ def run_train(
     training: TrainConfig,
     model_dir: Path,
     report: Report,
+    season: int | None = None,
 ) -> ModelCard:
     """Train one model on ``path`` and save it to ``model_dir``; return its card."""
     check_destination(model_dir)
     series = load_series(path, data)
     report.notes(series.notes)
+    model_config = resolve_anchor(model_config, series, window.lookback, season)
     prepared = prepare(series, window)
     report.facts("Data and windows", window_facts(prepared, window, model_config.head))
 
@@ -132,6 +137,26 @@ def run_train(
     )
     report.written("Model saved", model_dir)
     return card
+
+
+def resolve_anchor(
+    model: ModelConfig, series: Series, lookback: int, season: int | None
+) -> ModelConfig:
+    """Give a seasonal anchor its period: ``season``, else the one of the data's frequency."""
+    if model.anchor is not Anchor.SEASONAL:
+        return model
+    period = season or season_from_freq(series.freq)
+    if period is None:
+        raise ForecastError(
+            "--anchor seasonal needs a season length and the data has no regular time column "
+            "to infer it from: pass --season N."
+        )
+    if period > lookback:
+        raise ForecastError(
+            f"--anchor seasonal repeats the window's last season of {period} steps: --lookback "
+            f"must be at least {period}, got {lookback}."
+        )
+    return dataclasses.replace(model, season=period)
 
 
 def build_network(model_config: ModelConfig, prepared: Prepared, seed: int, name: str = "network"):

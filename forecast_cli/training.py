@@ -42,7 +42,7 @@ class TrainResult:
 
     history: dict[str, list[float]]
     epochs_run: int
-    best_epoch: int  # 1-based epoch whose weights the network now holds
+    best_epoch: int  # epoch whose weights the network now holds (0: untrained)
     interrupted: bool
     seconds: float
 
@@ -104,11 +104,18 @@ def fit(
                 self.model.stop_training = True
 
     started = time.perf_counter()
+    validation = _dataset(tf, val, branches, config.batch_size)
+    # Epoch 0, the untrained network, is the first candidate for the best weights: an
+    # anchored network starts as its anchor, and training only keeps what beats it.
+    initial = joint.evaluate(validation, verbose=0, return_dict=True)
+    for branch in branches:
+        state = progress[branch.name]
+        state.best, state.weights = float(initial[keys[branch.name][0]]), branch.model.get_weights()
     interrupted = False
     try:
         joint.fit(
             _dataset(tf, train, branches, config.batch_size, shuffle_seed=config.seed),
-            validation_data=_dataset(tf, val, branches, config.batch_size),
+            validation_data=validation,
             epochs=config.epochs,
             shuffle=False,  # the pipeline shuffles, with its own seed
             callbacks=[Stopper()],
@@ -117,7 +124,7 @@ def fit(
     except KeyboardInterrupt:
         interrupted = True
     seconds = time.perf_counter() - started
-    if any(not state.weights for state in progress.values()):
+    if any(not state.history["val_loss"] for state in progress.values()):
         raise KeyboardInterrupt  # stopped before one epoch was recorded: nothing worth keeping
     results = {}
     for branch in branches:
