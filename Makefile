@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 DEMO := demo-output
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test bench eval lint clean
 
 install: $(INSTALLED)
 
@@ -28,6 +28,9 @@ test: install
 bench: install
 	$(BIN)/python bench/predict_steps.py
 	$(BIN)/python bench/compare_vs_script.py
+
+eval: install
+	$(BIN)/python bench/eval_defaults.py
 
 lint: install
 	$(BIN)/ruff check .

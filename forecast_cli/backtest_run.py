@@ -25,7 +25,7 @@ from forecast_cli.intervals import calibrate
 from forecast_cli.loading import Series, load_series
 from forecast_cli.metrics import mae, mase, rmse, smape
 from forecast_cli.report import Report
-from forecast_cli.train_run import build_network, prepare, resolve_anchor
+from forecast_cli.train_run import build_network, prepare, resolve_defaults
 from forecast_cli.training import Branch, fit
 
 MODEL, NAIVE, SEASONAL = "model", "naive", "seasonal naive"
@@ -70,8 +70,8 @@ def run_backtest(
     """Evaluate ``folds`` rolling origins of ``window.horizon`` steps each, and the coverage
     of the model's conformal intervals at ``levels`` (percent)."""
     series = load_series(path, data)
-    report.notes(series.notes)
-    model_config = resolve_anchor(model_config, series, window.lookback, season)
+    window, model_config, notes = resolve_defaults(window, model_config, series, season)
+    report.notes(series.notes + tuple(notes))
     season = season or season_from_freq(series.freq) or 1
     starts = cutoffs(len(series.values), folds, window.horizon)
     try:  # the first fold, the shortest, must be long enough to train
@@ -98,7 +98,7 @@ def run_backtest(
                 partial(on_epoch, job=number - 1),
             )
             results.append(fold)
-    return Backtest(results, season, _table(results, season))
+    return Backtest(results, season, _table(results, season, levels))
 
 
 @dataclass(frozen=True)
@@ -143,21 +143,24 @@ def _fold(
     actual = series.values[cutoff : cutoff + horizon, :n_targets]
     widths = {}
     if settings.levels:
-        widths = calibrate(
-            model,
-            model_config.head,
-            prepared.scaler,
-            known.values,
-            prepared.split.train_rows,
-            window.lookback,
-            horizon,
-            n_targets,
-            settings.levels,
-        )
+        try:
+            widths = calibrate(
+                model,
+                model_config.head,
+                prepared.scaler,
+                known.values,
+                prepared.split.train_rows,
+                window.lookback,
+                horizon,
+                n_targets,
+                settings.levels,
+            )
+        except ForecastError:  # too short a validation tail to calibrate: no coverage
+            widths = {}
     return Fold(number, cutoff, actual, forecasts, history, widths), model
 
 
-def _table(folds: list[Fold], season: int) -> pd.DataFrame:
+def _table(folds: list[Fold], season: int, levels: tuple[int, ...]) -> pd.DataFrame:
     """Scores per fold and method, then over all folds (MASE: the mean of the folds'), with
     the coverage of the model's intervals."""
     rows = []
@@ -175,18 +178,23 @@ def _table(folds: list[Fold], season: int) -> pd.DataFrame:
                     "rmse": rmse(actual, predicted),
                     "smape": smape(actual, predicted),
                     "mase": float(np.mean(scaled)),
-                    **_coverage(group, method),
+                    **_coverage(group, method, levels),
                 }
             )
     return pd.DataFrame(rows).astype({"cutoff": "Int64"})
 
 
-def _coverage(folds: list[Fold], method: str) -> dict[str, float]:
-    """Share (percent) of the true values inside the model's intervals, per level."""
+def _coverage(folds: list[Fold], method: str, levels: tuple[int, ...]) -> dict[str, float]:
+    """Share (percent) of the true values inside the model's intervals, per level, over the
+    folds whose validation tail was long enough to calibrate them (NaN if none was)."""
     coverage = {}
-    for level in folds[0].widths:
-        inside = [np.abs(f.actual - f.forecasts[MODEL]) <= f.widths[level] for f in folds]
-        share = 100 * float(np.mean(np.concatenate(inside)))
+    for level in levels:
+        inside = [
+            np.abs(f.actual - f.forecasts[MODEL]) <= f.widths[level]
+            for f in folds
+            if level in f.widths
+        ]
+        share = 100 * float(np.mean(np.concatenate(inside))) if inside else float("nan")
         coverage[f"coverage_{level}"] = share if method == MODEL else float("nan")
     return coverage
 

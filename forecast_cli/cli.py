@@ -184,7 +184,13 @@ FillOpt = Annotated[
     ),
 ]
 LookbackOpt = Annotated[
-    int, typer.Option(min=1, help="Steps in each input window.", rich_help_panel=WINDOWS)
+    int | None,
+    typer.Option(
+        min=1,
+        rich_help_panel=WINDOWS,
+        help="Steps in each input window. Default: 20, or one season if longer and "
+        "the anchor is seasonal.",
+    ),
 ]
 HorizonOpt = Annotated[
     int, typer.Option(min=1, help="Steps the network emits at once.", rich_help_panel=WINDOWS)
@@ -223,7 +229,8 @@ AnchorOpt = Annotated[
         case_sensitive=False,
         rich_help_panel=NETWORK,
         help="Forecast the values (none), or their change from the window's last "
-        "value (last) or last season (seasonal: the network corrects seasonal naive).",
+        "value (last) or last season (seasonal: the network corrects seasonal naive); auto: "
+        "seasonal when the season is known, else last.",
     ),
 ]
 SeasonOpt = Annotated[
@@ -281,14 +288,14 @@ def train(
     time_col: TimeColOpt = None,
     features: FeaturesOpt = None,
     fill: FillOpt = None,
-    lookback: LookbackOpt = 20,
+    lookback: LookbackOpt = None,
     horizon: HorizonOpt = 1,
     val_fraction: ValFractionOpt = 0.2,
     scale: ScaleOpt = Scale.STANDARD,
     layers: LayersOpt = "bilstm:50",
     merge_mode: MergeModeOpt = MergeMode.CONCAT,
     head: HeadOpt = Head.MANY_TO_ONE,
-    anchor: AnchorOpt = Anchor.NONE,
+    anchor: AnchorOpt = Anchor.AUTO,
     season: SeasonOpt = None,
     dropout: DropoutOpt = 0.0,
     recurrent_dropout: RecurrentDropoutOpt = 0.0,
@@ -350,7 +357,7 @@ def compare(
             help="A candidate network; repeat to compare several. " + LAYERS_HELP,
         ),
     ] = None,
-    anchor: AnchorOpt = Anchor.NONE,
+    anchor: AnchorOpt = Anchor.AUTO,
     head: Annotated[
         HeadChoice,
         typer.Option(
@@ -382,7 +389,7 @@ def compare(
     time_col: TimeColOpt = None,
     features: FeaturesOpt = None,
     fill: FillOpt = None,
-    lookback: LookbackOpt = 20,
+    lookback: LookbackOpt = None,
     horizon: HorizonOpt = 1,
     val_fraction: ValFractionOpt = 0.2,
     scale: ScaleOpt = Scale.STANDARD,
@@ -461,7 +468,7 @@ def backtest(
     time_col: TimeColOpt = None,
     features: FeaturesOpt = None,
     fill: FillOpt = None,
-    lookback: LookbackOpt = 20,
+    lookback: LookbackOpt = None,
     horizon: Annotated[
         int,
         typer.Option(
@@ -473,7 +480,7 @@ def backtest(
     layers: LayersOpt = "bilstm:50",
     merge_mode: MergeModeOpt = MergeMode.CONCAT,
     head: HeadOpt = Head.MANY_TO_ONE,
-    anchor: AnchorOpt = Anchor.NONE,
+    anchor: AnchorOpt = Anchor.AUTO,
     dropout: DropoutOpt = 0.0,
     recurrent_dropout: RecurrentDropoutOpt = 0.0,
     epochs: EpochsOpt = 100,

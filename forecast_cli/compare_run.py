@@ -33,7 +33,7 @@ from forecast_cli.train_run import (
     build_network,
     model_card,
     prepare,
-    resolve_anchor,
+    resolve_defaults,
     scores,
     validation_forecast,
     window_facts,
@@ -107,16 +107,18 @@ def run_compare(
     write the comparison to ``out_dir`` (atomically: all of it or nothing)."""
     check_out_dir(out_dir, options.overwrite)
     series = load_series(path, data)
-    report.notes(series.notes)
-    prepared = prepare(series, window)
-    report.facts("Data and windows", window_facts(prepared, window, candidates[0].model.head))
+    # The candidates differ in layers and head only: the data settles the rest alike.
+    window, resolved, notes = resolve_defaults(window, candidates[0].model, series, options.season)
     candidates = [
         dataclasses.replace(
-            c, model=resolve_anchor(c.model, series, window.lookback, options.season)
+            c, model=dataclasses.replace(c.model, anchor=resolved.anchor, season=resolved.season)
         )
         for c in candidates
     ]
-    notes = []
+    report.notes(series.notes + tuple(notes))
+    prepared = prepare(series, window)
+    report.facts("Data and windows", window_facts(prepared, window, candidates[0].model.head))
+    notes = []  # for the comparison's own notes
     season = options.season or season_from_freq(series.freq)
     if season is None:
         notes.append(

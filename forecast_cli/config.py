@@ -13,6 +13,8 @@ from enum import StrEnum
 
 from forecast_cli.errors import ForecastError
 
+DEFAULT_LOOKBACK = 20
+
 
 class Cell(StrEnum):
     LSTM = "lstm"
@@ -35,6 +37,7 @@ class Head(StrEnum):
 class Anchor(StrEnum):
     """What the network's output is added to (see ``network``)."""
 
+    AUTO = "auto"  # seasonal when a season is known, else last
     NONE = "none"  # the network forecasts the values themselves
     LAST = "last"  # the network forecasts the change from the window's last value
     SEASONAL = "seasonal"  # ...the change from the last observed season (seasonal naive)
@@ -154,7 +157,7 @@ class DataConfig:
 class WindowConfig:
     """How the series is cut into (samples, lookback, features) windows and split."""
 
-    lookback: int = 20
+    lookback: int | None = DEFAULT_LOOKBACK  # None: from the season (see train_run)
     horizon: int = 1
     val_fraction: float = 0.2
     scale: Scale = Scale.STANDARD

@@ -17,7 +17,15 @@ from forecast_cli.artifacts import (
     versions,
 )
 from forecast_cli.baselines import season_from_freq
-from forecast_cli.config import Anchor, DataConfig, Head, ModelConfig, TrainConfig, WindowConfig
+from forecast_cli.config import (
+    DEFAULT_LOOKBACK,
+    Anchor,
+    DataConfig,
+    Head,
+    ModelConfig,
+    TrainConfig,
+    WindowConfig,
+)
 from forecast_cli.errors import ForecastError
 from forecast_cli.forecasting import roll
 from forecast_cli.loading import Series, load_series
@@ -99,8 +107,8 @@ def run_train(
     """Train one model on ``path`` and save it to ``model_dir``; return its card."""
     check_destination(model_dir)
     series = load_series(path, data)
-    report.notes(series.notes)
-    model_config = resolve_anchor(model_config, series, window.lookback, season)
+    window, model_config, notes = resolve_defaults(window, model_config, series, season)
+    report.notes(series.notes + tuple(notes))
     prepared = prepare(series, window)
     report.facts("Data and windows", window_facts(prepared, window, model_config.head))
 
@@ -139,24 +147,50 @@ def run_train(
     return card
 
 
-def resolve_anchor(
-    model: ModelConfig, series: Series, lookback: int, season: int | None
-) -> ModelConfig:
-    """Give a seasonal anchor its period: ``season``, else the one of the data's frequency."""
-    if model.anchor is not Anchor.SEASONAL:
-        return model
+def resolve_defaults(
+    window: WindowConfig, model: ModelConfig, series: Series, season: int | None
+) -> tuple[WindowConfig, ModelConfig, list[str]]:
+    """Settle what depends on the data: the anchor, its season and the lookback.
+
+    ``--anchor auto`` (the default) is the seasonal anchor when a season is known
+    (``season``, else the frequency's) and the window can hold it, else the last value.
+    The default lookback is 20, or one season if that is longer. Returns notes saying
+    what was chosen.
+    """
     period = season or season_from_freq(series.freq)
-    if period is None:
-        raise ForecastError(
-            "--anchor seasonal needs a season length and the data has no regular time column "
-            "to infer it from: pass --season N."
+    anchor, notes = model.anchor, []
+    if anchor is Anchor.AUTO:
+        fits = period is not None and (window.lookback is None or window.lookback >= period)
+        anchor = Anchor.SEASONAL if fits else Anchor.LAST
+        reason = (
+            f"season {period}"
+            if fits
+            else "no season known; --season N sets one"
+            if period is None
+            else f"--lookback is shorter than the season {period}"
         )
-    if period > lookback:
-        raise ForecastError(
-            f"--anchor seasonal repeats the window's last season of {period} steps: --lookback "
-            f"must be at least {period}, got {lookback}."
+        notes.append(f"Anchor: {anchor} ({reason}); --anchor none|last|seasonal overrides it.")
+    lookback = window.lookback
+    if lookback is None:
+        lookback = (
+            max(DEFAULT_LOOKBACK, period or 0) if anchor is Anchor.SEASONAL else (DEFAULT_LOOKBACK)
         )
-    return dataclasses.replace(model, season=period)
+    if anchor is Anchor.SEASONAL:
+        if period is None:
+            raise ForecastError(
+                "--anchor seasonal needs a season length and the data has no regular time "
+                "column to infer it from: pass --season N."
+            )
+        if period > lookback:
+            raise ForecastError(
+                f"--anchor seasonal repeats the window's last season of {period} steps: "
+                f"--lookback must be at least {period}, got {lookback}."
+            )
+    return (
+        dataclasses.replace(window, lookback=lookback),
+        dataclasses.replace(model, anchor=anchor, season=period or 1),
+        notes,
+    )
 
 
 def build_network(model_config: ModelConfig, prepared: Prepared, seed: int, name: str = "network"):

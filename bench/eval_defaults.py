@@ -1,0 +1,248 @@
+"""How well the defaults forecast short real-looking series, against seasonal naive.
+
+An evaluation set of synthetic series (trend, one or two seasonalities, noise, level
+shifts, multiplicative seasons, a random walk; 60 to 500 points; hourly to quarterly) is
+backtested with rolling origins for each candidate setting. Each series' score is the
+ratio of the model's MASE to the seasonal-naive MASE on the same folds; the summary is
+the geometric mean of the ratios (goal: at most 0.9) and the worst ratio (goal: at most
+1.5), plus the coverage of the 80% and 95% intervals.
+
+    python bench/eval_defaults.py [SETTING ...]    # writes bench/eval_defaults.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecast_cli.backtest_run import run_backtest
+from forecast_cli.config import (
+    Anchor,
+    DataConfig,
+    ModelConfig,
+    Refit,
+    TrainConfig,
+    WindowConfig,
+    parse_layers,
+)
+from forecast_cli.report import Report
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDS = 3
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    freq: str
+    season: int
+    horizon: int
+    values: np.ndarray
+
+
+def evaluation_set() -> list[Case]:
+    """The series, made deterministically."""
+    rng = np.random.default_rng(2026)
+
+    def seasonal(n, period, amplitude=1.0, phase=0.0):
+        return amplitude * np.sin(2 * np.pi * (np.arange(n) / period + phase))
+
+    cases = []
+    n = 120
+    cases.append(
+        Case(
+            "monthly trend+season 120",
+            "MS",
+            12,
+            12,
+            10 + 0.05 * np.arange(n) + 2 * seasonal(n, 12) + rng.normal(0, 0.5, n),
+        )
+    )
+    n = 60
+    cases.append(
+        Case(
+            "monthly short 60",
+            "MS",
+            12,
+            6,
+            50 + 0.3 * np.arange(n) + 5 * seasonal(n, 12, phase=0.2) + rng.normal(0, 1.5, n),
+        )
+    )
+    n = 144
+    level = np.where(np.arange(n) > 96, 8.0, 0.0)
+    cases.append(
+        Case(
+            "monthly level shift 144",
+            "MS",
+            12,
+            12,
+            20 + level + 3 * seasonal(n, 12) + rng.normal(0, 0.8, n),
+        )
+    )
+    trend = 100 + 2 * np.arange(n)
+    cases.append(
+        Case(
+            "monthly multiplicative 144",
+            "MS",
+            12,
+            12,
+            trend * (1 + 0.2 * seasonal(n, 12)) + rng.normal(0, 5, n),
+        )
+    )
+    n = 80
+    cases.append(
+        Case(
+            "quarterly 80",
+            "QS",
+            4,
+            8,
+            30
+            + 0.2 * np.arange(n)
+            + 4 * np.tile([1.0, -0.5, -1.5, 1.0], n // 4)
+            + rng.normal(0, 0.7, n),
+        )
+    )
+    n = 365
+    cases.append(
+        Case(
+            "daily weekly 365",
+            "D",
+            7,
+            14,
+            200
+            + 0.05 * np.arange(n)
+            + 15 * np.tile([1, 1, 1, 1, 0.8, -2, -2.8], 53)[:n]
+            + rng.normal(0, 4, n),
+        )
+    )
+    n = 300
+    walk = np.cumsum(rng.normal(0, 1, n))
+    cases.append(Case("daily random walk 300", "D", 7, 14, 50 + walk + seasonal(n, 7, 0.5)))
+    n = 500
+    cases.append(
+        Case(
+            "hourly daily 500",
+            "h",
+            24,
+            24,
+            60 + 10 * seasonal(n, 24) + 3 * seasonal(n, 12, phase=0.3) + rng.normal(0, 1.5, n),
+        )
+    )
+    n = 480
+    cases.append(
+        Case(
+            "hourly two seasons 480",
+            "h",
+            24,
+            24,
+            100 + 8 * seasonal(n, 24) + 6 * seasonal(n, 168) + rng.normal(0, 1, n),
+        )
+    )
+    n = 260
+    cases.append(
+        Case(
+            "weekly yearly 260",
+            "W-SUN",
+            52,
+            13,
+            500 + 0.5 * np.arange(n) + 40 * seasonal(n, 52) + rng.normal(0, 12, n),
+        )
+    )
+    return cases
+
+
+def settings(case: Case) -> dict[str, tuple[WindowConfig, ModelConfig]]:
+    """The settings compared, by name: 'default' is what the command line does with no
+    flags (the seasonal anchor, lookback max(20, season)); 'unanchored' was the default
+    before this study."""
+    layers = parse_layers("bilstm:50")
+    return {
+        "default": (
+            WindowConfig(lookback=None, horizon=case.horizon),
+            ModelConfig(layers, anchor=Anchor.AUTO),
+        ),
+        "anchor-last": (
+            WindowConfig(lookback=20, horizon=case.horizon),
+            ModelConfig(layers, anchor=Anchor.LAST),
+        ),
+        "unanchored": (WindowConfig(lookback=20, horizon=case.horizon), ModelConfig(layers)),
+    }
+
+
+def evaluate(names: list[str]) -> dict:
+    results: dict[str, dict] = {name: {} for name in names}
+    quiet = Report(json_mode=True)
+    quiet.console.quiet = True
+    with tempfile.TemporaryDirectory() as scratch:
+        for case in evaluation_set():
+            path = Path(scratch) / "series.csv"
+            pd.DataFrame(
+                {
+                    "date": pd.date_range("2020-01-01", periods=len(case.values), freq=case.freq),
+                    "value": case.values,
+                }
+            ).to_csv(path, index=False)
+            for name in names:
+                window, model = settings(case)[name]
+                started = time.perf_counter()
+                table = run_backtest(
+                    path,
+                    DataConfig(),
+                    window,
+                    model,
+                    TrainConfig(),
+                    FOLDS,
+                    Refit.RETRAIN,
+                    case.season,
+                    (80, 95),
+                    quiet,
+                ).table
+                overall = table[table["fold"] == "all"].set_index("method")
+                results[name][case.name] = {
+                    "mase": overall.loc["model", "mase"],
+                    "seasonal_naive_mase": overall.loc["seasonal naive", "mase"],
+                    "ratio": overall.loc["model", "mase"] / overall.loc["seasonal naive", "mase"],
+                    "coverage_80": overall.loc["model", "coverage_80"],
+                    "coverage_95": overall.loc["model", "coverage_95"],
+                    "seconds": round(time.perf_counter() - started, 1),
+                }
+                print(
+                    f"{name:16} {case.name:28} ratio {results[name][case.name]['ratio']:.3f}",
+                    flush=True,
+                )
+    summary = {}
+    for name, per_case in results.items():
+        ratios = np.array([r["ratio"] for r in per_case.values()])
+        summary[name] = {
+            "geometric_mean_ratio": float(np.exp(np.mean(np.log(ratios)))),
+            "worst_ratio": float(ratios.max()),
+            "worst_series": max(per_case, key=lambda c: per_case[c]["ratio"]),
+            # over the series whose validation tails were long enough to calibrate
+            "mean_coverage_80": float(np.nanmean([r["coverage_80"] for r in per_case.values()])),
+            "mean_coverage_95": float(np.nanmean([r["coverage_95"] for r in per_case.values()])),
+        }
+    return {"folds": FOLDS, "summary": summary, "series": results}
+
+
+def main() -> None:
+    names = sys.argv[1:] or ["default", "anchor-last", "unanchored"]
+    results = evaluate(names)
+    for name, line in results["summary"].items():
+        print(
+            f"{name:16} geometric mean MASE ratio {line['geometric_mean_ratio']:.3f}, worst "
+            f"{line['worst_ratio']:.3f} ({line['worst_series']}), coverage 80%: "
+            f"{line['mean_coverage_80']:.1f}, 95%: {line['mean_coverage_95']:.1f}"
+        )
+    out = ROOT / "bench" / "eval_defaults.json"
+    out.write_text(json.dumps(results, indent=2, default=float) + "\n")
+
+
+if __name__ == "__main__":
+    main()
