@@ -232,7 +232,7 @@ def evaluate(names: list[str]) -> dict:
 
 
 def main() -> None:
-    names = sys.argv[1:] or ["default", "anchor-last", "unanchored"]
+    names = sys.argv[1:] or ["default", "anchor-last", "auto"]
     results = evaluate(names)
     for name, line in results["summary"].items():
         print(

@@ -295,7 +295,7 @@ def train(
     layers: LayersOpt = "bilstm:50",
     merge_mode: MergeModeOpt = MergeMode.CONCAT,
     head: HeadOpt = Head.MANY_TO_ONE,
-    anchor: AnchorOpt = Anchor.AUTO,
+    anchor: AnchorOpt = Anchor.NONE,
     season: SeasonOpt = None,
     dropout: DropoutOpt = 0.0,
     recurrent_dropout: RecurrentDropoutOpt = 0.0,
@@ -357,7 +357,7 @@ def compare(
             help="A candidate network; repeat to compare several. " + LAYERS_HELP,
         ),
     ] = None,
-    anchor: AnchorOpt = Anchor.AUTO,
+    anchor: AnchorOpt = Anchor.NONE,
     head: Annotated[
         HeadChoice,
         typer.Option(
@@ -480,7 +480,7 @@ def backtest(
     layers: LayersOpt = "bilstm:50",
     merge_mode: MergeModeOpt = MergeMode.CONCAT,
     head: HeadOpt = Head.MANY_TO_ONE,
-    anchor: AnchorOpt = Anchor.AUTO,
+    anchor: AnchorOpt = Anchor.NONE,
     dropout: DropoutOpt = 0.0,
     recurrent_dropout: RecurrentDropoutOpt = 0.0,
     epochs: EpochsOpt = 100,

@@ -163,9 +163,8 @@ def test_bad_usage_gives_one_error_line_and_status_2(cli, args, message):
 def test_data_errors_reach_the_user_as_one_line(cli, write_csv):
     short = write_csv("short.csv", sine_frame(rows=20))
     assert error_line(cli("train", short)).startswith(
-        # hourly data: the seasonal anchor's default lookback is one day
-        "Error: The series has 20 rows, too few for --lookback 24, --horizon 1 and "
-        "--val-fraction 0.2: they need at least 32 rows."
+        "Error: The series has 20 rows, too few for --lookback 20, --horizon 1 and "
+        "--val-fraction 0.2: they need at least 27 rows."
     )
     gaps = write_csv("gaps.csv", "value\n" + "1\n2\nNA\n4\n" * 10)
     assert "has 10 missing value(s): 'value' 10 (first at line 4)" in error_line(cli("train", gaps))
