@@ -8,9 +8,8 @@ import pandas as pd
 HERE = Path(__file__).parent
 
 
-def noisy_sine(rows: int = 1000, period: float = 24.0, noise: float = 0.1) -> pd.DataFrame:
-    """A daily cycle in hourly data: a sine of amplitude 1 and period 24 plus Gaussian noise
-    of standard deviation ``noise``."""
+def noisy_sine(rows: int = 1000, period: float = 40.0, noise: float = 0.1) -> pd.DataFrame:
+    """A sine of amplitude 1 with Gaussian noise of standard deviation ``noise``, hourly."""
     rng = np.random.default_rng(7)
     steps = np.arange(rows)
     return pd.DataFrame(
