@@ -92,7 +92,7 @@ def file_sha256(path: Path) -> str:
 
 def _read_csv(path: Path) -> pd.DataFrame:
     if not path.exists():
-        raise ForecastError(f"{path}: no such file. Check the path, or pass --data FILE.")
+        raise ForecastError(f"{path}: no such file. Check the path and the working directory.")
     if not path.is_file():
         raise ForecastError(f"{path} is not a file. Pass the path of a CSV file.")
     try:

@@ -178,7 +178,7 @@ def test_debug_shows_the_traceback(cli):
     result = cli("train", "missing.csv", "--debug")
     assert result.exit_code == 2
     assert "Traceback" in result.stderr and result.stderr.strip().endswith(
-        "no such file. Check the path, or pass --data FILE."
+        "no such file. Check the path and the working directory."
     )
 
 

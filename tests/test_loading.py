@@ -46,7 +46,7 @@ def test_no_time_column_is_fine(write_csv):
 @pytest.mark.parametrize(
     ("content", "config", "message"),
     [
-        (None, {}, "{path}: no such file. Check the path, or pass --data FILE."),
+        (None, {}, "{path}: no such file. Check the path and the working directory."),
         ("", {}, "{path} is empty. It needs a header row and one row per time step."),
         ("a,b\n", {}, "{path} has a header row but no data rows."),
         ("0.5\n0.7\n", {}, "{path} has no header row: its first line (0.5) holds numbers."),
