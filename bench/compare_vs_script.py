@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from publish import machine, publish
 
 ROOT = Path(__file__).resolve().parents[1]
 SINE = ROOT / "sample_data" / "sine.csv"
@@ -82,8 +82,7 @@ def main() -> None:
     compare_s = statistics.median(s for s, _ in compare)
     script_rmse, compare_rmse = script[0][1], compare[0][1]
     results = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}",
+        "machine": machine(),
         "repeats": REPEATS,
         "script_s": round(script_s, 2),
         "compare_s": round(compare_s, 2),
@@ -92,10 +91,7 @@ def main() -> None:
         "compare_mean_rmse": round(compare_rmse, 5),
         "rmse_difference_pct": round(100 * (compare_rmse - script_rmse) / script_rmse, 2),
     }
-    width = max(map(len, results))
-    for name, value in results.items():
-        print(f"{name:<{width}}  {value}")
-    (ROOT / "bench" / "compare_vs_script.json").write_text(json.dumps(results, indent=2) + "\n")
+    publish(results, "compare_vs_script")
 
 
 if __name__ == "__main__":

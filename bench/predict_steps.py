@@ -10,15 +10,14 @@ Run with ``make bench``; results are printed and written to ``bench/predict_step
 
 from __future__ import annotations
 
-import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from publish import machine, publish
 
 ROOT = Path(__file__).resolve().parents[1]
 FORECAST = str(Path(sys.executable).with_name("forecast"))
@@ -79,8 +78,7 @@ def main() -> None:
         )
         loop = in_process(cwd / "forecast-model", 500)
     results = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}",
+        "machine": machine(),
         "repeats": REPEATS,
         "help_s": round(walls["help"], 3),
         "predict_20_s": round(walls["predict_20"], 3),
@@ -90,10 +88,7 @@ def main() -> None:
         "predict_loop_500_steps_s": round(loop["predict_per_step_s"], 3),
         "roll_speedup": round(loop["predict_per_step_s"] / loop["compiled_roll_s"], 1),
     }
-    width = max(map(len, results))
-    for name, value in results.items():
-        print(f"{name:<{width}}  {value}")
-    (ROOT / "bench" / "predict_steps.json").write_text(json.dumps(results, indent=2) + "\n")
+    publish(results, "predict_steps")
 
 
 if __name__ == "__main__":
