@@ -81,6 +81,12 @@ def run_backtest(
             f"With --folds {folds} and --horizon {window.horizon} the first fold trains on the "
             f"{max(starts[0], 0)} rows before its cut-off. {exc}"
         ) from None
+    if season >= starts[0]:
+        raise ForecastError(
+            f"--season {season} is not shorter than the {max(starts[0], 0)} rows the first fold "
+            "knows: seasonal naive needs one whole season before each cut-off. Use fewer "
+            "--folds or a smaller --horizon or --season."
+        )
     report.console.print(
         f"Backtest: {folds} fold(s) of {window.horizon} step(s), cut-offs at rows "
         f"{', '.join(str(c + 1) for c in starts)}; season {season}; {refit}"
@@ -98,6 +104,13 @@ def run_backtest(
                 partial(on_epoch, job=number - 1),
             )
             results.append(fold)
+    uncalibrated = [f.number for f in results if levels and not f.widths]
+    if uncalibrated:
+        report.warn(
+            f"Fold(s) {', '.join(map(str, uncalibrated))}: the validation tail is too short to "
+            "calibrate intervals (10 origins with --horizon steps of truth); their coverage is "
+            "left out."
+        )
     return Backtest(results, season, _table(results, season, levels))
 
 
@@ -164,14 +177,15 @@ def _table(folds: list[Fold], season: int, levels: tuple[int, ...]) -> pd.DataFr
     """Scores per fold and method, then over all folds (MASE: the mean of the folds'), with
     the coverage of the model's intervals."""
     rows = []
-    for group, cutoff in [([fold], fold.cutoff + 1) for fold in folds] + [(folds, None)]:
+    groups = [(str(f.number), [f], f.cutoff + 1) for f in folds] + [("all", folds, None)]
+    for label, group, cutoff in groups:
         for method in folds[0].forecasts:
             actual = np.concatenate([fold.actual for fold in group])
             predicted = np.concatenate([fold.forecasts[method] for fold in group])
             scaled = [mase(f.actual, f.forecasts[method], f.history, season) for f in group]
             rows.append(
                 {
-                    "fold": str(group[0].number) if len(group) == 1 else "all",
+                    "fold": label,
                     "cutoff": cutoff,
                     "method": method,
                     "mae": mae(actual, predicted),

@@ -550,6 +550,7 @@ def predict(
         Path | None,
         typer.Option(help="CSV with future values of the model's extra input features."),
     ] = None,
+    fill: FillOpt = None,
     intervals: Annotated[
         str | None,
         typer.Option(
@@ -568,7 +569,7 @@ def predict(
 
     levels = parse_levels(intervals) if intervals else ()
     report = Report(json_output)
-    forecast = run_predict(model, data, steps, future_data, levels)
+    forecast = run_predict(model, data, steps, future_data, levels, fill)
     report.notes(forecast.notes)
     write_csv(forecast.frame, out)
     if not no_plot:

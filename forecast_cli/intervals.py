@@ -50,19 +50,18 @@ def calibrate(
 ) -> dict[int, np.ndarray]:
     """Half-widths ``{level: (steps, targets)}`` from origins at or after row
     ``calibration_start`` of ``values`` (rows, columns) in data units."""
-    scaled = scaler.transform(values)
-    inputs, _ = make_windows(scaled, lookback, steps, n_targets)
-    _, actual = make_windows(values, lookback, steps, n_targets)
-    _, known_features = make_windows(
-        scaled[:, n_targets:], lookback, steps, values.shape[1] - n_targets
-    )
     first = max(calibration_start - lookback, 0)  # the window whose first target is that row
-    origins = len(inputs) - first
+    origins = len(values) - lookback - steps + 1 - first
     if origins < MIN_ORIGINS:
         raise ForecastError(
             f"--intervals needs at least {MIN_ORIGINS} validation origins with {steps} steps of "
             f"truth after them; this series has {max(origins, 0)}. Use fewer --steps."
         )
+    scaled = scaler.transform(values)
+    inputs, _ = make_windows(scaled, lookback, steps, n_targets)
+    _, actual = make_windows(values, lookback, steps, n_targets)
+    extra = values.shape[1] - n_targets
+    _, known_features = make_windows(scaled[:, n_targets:], lookback, steps, extra)
     forecasts = scaler.inverse(
         roll(
             model,

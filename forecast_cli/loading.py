@@ -96,7 +96,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise ForecastError(f"{path} is not a file. Pass the path of a CSV file.")
     try:
-        frame = pd.read_csv(path)
+        # Blank lines are kept as empty rows: in a one-column file they are missing values.
+        frame = pd.read_csv(path, sep=_delimiter(path), skip_blank_lines=False)
     except pd.errors.EmptyDataError:
         raise ForecastError(
             f"{path} is empty. It needs a header row and one row per time step."
@@ -122,6 +123,16 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if frame.empty:
         raise ForecastError(f"{path} has a header row but no data rows.")
     return frame
+
+
+def _delimiter(path: Path) -> str:
+    """Comma, semicolon or tab, whichever splits the header line (comma when none does)."""
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace") as handle:
+            header = handle.readline()
+    except OSError:
+        return ","
+    return max((",", ";", "\t"), key=header.count) if header.strip() else ","
 
 
 def _looks_numeric(name: object) -> bool:
@@ -185,9 +196,8 @@ def _parse_times(frame: pd.DataFrame, time_col: str, path: Path) -> pd.DatetimeI
 def _default_target(
     frame: pd.DataFrame, time_col: str | None, path: Path, notes: list[str]
 ) -> tuple[str]:
-    numeric = [
-        c for c in frame.columns if c != time_col and pd.api.types.is_numeric_dtype(frame[c])
-    ]
+    # Mostly numbers counts as numeric, so a stray text value is reported, not skipped.
+    numeric = [c for c in frame.columns if c != time_col and _mostly_numbers(frame[c])]
     if not numeric:
         others = [c for c in frame.columns if c != time_col]
         if others:  # say which value keeps the last column from being numeric
@@ -198,6 +208,13 @@ def _default_target(
     reason = "the only numeric column" if len(numeric) == 1 else "the last numeric column"
     notes.append(f"Target: '{numeric[-1]}' ({reason}); choose another with --target.")
     return (numeric[-1],)
+
+
+def _mostly_numbers(column: pd.Series) -> bool:
+    present = column.dropna()
+    if pd.api.types.is_bool_dtype(column) or present.empty:
+        return False
+    return pd.to_numeric(present, errors="coerce").notna().mean() >= 0.5
 
 
 def _numeric_column(column: pd.Series, name: str, path: Path) -> pd.Series:

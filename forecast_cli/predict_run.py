@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from forecast_cli.artifacts import ModelCard, atomic_path, load_model_dir
-from forecast_cli.config import DataConfig
+from forecast_cli.config import DataConfig, Fill
 from forecast_cli.errors import ForecastError
 from forecast_cli.forecasting import roll
 from forecast_cli.intervals import calibrate
@@ -34,9 +35,11 @@ def run_predict(
     steps: int,
     future_path: Path | None = None,
     levels: tuple[int, ...] = (),
+    fill: Fill | None = None,
 ) -> Forecast:
     """Forecast ``steps`` values after the end of the data (by default the training file),
-    with conformal intervals at the coverage ``levels`` (percent) if any."""
+    with conformal intervals at the coverage ``levels`` (percent) if any. ``fill`` overrides
+    how the model's training filled missing values."""
     model, card = load_model_dir(model_dir)
     if data_path is None:
         data_path = Path(card.source.path)
@@ -45,7 +48,8 @@ def run_predict(
                 f"The training file recorded in {model_dir} ({data_path}) no longer exists; "
                 "pass the series to forecast from with --data FILE."
             )
-    series = load_series(data_path, card.data)
+    data = dataclasses.replace(card.data, fill=fill) if fill else card.data
+    series = load_series(data_path, data)
     notes = series.notes
     if str(data_path.absolute()) == card.source.path and series.sha256 != card.source.sha256:
         notes += (

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -126,8 +127,19 @@ class Report:
     def json(self, payload: dict) -> None:
         """Print ``payload`` as one JSON line on stdout (only in ``--json`` mode)."""
         if self.json_mode:
-            sys.stdout.write(json.dumps(payload, default=str) + "\n")
+            sys.stdout.write(json.dumps(_finite(payload), default=str, allow_nan=False) + "\n")
             sys.stdout.flush()
+
+
+def _finite(value):
+    """``value`` with NaN and infinities as ``None`` (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _cell(value) -> str:

@@ -152,7 +152,7 @@ def resolve_defaults(
 ) -> tuple[WindowConfig, ModelConfig, list[str]]:
     """Settle what depends on the data: the anchor, its season and the lookback.
 
-    ``--anchor auto`` (the default) is the seasonal anchor when a season is known
+    ``--anchor auto`` is the seasonal anchor when a season is known
     (``season``, else the frequency's) and the window can hold it, else the last value.
     The default lookback is 20, or one season if that is longer. Returns notes saying
     what was chosen.

@@ -106,3 +106,25 @@ def test_too_many_folds_name_the_flags(cli, sine_csv):
         "Error: With --folds 30 and --horizon 5 the first fold trains on "
         "the 10 rows before its cut-off. The series has 10 rows"
     )
+
+
+def test_one_fold_still_has_an_all_row_and_json_has_no_nan(cli, sine_csv, tmp_path):
+    result = cli(
+        "backtest", sine_csv, "--folds", 1, "--horizon", 4, "--season", 20, *TINY, "--json"
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "backtest.csv")
+    assert table["fold"].astype(str).tolist() == ["1"] * 3 + ["all"] * 3
+    line = result.stdout.splitlines()[-1]
+    assert "NaN" not in line
+    scores = json.loads(line)["scores"]
+    assert scores[1]["method"] == "naive" and scores[1]["coverage_80"] is None
+
+
+def test_a_season_longer_than_the_first_fold_is_refused(cli, sine_csv):
+    message = error_line(
+        cli("backtest", sine_csv, "--folds", 2, "--horizon", 4, "--season", 155, *TINY)
+    )
+    assert message.startswith(
+        "Error: --season 155 is not shorter than the 152 rows the first fold knows"
+    )

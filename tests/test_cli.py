@@ -216,3 +216,13 @@ def test_predict_says_when_the_training_file_has_changed(cli, sine_csv):
         result.stdout
     )
     assert pd.read_csv("forecast.csv")["timestamp"].iloc[0] == "2026-01-08 02:00:00"
+
+
+def test_predict_can_fill_gaps_in_newer_data(cli, sine_csv, write_csv, tmp_path):
+    assert cli("train", sine_csv, *FAST).exit_code == 0
+    frame = sine_frame(rows=60, seed=9)
+    frame.loc[50, "value"] = None
+    newer = write_csv("gappy.csv", frame)
+    assert "--fill interpolate" in error_line(cli("predict", "--data", newer))
+    result = cli("predict", "--data", newer, "--fill", "interpolate", "--no-plot")
+    assert result.exit_code == 0, result.output

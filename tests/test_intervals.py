@@ -41,7 +41,8 @@ def test_widths_cover_the_nominal_share_of_fresh_noise():
         assert abs(coverage - level) < 5
 
 
-def test_too_few_calibration_origins_say_what_to_do():
+@pytest.mark.parametrize("steps", [3, 60])  # 60: more steps than the series has rows
+def test_too_few_calibration_origins_say_what_to_do(steps):
     values = np.zeros((40, 1), dtype=np.float32)
     with pytest.raises(ForecastError, match="needs at least 10 validation origins"):
         calibrate(
@@ -51,7 +52,7 @@ def test_too_few_calibration_origins_say_what_to_do():
             values,
             32,
             5,
-            3,
+            steps,
             1,
             (80,),
         )

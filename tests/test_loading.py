@@ -63,7 +63,7 @@ def test_no_time_column_is_fine(write_csv):
             {"targets": ("value",)},
             "Column 'value' in {path} is not numeric: line 3 holds 'oops'.",
         ),
-        ("value\n1\n\n2\n", {}, None),  # blank lines are skipped by CSV readers: not an error
+        ("value\n1\n\n2\n", {}, "{path} has 1 missing value(s): 'value' 1 (first at line 3)."),
         (
             "value,x\n1,a\n,b\n3,c\n4,\n",
             {"targets": ("value",)},
@@ -110,6 +110,28 @@ def test_bad_input_is_refused_with_the_file_and_the_fix(
     with pytest.raises(ForecastError) as caught:
         load(path, **config)
     assert str(caught.value).startswith(message.format(path=path)), str(caught.value)
+
+
+def test_semicolon_files_are_split_on_semicolons(write_csv):
+    series = load(write_csv("s.csv", "date;value\n2026-01-01;1.5\n2026-01-02;2.5\n"))
+    np.testing.assert_array_equal(series.values[:, 0], [1.5, 2.5])
+    with pytest.raises(
+        ForecastError, match="Column 'value' in .* is not numeric: line 2 holds '1,5'"
+    ):
+        load(write_csv("d.csv", "date;value\n2026-01-01;1,5\n2026-01-02;2,5\n"))
+
+
+def test_an_empty_cell_in_a_one_column_file_is_a_missing_value(write_csv):
+    with pytest.raises(ForecastError, match="has 1 missing value"):
+        load(write_csv("s.csv", "value\n1\n2\n\n4\n"))
+
+
+def test_a_stray_text_value_is_reported_not_skipped_by_the_default_target(write_csv):
+    text = "a,b\n" + "".join(f"{i},{2 * i}\n" for i in range(10)) + "10,oops\n"
+    with pytest.raises(
+        ForecastError, match="Column 'b' in .* is not numeric: line 12 holds 'oops'"
+    ):
+        load(write_csv("s.csv", text))
 
 
 def test_a_directory_is_not_a_file(tmp_path):
