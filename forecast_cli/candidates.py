@@ -25,6 +25,12 @@ class Candidate:
         return re.sub(r"[^a-z0-9_-]+", "-", self.label.replace(",", "_").replace(" ", "_"))
 
 
+def takes_merge_mode(spec: str) -> bool:
+    """Whether some bidirectional layer of ``spec`` names no merge mode of its own."""
+    # Parsed with two different defaults, a spec differs only if some layer takes one.
+    return parse_layers(spec, MergeMode.CONCAT) != parse_layers(spec, MergeMode.SUM)
+
+
 def expand_candidates(
     layers: list[str],
     merge_modes: list[MergeMode] | None,
@@ -40,9 +46,7 @@ def expand_candidates(
     """
     specs = []
     for spec in layers or [DEFAULT_LAYERS]:
-        # Parsed with two different defaults, a spec differs only if some layer takes one.
-        takes_mode = parse_layers(spec, MergeMode.CONCAT) != parse_layers(spec, MergeMode.SUM)
-        modes = merge_modes if merge_modes and takes_mode else [default_merge]
+        modes = merge_modes if merge_modes and takes_merge_mode(spec) else [default_merge]
         specs.extend(parse_layers(spec, mode) for mode in modes)
     candidates, seen = [], set()
     for spec in specs:

@@ -406,7 +406,7 @@ def compare(
     json_output: JsonFlag = False,
 ) -> None:
     """Train several networks on DATA with the same settings and compare them with baselines."""
-    from forecast_cli.candidates import expand_candidates
+    from forecast_cli.candidates import expand_candidates, takes_merge_mode
 
     modes = parse_merge_modes(merge_modes) if merge_modes else None
     if modes is None and not layers:
@@ -426,6 +426,13 @@ def compare(
     from forecast_cli.report import Report
 
     report = Report(json_output)
+    if merge_modes and (fixed := [spec for spec in layers or [] if not takes_merge_mode(spec)]):
+        report.notes(
+            [
+                f"--merge-modes do not apply to {', '.join(fixed)}: no bidirectional "
+                "layer there without its own merge mode."
+            ]
+        )
     comparison = run_compare(data, *configs, out_dir, report)
     report.comparison(comparison.rows, repeats)
     report.notes(comparison.notes)

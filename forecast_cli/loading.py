@@ -48,7 +48,7 @@ def load_series(path: Path, config: DataConfig) -> Series:
     """Load ``path`` with ``config``; raise ``ForecastError`` naming the fix on bad input."""
     frame = _read_csv(path)
     notes: list[str] = []
-    time_col = config.time_col or _detect_time_column(frame)
+    time_col = config.time_col or _detect_time_column(frame, notes)
     if time_col is not None and time_col in (*(config.targets or ()), *config.features):
         raise ForecastError(
             f"Column '{time_col}' in {path} is the time column; it cannot also be a target "
@@ -157,14 +157,24 @@ def _require_column(frame: pd.DataFrame, column: str, path: Path) -> None:
         raise ForecastError(f"Column '{column}' is not in {path}; available columns: {available}.")
 
 
-def _detect_time_column(frame: pd.DataFrame) -> str | None:
-    """The first non-numeric column whose every value parses as a date, preferring usual names."""
+def _detect_time_column(frame: pd.DataFrame, notes: list[str]) -> str | None:
+    """The first non-numeric column whose every value parses as a date, preferring usual
+    names. A column that almost does is named in a note, with its first bad value."""
     candidates = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     candidates.sort(key=lambda c: str(c).lower() not in _TIME_NAMES)
     for column in candidates:
         parsed = _to_datetime(frame[column])
-        if parsed is not None and parsed.notna().all():
+        if parsed is None:
+            continue
+        if parsed.notna().all():
             return column
+        if parsed.notna().mean() >= 0.9:
+            bad = int(np.flatnonzero(parsed.isna().to_numpy())[0])
+            notes.append(
+                f"Column '{column}' looks like dates but line {_line(frame.index[bad])} holds "
+                f"'{frame[column].iloc[bad]}', so it is not used as the time column; fix it or "
+                f"pass --time-col {column}."
+            )
     return None
 
 

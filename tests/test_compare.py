@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import error_line, sine_frame
+from conftest import error_line, flat, sine_frame
 
 from forecast_cli.artifacts import load_model_dir
 
@@ -26,6 +26,7 @@ def compared(cli, sine_csv, tmp_path):
         "--json",
     )
     assert result.exit_code == 0, result.output
+    assert "--merge-modes do not apply to lstm:4: no bidirectional layer" in flat(result.stderr)
     return json.loads(result.stdout.splitlines()[-1]), tmp_path / "comparison"
 
 

@@ -38,6 +38,16 @@ def test_rows_are_sorted_by_time_with_a_note(write_csv):
     assert series.freq == "D"
 
 
+def test_a_date_column_with_one_bad_value_is_named_in_a_note(write_csv):
+    text = "when,value\n" + "".join(f"2026-01-{d:02d},{d}\n" for d in range(1, 20)) + "soon,20\n"
+    series = load(write_csv("s.csv", text), targets=("value",))
+    assert series.time_col is None
+    assert series.notes == (
+        "Column 'when' looks like dates but line 21 holds 'soon', so it is "
+        "not used as the time column; fix it or pass --time-col when.",
+    )
+
+
 def test_no_time_column_is_fine(write_csv):
     series = load(write_csv("s.csv", "value\n1\n2\n3\n"))
     assert series.time_col is None and series.times is None and series.freq is None
