@@ -147,7 +147,7 @@ WINDOWS = "Windows and scaling"
 NETWORK = "Network"
 TRAINING = "Training"
 
-# The flags train and compare share, declared once.
+# The flags train, compare and backtest share, declared once.
 DataArg = Annotated[
     Path, typer.Argument(metavar="DATA.csv", help="CSV file with a header row, one row per step.")
 ]

@@ -172,9 +172,8 @@ def resolve_defaults(
         notes.append(f"Anchor: {anchor} ({reason}); --anchor none|last|seasonal overrides it.")
     lookback = window.lookback
     if lookback is None:
-        lookback = (
-            max(DEFAULT_LOOKBACK, period or 0) if anchor is Anchor.SEASONAL else (DEFAULT_LOOKBACK)
-        )
+        seasonal = anchor is Anchor.SEASONAL and period is not None
+        lookback = max(DEFAULT_LOOKBACK, period) if seasonal else DEFAULT_LOOKBACK
     if anchor is Anchor.SEASONAL:
         if period is None:
             raise ForecastError(

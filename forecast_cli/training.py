@@ -124,8 +124,8 @@ def fit(
     except KeyboardInterrupt:
         interrupted = True
     seconds = time.perf_counter() - started
-    if any(not state.history["val_loss"] for state in progress.values()):
-        raise KeyboardInterrupt  # stopped before one epoch was recorded: nothing worth keeping
+    if interrupted and any(state.best_epoch == 0 for state in progress.values()):
+        raise KeyboardInterrupt  # nothing trained beat the untrained network yet: keep nothing
     results = {}
     for branch in branches:
         state = progress[branch.name]
@@ -143,8 +143,8 @@ def _record(
     state.history["loss"].append(loss)
     state.history["val_loss"].append(val_loss)
     if val_loss < state.best:
-        state.best, state.best_epoch, state.wait = val_loss, epoch, 0
-        state.weights = branch.model.get_weights()
+        weights = branch.model.get_weights()  # first: a Ctrl-C here leaves the state whole
+        state.best, state.best_epoch, state.wait, state.weights = val_loss, epoch, 0, weights
     else:
         state.wait += 1
         state.done = state.wait >= patience

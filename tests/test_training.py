@@ -53,15 +53,21 @@ def test_ctrl_c_ends_training_and_keeps_the_best_weights_so_far():
     np.testing.assert_allclose(val_loss_now(net, val), min(seen), rtol=1e-4)
 
 
-def test_ctrl_c_before_the_first_epoch_ends_keeps_nothing():
+def test_ctrl_c_before_any_epoch_improves_keeps_nothing():
     net, (train, val) = branch(), data()
+    untrained = net.model.get_weights()
+    calls = []
 
-    def interrupt_in_the_first_epoch():
-        raise KeyboardInterrupt
+    def interrupt_when_epoch_1_is_kept():
+        calls.append(1)
+        if len(calls) > 1:  # the first call saves the untrained weights as epoch 0
+            raise KeyboardInterrupt
+        return untrained
 
-    net.model.get_weights = interrupt_in_the_first_epoch  # called when epoch 1 is recorded
+    net.model.get_weights = interrupt_when_epoch_1_is_kept
     with pytest.raises(KeyboardInterrupt):
         fit([net], train, val, TrainConfig(epochs=5))
+    assert len(calls) == 2  # interrupted inside training, not before it
 
 
 def test_joint_training_gives_each_network_what_it_gets_alone():
