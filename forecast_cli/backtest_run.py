@@ -1,10 +1,11 @@
 """``forecast backtest``: rolling-origin evaluation against the baselines.
 
-The last ``folds x horizon`` rows are cut into ``folds`` consecutive test blocks. Fold
+The last ``folds x steps`` rows are cut into ``folds`` consecutive test blocks. Fold
 ``k`` knows only the rows before its cut-off: it trains (or fine-tunes the previous
 fold's network) on them, with its own validation tail and scaling, then forecasts the
-``horizon`` rows after the cut-off, which are scored next to the naive and seasonal-naive
-forecasts made from the same rows.
+``steps`` rows after the cut-off as ``forecast predict`` would (rolling the network's
+``horizon`` forward), which are scored next to the naive and seasonal-naive forecasts
+made from the same rows.
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ class Fold:
 
     number: int
     cutoff: int  # index of the first forecast row
-    actual: np.ndarray  # (horizon, targets)
-    forecasts: dict[str, np.ndarray]  # method -> (horizon, targets)
+    actual: np.ndarray  # (steps, targets)
+    forecasts: dict[str, np.ndarray]  # method -> (steps, targets)
     history: np.ndarray  # (cutoff, targets): what the fold knew, for MASE
-    widths: dict[int, np.ndarray]  # the model's conformal half-widths by level, (horizon, targets)
+    widths: dict[int, np.ndarray]  # the model's conformal half-widths by level, (steps, targets)
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,9 @@ class Backtest:
     table: pd.DataFrame  # fold (or 'all'), cutoff, method, mae, rmse, smape, mase
 
 
-def cutoffs(rows: int, folds: int, horizon: int) -> list[int]:
-    """The first forecast row of each fold: consecutive blocks of ``horizon`` at the end."""
-    return [rows - (folds - k) * horizon for k in range(folds)]
+def cutoffs(rows: int, folds: int, steps: int) -> list[int]:
+    """The first forecast row of each fold: consecutive blocks of ``steps`` at the end."""
+    return [rows - (folds - k) * steps for k in range(folds)]
 
 
 def run_backtest(
@@ -62,36 +63,40 @@ def run_backtest(
     model_config: ModelConfig,
     training: TrainConfig,
     folds: int,
+    steps: int,
     refit: Refit,
     season: int | None,
     levels: tuple[int, ...],
     report: Report,
 ) -> Backtest:
-    """Evaluate ``folds`` rolling origins of ``window.horizon`` steps each, and the coverage
+    """Evaluate ``folds`` rolling origins of ``steps`` steps each, and the coverage
     of the model's conformal intervals at ``levels`` (percent)."""
     series = load_series(path, data)
-    window, model_config, notes = resolve_defaults(window, model_config, series, season)
+    starts = cutoffs(len(series.values), folds, steps)
+    # Settled on the rows before the first cut-off, so no fold's future sways the choice.
+    window, model_config, notes = resolve_defaults(
+        window, model_config, series.head(max(starts[0], 0)), season, steps
+    )
     report.notes(series.notes + tuple(notes))
     season = season or season_from_freq(series.freq) or 1
-    starts = cutoffs(len(series.values), folds, window.horizon)
     try:  # the first fold, the shortest, must be long enough to train
         prepare(series.head(max(starts[0], 0)), window)
     except ForecastError as exc:
         raise ForecastError(
-            f"With --folds {folds} and --horizon {window.horizon} the first fold trains on the "
+            f"With --folds {folds} and --steps {steps} the first fold trains on the "
             f"{max(starts[0], 0)} rows before its cut-off. {exc}"
         ) from None
     if season >= starts[0]:
         raise ForecastError(
             f"--season {season} is not shorter than the {max(starts[0], 0)} rows the first fold "
             "knows: seasonal naive needs one whole season before each cut-off. Use fewer "
-            "--folds or a smaller --horizon or --season."
+            "--folds or a smaller --steps or --season."
         )
     report.console.print(
-        f"Backtest: {folds} fold(s) of {window.horizon} step(s), cut-offs at rows "
+        f"Backtest: {folds} fold(s) of {steps} step(s), cut-offs at rows "
         f"{', '.join(str(c + 1) for c in starts)}; season {season}; {refit}"
     )
-    settings = _Settings(window, model_config, training, season, levels)
+    settings = _Settings(window, model_config, training, steps, season, levels)
     results, previous = [], None
     with report.epochs(training.epochs, folds) as on_epoch:
         for number, cutoff in enumerate(starts, start=1):
@@ -108,7 +113,7 @@ def run_backtest(
     if uncalibrated:
         report.warn(
             f"Fold(s) {', '.join(map(str, uncalibrated))}: the validation tail is too short to "
-            "calibrate intervals (10 origins with --horizon steps of truth); their coverage is "
+            "calibrate intervals (10 origins with --steps steps of truth); their coverage is "
             "left out."
         )
     return Backtest(results, season, _table(results, season, levels))
@@ -121,6 +126,7 @@ class _Settings:
     window: WindowConfig
     model: ModelConfig
     training: TrainConfig
+    steps: int
     season: int
     levels: tuple[int, ...]
 
@@ -128,7 +134,7 @@ class _Settings:
 def _fold(
     number: int, series: Series, cutoff: int, settings: _Settings, start_from, on_epoch
 ) -> tuple[Fold, object]:
-    """Train on the rows before ``cutoff`` only and forecast the ``horizon`` after it;
+    """Train on the rows before ``cutoff`` only and forecast the ``steps`` after it;
     return the fold and its trained network (``start_from``: weights to fine-tune)."""
     window, model_config, season = settings.window, settings.model, settings.season
     known = series.head(cutoff)
@@ -143,17 +149,21 @@ def _fold(
         settings.training,
         on_epoch,
     )
-    n_targets, horizon = len(series.targets), window.horizon
+    n_targets, steps = len(series.targets), settings.steps
     last = prepared.scaler.transform(known.values[-window.lookback :])[None]
-    scaled = roll(model, last, horizon, model_config.head)
+    # Past the network's horizon extra features are read from the data, as predict reads
+    # them from --future-data.
+    ahead = series.values[cutoff : cutoff + steps - window.horizon, n_targets:]
+    future = prepared.scaler.transform(ahead, first=n_targets)[None] if ahead.size else None
+    scaled = roll(model, last, steps, model_config.head, future)
     history = known.values[:, :n_targets]
     origin = np.array([cutoff])
     forecasts = {
         MODEL: prepared.scaler.inverse(scaled)[0],
-        NAIVE: naive(history, origin, horizon)[0],
-        SEASONAL: seasonal_naive(history, origin, horizon, season)[0],
+        NAIVE: naive(history, origin, steps)[0],
+        SEASONAL: seasonal_naive(history, origin, steps, season)[0],
     }
-    actual = series.values[cutoff : cutoff + horizon, :n_targets]
+    actual = series.values[cutoff : cutoff + steps, :n_targets]
     widths = {}
     if settings.levels:
         try:
@@ -164,7 +174,7 @@ def _fold(
                 known.values,
                 prepared.split.train_rows,
                 window.lookback,
-                horizon,
+                steps,
                 n_targets,
                 settings.levels,
             )

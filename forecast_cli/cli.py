@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 
 from forecast_cli import __version__
 from forecast_cli.config import (
+    DEFAULT_STEPS,
     Anchor,
     CompareConfig,
     DataConfig,
@@ -230,7 +231,7 @@ AnchorOpt = Annotated[
         rich_help_panel=NETWORK,
         help="Forecast the values (none), or their change from the window's last "
         "value (last) or last season (seasonal: the network corrects seasonal naive); auto: "
-        "seasonal when the season is known, else last.",
+        "the season of the frequency, or one found in the training rows, else last.",
     ),
 ]
 SeasonOpt = Annotated[
@@ -295,7 +296,7 @@ def train(
     layers: LayersOpt = "bilstm:50",
     merge_mode: MergeModeOpt = MergeMode.CONCAT,
     head: HeadOpt = Head.MANY_TO_ONE,
-    anchor: AnchorOpt = Anchor.NONE,
+    anchor: AnchorOpt = Anchor.AUTO,
     season: SeasonOpt = None,
     dropout: DropoutOpt = 0.0,
     recurrent_dropout: RecurrentDropoutOpt = 0.0,
@@ -357,7 +358,7 @@ def compare(
             help="A candidate network; repeat to compare several. " + LAYERS_HELP,
         ),
     ] = None,
-    anchor: AnchorOpt = Anchor.NONE,
+    anchor: AnchorOpt = Anchor.AUTO,
     head: Annotated[
         HeadChoice,
         typer.Option(
@@ -370,7 +371,7 @@ def compare(
     repeats: Annotated[
         int, typer.Option(min=1, help="Seeds per candidate; scores are averaged.")
     ] = 1,
-    steps: Annotated[int, typer.Option(min=1, help="Steps to forecast.")] = 20,
+    steps: Annotated[int, typer.Option(min=1, help="Steps to forecast.")] = DEFAULT_STEPS,
     jobs: Annotated[
         int | None,
         typer.Option(
@@ -458,6 +459,9 @@ def backtest(
             case_sensitive=False, help="A fresh network per fold, or fine-tune the previous fold's."
         ),
     ] = Refit.RETRAIN,
+    steps: Annotated[
+        int, typer.Option(min=1, help="Steps forecast per fold, as forecast predict --steps.")
+    ] = 10,
     season: SeasonOpt = None,
     intervals: Annotated[
         str,
@@ -476,18 +480,13 @@ def backtest(
     features: FeaturesOpt = None,
     fill: FillOpt = None,
     lookback: LookbackOpt = None,
-    horizon: Annotated[
-        int,
-        typer.Option(
-            min=1, help="Steps forecast per fold (emitted at once).", rich_help_panel=WINDOWS
-        ),
-    ] = 10,
+    horizon: HorizonOpt = 1,
     val_fraction: ValFractionOpt = 0.2,
     scale: ScaleOpt = Scale.STANDARD,
     layers: LayersOpt = "bilstm:50",
     merge_mode: MergeModeOpt = MergeMode.CONCAT,
     head: HeadOpt = Head.MANY_TO_ONE,
-    anchor: AnchorOpt = Anchor.NONE,
+    anchor: AnchorOpt = Anchor.AUTO,
     dropout: DropoutOpt = 0.0,
     recurrent_dropout: RecurrentDropoutOpt = 0.0,
     epochs: EpochsOpt = 100,
@@ -499,7 +498,7 @@ def backtest(
     seed: SeedOpt = 42,
     json_output: JsonFlag = False,
 ) -> None:
-    """Rolling-origin evaluation: forecast the last --folds blocks of --horizon steps, each
+    """Rolling-origin evaluation: forecast the last --folds blocks of --steps steps, each
     from the data before it, next to the naive and seasonal-naive baselines."""
     configs = (
         _data_config(target, time_col, features, fill),
@@ -513,8 +512,8 @@ def backtest(
 
     levels = () if intervals.strip().lower() == "none" else parse_levels(intervals)
     report = Report(json_output)
-    result = run_backtest(data, *configs, folds, refit, season, levels, report)
-    write(result, out, plot, f"{data.name}: {configs[2].label}, {folds} fold(s) of {horizon}")
+    result = run_backtest(data, *configs, folds, steps, refit, season, levels, report)
+    write(result, out, plot, f"{data.name}: {configs[2].label}, {folds} fold(s) of {steps}")
     report.frame(
         "Backtest (MASE below 1 beats the in-sample seasonal naive)",
         result.table,
@@ -549,7 +548,7 @@ def predict(
         Path | None,
         typer.Option(help="Forecast from this file (same columns). Default: the training file."),
     ] = None,
-    steps: Annotated[int, typer.Option(min=1, help="Steps to forecast.")] = 20,
+    steps: Annotated[int, typer.Option(min=1, help="Steps to forecast.")] = DEFAULT_STEPS,
     out: Annotated[Path, typer.Option(help="Forecast CSV to write.")] = Path("forecast.csv"),
     plot: Annotated[Path, typer.Option(help="Plot to write (PNG).")] = Path("forecast.png"),
     no_plot: Annotated[bool, typer.Option("--no-plot", help="Do not draw the plot.")] = False,

@@ -108,7 +108,9 @@ def run_compare(
     check_out_dir(out_dir, options.overwrite)
     series = load_series(path, data)
     # The candidates differ in layers and head only: the data settles the rest alike.
-    window, resolved, notes = resolve_defaults(window, candidates[0].model, series, options.season)
+    window, resolved, notes = resolve_defaults(
+        window, candidates[0].model, series, options.season, options.steps
+    )
     candidates = [
         dataclasses.replace(
             c, model=dataclasses.replace(c.model, anchor=resolved.anchor, season=resolved.season)

@@ -14,6 +14,7 @@ from enum import StrEnum
 from forecast_cli.errors import ForecastError
 
 DEFAULT_LOOKBACK = 20
+DEFAULT_STEPS = 20  # forecast predict --steps; what --anchor auto judges anchors on
 
 
 class Cell(StrEnum):
@@ -37,7 +38,7 @@ class Head(StrEnum):
 class Anchor(StrEnum):
     """What the network's output is added to (see ``network``)."""
 
-    AUTO = "auto"  # seasonal when a season is known, else last
+    AUTO = "auto"  # seasonal or last, chosen from the training rows (train_run.auto_anchor)
     NONE = "none"  # the network forecasts the values themselves
     LAST = "last"  # the network forecasts the change from the window's last value
     SEASONAL = "seasonal"  # ...the change from the last observed season (seasonal naive)

@@ -16,9 +16,16 @@ from forecast_cli.artifacts import (
     save_model_dir,
     versions,
 )
-from forecast_cli.baselines import season_from_freq
+from forecast_cli.baselines import (
+    LONGEST_SEASON,
+    fitted_errors,
+    likely_period,
+    season_fits,
+    season_from_freq,
+)
 from forecast_cli.config import (
     DEFAULT_LOOKBACK,
+    DEFAULT_STEPS,
     Anchor,
     DataConfig,
     Head,
@@ -35,7 +42,7 @@ from forecast_cli.report import Report
 from forecast_cli.runtime import seed_everything
 from forecast_cli.scaling import Scaler
 from forecast_cli.training import Branch, TrainResult, fit
-from forecast_cli.windows import Split, make_windows, split_series
+from forecast_cli.windows import Split, make_windows, split_series, training_rows
 
 
 @dataclass(frozen=True)
@@ -148,27 +155,22 @@ def run_train(
 
 
 def resolve_defaults(
-    window: WindowConfig, model: ModelConfig, series: Series, season: int | None
+    window: WindowConfig,
+    model: ModelConfig,
+    series: Series,
+    season: int | None,
+    steps: int = DEFAULT_STEPS,
 ) -> tuple[WindowConfig, ModelConfig, list[str]]:
     """Settle what depends on the data: the anchor, its season and the lookback.
 
-    ``--anchor auto`` is the seasonal anchor when a season is known
-    (``season``, else the frequency's) and the window can hold it, else the last value.
-    The default lookback is 20, or one season if that is longer. Returns notes saying
-    what was chosen.
+    ``--anchor auto`` (see ``auto_anchor``) reads the training rows only, and judges the
+    anchors on forecasts of ``steps`` steps (the network's horizon if longer). The default
+    lookback is 20, or one season if that is longer. Returns notes saying what was chosen.
     """
     period = season or season_from_freq(series.freq)
     anchor, notes = model.anchor, []
     if anchor is Anchor.AUTO:
-        fits = period is not None and (window.lookback is None or window.lookback >= period)
-        anchor = Anchor.SEASONAL if fits else Anchor.LAST
-        reason = (
-            f"season {period}"
-            if fits
-            else "no season known; --season N sets one"
-            if period is None
-            else f"--lookback is shorter than the season {period}"
-        )
+        anchor, period, reason = auto_anchor(series, window, season, max(steps, window.horizon))
         notes.append(f"Anchor: {anchor} ({reason}); --anchor none|last|seasonal overrides it.")
     lookback = window.lookback
     if lookback is None:
@@ -190,6 +192,37 @@ def resolve_defaults(
         dataclasses.replace(model, anchor=anchor, season=period or 1),
         notes,
     )
+
+
+def auto_anchor(
+    series: Series, window: WindowConfig, season: int | None, steps: int
+) -> tuple[Anchor, int | None, str]:
+    """``--anchor auto``: the anchor, its period and why.
+
+    ``--season N`` is taken as given. Otherwise the season the frequency implies is kept
+    if repeating it forecasts ``steps`` steps of the training rows about as well as the
+    best period does; if not,
+    or with no season known, the period that fits them best is found, and the last value
+    is the anchor when no period fits.
+    """
+    longest = window.lookback
+    if season is not None and (longest is None or season <= longest):
+        return Anchor.SEASONAL, season, f"--season {season}"
+    known = season_from_freq(series.freq)
+    rows = training_rows(len(series.values), window.horizon, window.val_fraction)
+    longest = min(longest or rows, (rows - steps) // 2, LONGEST_SEASON)
+    if longest < 1:
+        return Anchor.LAST, None, "too few rows to look for a season"
+    errors = fitted_errors(
+        series.values[:rows, : len(series.targets)], steps, list(range(1, longest + 1))
+    )
+    fits_window = known is not None and known > 1 and known <= (window.lookback or known)
+    if fits_window and season_fits(errors, known):
+        return Anchor.SEASONAL, known, f"season {known} of frequency {series.freq}"
+    found = likely_period(errors)
+    if found > 1:
+        return Anchor.SEASONAL, found, f"the training rows repeat every {found} steps"
+    return Anchor.LAST, None, "no season fits the training rows; --season N sets one"
 
 
 def build_network(model_config: ModelConfig, prepared: Prepared, seed: int, name: str = "network"):

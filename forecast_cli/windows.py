@@ -60,9 +60,13 @@ def split_series(rows: int, lookback: int, horizon: int, val_fraction: float) ->
     return split
 
 
+def training_rows(rows: int, horizon: int, val_fraction: float) -> int:
+    """How many of ``rows`` train: all but the last ``val_fraction``, or at least a horizon."""
+    return rows - max(horizon, math.ceil(val_fraction * rows))
+
+
 def _split(rows: int, lookback: int, horizon: int, val_fraction: float) -> Split:
-    val_rows = max(horizon, math.ceil(val_fraction * rows))
-    return Split(rows, lookback, horizon, rows - val_rows)
+    return Split(rows, lookback, horizon, training_rows(rows, horizon, val_fraction))
 
 
 def make_windows(

@@ -13,34 +13,63 @@ from forecast_cli.network import build_model
 from forecast_cli.train_run import resolve_defaults
 
 
-def series(freq: str | None, rows: int = 100) -> Series:
-    times = pd.date_range("2026-01-01", periods=rows, freq=freq) if freq else None
-    values = np.zeros((rows, 1), dtype=np.float32)
-    return Series(values, ("y",), (), times, "t" if freq else None, freq, Path("s.csv"), "")
+def series(freq: str | None, values: np.ndarray | None = None) -> Series:
+    values = np.zeros(100) if values is None else values
+    times = pd.date_range("2026-01-01", periods=len(values), freq=freq) if freq else None
+    column = values.astype(np.float32)[:, None]
+    return Series(column, ("y",), (), times, "t" if freq else None, freq, Path("s.csv"), "")
 
 
-def resolve(freq, lookback=None, anchor=Anchor.AUTO, season=None):
+def resolve(freq, lookback=None, anchor=Anchor.AUTO, season=None, values=None):
     return resolve_defaults(
-        WindowConfig(lookback=lookback), ModelConfig(anchor=anchor), series(freq), season
+        WindowConfig(lookback=lookback, horizon=4),
+        ModelConfig(anchor=anchor),
+        series(freq, values),
+        season,
     )
 
 
-def test_auto_is_seasonal_with_a_season_long_enough_lookback():
-    window, model, notes = resolve("h")
+RNG = np.random.default_rng(5)
+STEPS = np.arange(400)
+
+
+def test_auto_keeps_the_frequencys_season_when_it_fits():
+    daily = np.sin(2 * np.pi * STEPS / 24) + RNG.normal(0, 0.1, 400)
+    window, model, notes = resolve("h", values=daily)
     assert (model.anchor, model.season, window.lookback) == (Anchor.SEASONAL, 24, 24)
-    assert notes == ["Anchor: seasonal (season 24); --anchor none|last|seasonal overrides it."]
-    window, model, _ = resolve("MS")
+    assert notes == [
+        "Anchor: seasonal (season 24 of frequency h); --anchor none|last|seasonal overrides it."
+    ]
+    window, model, _ = resolve("MS", values=np.sin(2 * np.pi * STEPS[:120] / 12))
     assert (model.anchor, model.season, window.lookback) == (Anchor.SEASONAL, 12, 20)
 
 
-def test_auto_falls_back_to_the_last_value():
-    window, model, notes = resolve(None)
-    assert (model.anchor, window.lookback) == (Anchor.LAST, 20)
-    assert "no season known; --season N sets one" in notes[0]
-    _, model, notes = resolve("h", lookback=8)
-    assert model.anchor is Anchor.LAST and "shorter than the season 24" in notes[0]
-    _, model, _ = resolve(None, season=5)
+def test_auto_finds_the_period_the_frequency_does_not_imply():
+    # A 40-step cycle sampled hourly: repeating the day before fits it far worse.
+    cycle = np.sin(2 * np.pi * STEPS / 40) + RNG.normal(0, 0.1, 400)
+    window, model, notes = resolve("h", values=cycle)
+    assert (model.anchor, model.season, window.lookback) == (Anchor.SEASONAL, 40, 40)
+    assert "the training rows repeat every 40 steps" in notes[0]
+    _, model, _ = resolve(None, values=cycle)  # no time column: found all the same
+    assert (model.anchor, model.season) == (Anchor.SEASONAL, 40)
+
+
+@pytest.mark.parametrize("draw", range(3))
+def test_auto_anchors_on_the_last_value_when_nothing_repeats(draw):
+    rng = np.random.default_rng(draw)
+    for values in (rng.normal(0, 1, 400), np.cumsum(rng.normal(0, 1, 400))):
+        window, model, notes = resolve(None, values=values)
+        assert (model.anchor, window.lookback) == (Anchor.LAST, 20)
+        assert "no season fits the training rows" in notes[0]
+
+
+def test_auto_takes_season_as_given_and_stays_within_lookback():
+    _, model, notes = resolve(None, season=5)
     assert (model.anchor, model.season) == (Anchor.SEASONAL, 5)
+    assert "--season 5" in notes[0]
+    daily = np.sin(2 * np.pi * STEPS / 24)
+    _, model, _ = resolve("h", lookback=8, values=daily)  # a day does not fit in 8 steps
+    assert model.anchor is Anchor.LAST
 
 
 def test_explicit_choices_are_kept_or_refused_clearly():

@@ -16,8 +16,8 @@ TINY = ["--layers", "lstm:4", "--epochs", "2", "--lookback", "8", "--batch-size"
 
 
 def test_cutoffs_are_consecutive_blocks_at_the_end():
-    assert cutoffs(100, folds=3, horizon=5) == [85, 90, 95]
-    assert cutoffs(100, folds=1, horizon=10) == [90]
+    assert cutoffs(100, folds=3, steps=5) == [85, 90, 95]
+    assert cutoffs(100, folds=1, steps=10) == [90]
 
 
 def test_a_fold_never_sees_the_rows_after_its_cutoff(sine_csv, write_csv):
@@ -26,10 +26,10 @@ def test_a_fold_never_sees_the_rows_after_its_cutoff(sine_csv, write_csv):
     frame = sine_frame()
     frame.loc[130:, "value"] = 1e6
     spoiled = load_series(write_csv("spoiled.csv", frame), DataConfig())
-    window = WindowConfig(lookback=8, horizon=5)
+    window = WindowConfig(lookback=8, horizon=2)  # rolled forward to 5 steps
     model = ModelConfig(parse_layers("lstm:4"))
     training = TrainConfig(epochs=2, batch_size=16)
-    settings = _Settings(window, model, training, season=20, levels=(80,))
+    settings = _Settings(window, model, training, steps=5, season=20, levels=(80,))
     folds = [_fold(1, series, 130, settings, None, None)[0] for series in (clean, spoiled)]
     for method in folds[0].forecasts:
         np.testing.assert_array_equal(folds[0].forecasts[method], folds[1].forecasts[method])
@@ -47,9 +47,7 @@ def test_mase_on_hand_computed_values():
 
 
 def test_backtest_command_scores_every_fold_against_both_baselines(cli, sine_csv, tmp_path):
-    result = cli(
-        "backtest", sine_csv, "--folds", 3, "--horizon", 4, "--season", 20, *TINY, "--json"
-    )
+    result = cli("backtest", sine_csv, "--folds", 3, "--steps", 4, "--season", 20, *TINY, "--json")
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "backtest.csv")
     assert list(table.columns) == [
@@ -78,13 +76,13 @@ def test_backtest_command_scores_every_fold_against_both_baselines(cli, sine_csv
 
 
 def test_fine_tuning_continues_from_the_previous_fold(cli, sine_csv, tmp_path):
-    retrain = cli("backtest", sine_csv, "--folds", 2, "--horizon", 4, *TINY, "--out", "a.csv")
+    retrain = cli("backtest", sine_csv, "--folds", 2, "--steps", 4, *TINY, "--out", "a.csv")
     tuned = cli(
         "backtest",
         sine_csv,
         "--folds",
         2,
-        "--horizon",
+        "--steps",
         4,
         *TINY,
         "--refit",
@@ -101,17 +99,15 @@ def test_fine_tuning_continues_from_the_previous_fold(cli, sine_csv, tmp_path):
 
 
 def test_too_many_folds_name_the_flags(cli, sine_csv):
-    message = error_line(cli("backtest", sine_csv, "--folds", 30, "--horizon", 5))
+    message = error_line(cli("backtest", sine_csv, "--folds", 30, "--steps", 5))
     assert message.startswith(
-        "Error: With --folds 30 and --horizon 5 the first fold trains on "
+        "Error: With --folds 30 and --steps 5 the first fold trains on "
         "the 10 rows before its cut-off. The series has 10 rows"
     )
 
 
 def test_one_fold_still_has_an_all_row_and_json_has_no_nan(cli, sine_csv, tmp_path):
-    result = cli(
-        "backtest", sine_csv, "--folds", 1, "--horizon", 4, "--season", 20, *TINY, "--json"
-    )
+    result = cli("backtest", sine_csv, "--folds", 1, "--steps", 4, "--season", 20, *TINY, "--json")
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "backtest.csv")
     assert table["fold"].astype(str).tolist() == ["1"] * 3 + ["all"] * 3
@@ -123,8 +119,27 @@ def test_one_fold_still_has_an_all_row_and_json_has_no_nan(cli, sine_csv, tmp_pa
 
 def test_a_season_longer_than_the_first_fold_is_refused(cli, sine_csv):
     message = error_line(
-        cli("backtest", sine_csv, "--folds", 2, "--horizon", 4, "--season", 155, *TINY)
+        cli("backtest", sine_csv, "--folds", 2, "--steps", 4, "--season", 155, *TINY)
     )
     assert message.startswith(
         "Error: --season 155 is not shorter than the 152 rows the first fold knows"
     )
+
+
+def test_rolled_folds_read_extra_features_from_the_data(cli, write_csv, tmp_path):
+    """Past the network's horizon a feature's values come from the data after the cut-off,
+    as predict takes them from --future-data: changing them changes the forecast."""
+    frame = sine_frame()
+    frame["load"] = np.cos(np.arange(len(frame)) / 5)
+    write_csv("a.csv", frame)
+    frame.loc[len(frame) - 3 :, "load"] = 50.0
+    write_csv("b.csv", frame)
+    flags = ["--target", "value", "--features", "load", "--folds", 1, "--steps", 6, *TINY]
+    for name in ("a", "b"):
+        result = cli("backtest", tmp_path / f"{name}.csv", *flags, "--out", f"{name}-scores.csv")
+        assert result.exit_code == 0, result.output
+    a, b = (pd.read_csv(tmp_path / f"{name}-scores.csv") for name in ("a", "b"))
+    model = a["method"] == "model"
+    assert a[model]["mae"].iloc[0] != pytest.approx(b[model]["mae"].iloc[0])
+    naive = a["method"] == "naive"
+    assert a[naive]["mae"].iloc[0] == pytest.approx(b[naive]["mae"].iloc[0])

@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from forecast_cli.baselines import naive, season_from_freq, seasonal_naive
+from forecast_cli.baselines import (
+    fitted_errors,
+    likely_period,
+    naive,
+    season_from_freq,
+    seasonal_naive,
+)
 from forecast_cli.metrics import mae, rmse, smape
 
 # A weekly pattern over two weeks: day d holds 10 * week + d.
@@ -49,3 +55,20 @@ def test_metrics_on_hand_computed_values():
     assert rmse(actual, predicted) == pytest.approx(np.sqrt(5 / 4))
     # 2|a-p|/(|a|+|p|): 2/3, 0, 0 (both zero), 4/6 -> mean 1/3
     assert smape(actual, predicted) == pytest.approx(100 / 3)
+
+
+def test_fitted_errors_on_a_ramp():
+    # Origins 2..8, two steps ahead: the last value misses by 1 then 2, the value two steps
+    # back by 2 and 2; both in units of the ramp's standard deviation.
+    ramp = np.arange(10.0)[:, None]
+    errors = fitted_errors(ramp, horizon=2, periods=[1, 2])
+    assert errors == pytest.approx({1: 1.5 / ramp.std(), 2: 2.0 / ramp.std()})
+
+
+def test_likely_period_is_the_shortest_repeating_one():
+    pattern = np.tile([0.0, 3.0, 1.0], 40)[:, None]  # repeats every 3, and so every 6, 9...
+    errors = fitted_errors(pattern, horizon=2, periods=list(range(1, 13)))
+    assert errors[3] == errors[6] == 0.0
+    assert likely_period(errors) == 3
+    # A season that barely beats the last value is not worth anchoring on.
+    assert likely_period({1: 1.0, 2: 0.85, 3: 0.9}) == 1
