@@ -194,7 +194,13 @@ LookbackOpt = Annotated[
     ),
 ]
 HorizonOpt = Annotated[
-    int, typer.Option(min=1, help="Steps the network emits at once.", rich_help_panel=WINDOWS)
+    int | None,
+    typer.Option(
+        min=1,
+        help="Steps the network emits at once; longer forecasts roll it forward. "
+        "Default: the steps forecast (20 for train), at most the validation tail.",
+        rich_help_panel=WINDOWS,
+    ),
 ]
 ValFractionOpt = Annotated[
     float,
@@ -290,7 +296,7 @@ def train(
     features: FeaturesOpt = None,
     fill: FillOpt = None,
     lookback: LookbackOpt = None,
-    horizon: HorizonOpt = 1,
+    horizon: HorizonOpt = None,
     val_fraction: ValFractionOpt = 0.2,
     scale: ScaleOpt = Scale.STANDARD,
     layers: LayersOpt = "bilstm:50",
@@ -391,7 +397,7 @@ def compare(
     features: FeaturesOpt = None,
     fill: FillOpt = None,
     lookback: LookbackOpt = None,
-    horizon: HorizonOpt = 1,
+    horizon: HorizonOpt = None,
     val_fraction: ValFractionOpt = 0.2,
     scale: ScaleOpt = Scale.STANDARD,
     merge_mode: MergeModeOpt = MergeMode.CONCAT,
@@ -480,7 +486,7 @@ def backtest(
     features: FeaturesOpt = None,
     fill: FillOpt = None,
     lookback: LookbackOpt = None,
-    horizon: HorizonOpt = 1,
+    horizon: HorizonOpt = None,
     val_fraction: ValFractionOpt = 0.2,
     scale: ScaleOpt = Scale.STANDARD,
     layers: LayersOpt = "bilstm:50",

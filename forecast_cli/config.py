@@ -159,7 +159,7 @@ class WindowConfig:
     """How the series is cut into (samples, lookback, features) windows and split."""
 
     lookback: int | None = DEFAULT_LOOKBACK  # None: from the season (see train_run)
-    horizon: int = 1
+    horizon: int | None = 1  # None: the steps forecast, up to the validation tail
     val_fraction: float = 0.2
     scale: Scale = Scale.STANDARD
 

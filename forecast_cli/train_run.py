@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +43,7 @@ from forecast_cli.report import Report
 from forecast_cli.runtime import seed_everything
 from forecast_cli.scaling import Scaler
 from forecast_cli.training import Branch, TrainResult, fit
-from forecast_cli.windows import Split, make_windows, split_series, training_rows
+from forecast_cli.windows import Split, make_windows, split_series, too_short, training_rows
 
 
 @dataclass(frozen=True)
@@ -161,12 +162,21 @@ def resolve_defaults(
     season: int | None,
     steps: int = DEFAULT_STEPS,
 ) -> tuple[WindowConfig, ModelConfig, list[str]]:
-    """Settle what depends on the data: the anchor, its season and the lookback.
+    """Settle what depends on the data: the horizon, the anchor, its season and the lookback.
 
-    ``--anchor auto`` (see ``auto_anchor``) reads the training rows only, and judges the
-    anchors on forecasts of ``steps`` steps (the network's horizon if longer). The default
-    lookback is 20, or one season if that is longer. Returns notes saying what was chosen.
+    The default horizon is the ``steps`` to forecast, emitted at once (a network trained
+    on one step and rolled forward compounds its errors), but no longer than the
+    validation tail, which it would otherwise lengthen, and shorter still if the series
+    is too short to train on windows that long. ``--anchor auto`` (see ``auto_anchor``)
+    reads the training rows only, and judges the anchors on forecasts of ``steps`` steps
+    (the network's horizon if longer). The default lookback is 20, or one season if that
+    is longer. Returns notes saying what was chosen.
     """
+    rows = len(series.values)
+    chosen_horizon = window.horizon is None
+    if chosen_horizon:
+        tail = math.ceil(window.val_fraction * rows)
+        window = dataclasses.replace(window, horizon=max(1, min(steps, tail)))
     period = season or season_from_freq(series.freq)
     anchor, notes = model.anchor, []
     if anchor is Anchor.AUTO:
@@ -187,8 +197,13 @@ def resolve_defaults(
                 f"--anchor seasonal repeats the window's last season of {period} steps: "
                 f"--lookback must be at least {period}, got {lookback}."
             )
+    horizon = window.horizon
+    while (
+        chosen_horizon and horizon > 1 and too_short(rows, lookback, horizon, window.val_fraction)
+    ):
+        horizon -= 1
     return (
-        dataclasses.replace(window, lookback=lookback),
+        dataclasses.replace(window, lookback=lookback, horizon=horizon),
         dataclasses.replace(model, anchor=anchor, season=period or 1),
         notes,
     )

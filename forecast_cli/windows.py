@@ -65,6 +65,11 @@ def training_rows(rows: int, horizon: int, val_fraction: float) -> int:
     return rows - max(horizon, math.ceil(val_fraction * rows))
 
 
+def too_short(rows: int, lookback: int, horizon: int, val_fraction: float) -> bool:
+    """Whether ``rows`` leave no training window (``split_series`` would refuse them)."""
+    return _split(rows, lookback, horizon, val_fraction).train_windows < 1
+
+
 def _split(rows: int, lookback: int, horizon: int, val_fraction: float) -> Split:
     return Split(rows, lookback, horizon, training_rows(rows, horizon, val_fraction))
 

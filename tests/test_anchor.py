@@ -98,3 +98,22 @@ def test_an_untrained_anchored_network_is_its_anchor(anchor, season, expected, h
         assert output.shape == (1, 10, 5, 1)
         output = output[:, -1]
     np.testing.assert_allclose(output[..., 0], expected)
+
+
+def test_the_default_horizon_is_the_forecast_shortened_to_fit_the_series():
+    def horizon(rows, steps):
+        window, _, _ = resolve_defaults(
+            WindowConfig(lookback=8, horizon=None),
+            ModelConfig(anchor=Anchor.NONE),
+            series(None, np.zeros(rows)),
+            None,
+            steps,
+        )
+        return window.horizon
+
+    assert horizon(1000, 20) == 20  # the steps asked for
+    assert horizon(1000, 500) == 200  # at most the validation tail (20%)
+    assert horizon(60, 20) == 12
+    assert horizon(20, 20) == 4  # 16 training rows hold 5 windows of 8 + 4 steps
+    assert horizon(13, 20) == 2  # 10 training rows hold no window of 8 + 3 steps
+    assert horizon(11, 20) == 1  # no window at all: train then says how many rows it needs

@@ -53,7 +53,13 @@ def test_model_directory_holds_model_card_and_history(trained):
     card = json.loads((trained / CARD_FILE).read_text())
     assert card["data"]["targets"] == ["value"] and card["data"]["time_col"] == "timestamp"
     assert card["data"]["freq"] == "h" and len(card["data"]["sha256"]) == 64
-    assert card["window"] == {"lookback": 8, "horizon": 1, "val_fraction": 0.2, "scale": "standard"}
+    # the default horizon: predict's 20 steps, shorter than the 32-row validation tail
+    assert card["window"] == {
+        "lookback": 8,
+        "horizon": 20,
+        "val_fraction": 0.2,
+        "scale": "standard",
+    }
     assert card["model"]["layers"] == ["lstm:4"] and card["model"]["params"] > 0
     assert set(card["versions"]) >= {"forecast", "tensorflow", "keras", "numpy", "pandas"}
     assert card["training"]["seed"] == 42 and card["training"]["epochs_run"] == 2
@@ -61,7 +67,7 @@ def test_model_directory_holds_model_card_and_history(trained):
     assert history[0] == "epoch,loss,val_loss" and len(history) == 3
     model, loaded = load_model_dir(trained)
     assert loaded.to_dict() == card
-    assert model.output_shape == (None, 1, 1)
+    assert model.output_shape == (None, 20, 1)
 
 
 def test_a_failed_save_leaves_the_previous_model_and_no_temporary_files(trained):

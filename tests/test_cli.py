@@ -25,11 +25,13 @@ def test_train_then_predict_with_no_flags(cli, sine_csv, tmp_path):
         "model_dir",
     }
     assert summary["model_dir"] == str(tmp_path / "forecast-model")
-    assert summary["epochs_run"] == 2 and summary["params"] == 4 * (4 * (1 + 4) + 4) + 5
+    assert summary["epochs_run"] == 2 and summary["params"] == 4 * (4 * (1 + 4) + 4) + 5 * 20
     assert 0 < summary["val_mae"] <= summary["val_rmse"] < 1.0
-    # The human report (on stderr with --json) shows the tensor shapes before training.
-    assert "X train, y train (120, 8, 1), (120, 1, 1)" in flat(trained.stderr)
-    assert "X val, y val (32, 8, 1), (32, 1, 1)" in flat(trained.stderr)
+    # The human report (on stderr with --json) shows the tensor shapes before training:
+    # 128 training rows and 32 validation rows, cut into windows of 8 steps followed by
+    # the default horizon of 20 (predict's default --steps).
+    assert "X train, y train (101, 8, 1), (101, 20, 1)" in flat(trained.stderr)
+    assert "X val, y val (13, 8, 1), (13, 20, 1)" in flat(trained.stderr)
     assert "Target: 'value' (the only numeric column)" in trained.stderr
 
     predicted = cli("predict")

@@ -10,6 +10,7 @@ from conftest import error_line, flat, sine_frame
 from forecast_cli.artifacts import load_model_dir
 
 SMALL = ["--epochs", "2", "--lookback", "8", "--batch-size", "16", "--season", "20"]
+SMALL += ["--horizon", "1"]
 # Two merge modes of one spec, plus a plain LSTM: three candidates.
 THREE = ["--merge-modes", "sum,ave", "--layers", "bilstm:4", "--layers", "lstm:4", *SMALL]
 
