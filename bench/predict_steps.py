@@ -63,7 +63,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         cwd = Path(scratch)
         subprocess.run(
-            [FORECAST, "train", str(SINE), "--epochs", "5"],
+            # horizon 1: the worst case for the roll, one network call per step
+            [FORECAST, "train", str(SINE), "--epochs", "5", "--horizon", "1"],
             cwd=cwd,
             check=True,
             capture_output=True,

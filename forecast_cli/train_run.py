@@ -198,10 +198,11 @@ def resolve_defaults(
                 f"--lookback must be at least {period}, got {lookback}."
             )
     horizon = window.horizon
-    while (
-        chosen_horizon and horizon > 1 and too_short(rows, lookback, horizon, window.val_fraction)
-    ):
-        horizon -= 1
+    if chosen_horizon:  # the longest that leaves a training window (else 1, and prepare says)
+        fitting = range(horizon, 1, -1)
+        horizon = next(
+            (h for h in fitting if not too_short(rows, lookback, h, window.val_fraction)), 1
+        )
     return (
         dataclasses.replace(window, lookback=lookback, horizon=horizon),
         dataclasses.replace(model, anchor=anchor, season=period or 1),
@@ -216,9 +217,8 @@ def auto_anchor(
 
     ``--season N`` is taken as given. Otherwise the season the frequency implies is kept
     if repeating it forecasts ``steps`` steps of the training rows about as well as the
-    best period does; if not,
-    or with no season known, the period that fits them best is found, and the last value
-    is the anchor when no period fits.
+    best period does; if not, or with no season known, the period that fits them best is
+    found, and the last value is the anchor when no period fits.
     """
     longest = window.lookback
     if season is not None and (longest is None or season <= longest):
