@@ -30,6 +30,7 @@ bench: install
 	$(BIN)/python bench/compare_vs_script.py
 
 eval: install
+	$(BIN)/python -m pip install --quiet -e '.[eval]'
 	$(BIN)/python bench/eval_defaults.py
 
 lint: install
