@@ -26,8 +26,14 @@ from forecast_cli.intervals import calibrate
 from forecast_cli.loading import Series, load_series
 from forecast_cli.metrics import mae, mase, rmse, smape
 from forecast_cli.report import Report
-from forecast_cli.train_run import build_network, prepare, resolve_defaults
-from forecast_cli.training import Branch, fit
+from forecast_cli.train_run import (
+    Trained,
+    build_networks,
+    choices,
+    prepare,
+    resolve_defaults,
+    train_networks,
+)
 
 MODEL, NAIVE, SEASONAL = "model", "naive", "seasonal naive"
 
@@ -42,6 +48,7 @@ class Fold:
     forecasts: dict[str, np.ndarray]  # method -> (steps, targets)
     history: np.ndarray  # (cutoff, targets): what the fold knew, for MASE
     widths: dict[int, np.ndarray]  # the model's conformal half-widths by level, (steps, targets)
+    anchor: str  # of the network kept
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,7 @@ def run_backtest(
     series = load_series(path, data)
     starts = cutoffs(len(series.values), folds, steps)
     # Settled on the rows before the first cut-off, so no fold's future sways the choice.
-    window, model_config, notes = resolve_defaults(
+    window, resolved, notes = resolve_defaults(
         window, model_config, series.head(max(starts[0], 0)), season, steps
     )
     report.notes(series.notes + tuple(notes))
@@ -96,7 +103,7 @@ def run_backtest(
         f"Backtest: {folds} fold(s) of {steps} step(s), cut-offs at rows "
         f"{', '.join(str(c + 1) for c in starts)}; season {season}; {refit}"
     )
-    settings = _Settings(window, model_config, training, steps, season, levels)
+    settings = _Settings(window, choices(model_config, resolved), training, steps, season, levels)
     results, previous = [], None
     with report.epochs(training.epochs, folds) as on_epoch:
         for number, cutoff in enumerate(starts, start=1):
@@ -109,6 +116,9 @@ def run_backtest(
                 partial(on_epoch, job=number - 1),
             )
             results.append(fold)
+    if len(settings.models) > 1:
+        kept = ", ".join(f"fold {f.number} {f.anchor}" for f in results)
+        report.notes((f"Anchor kept on validation: {kept}.",))
     uncalibrated = [f.number for f in results if levels and not f.widths]
     if uncalibrated:
         report.warn(
@@ -124,7 +134,7 @@ class _Settings:
     """What every fold is trained and scored with."""
 
     window: WindowConfig
-    model: ModelConfig
+    models: list[ModelConfig]  # trained together; the best on validation is kept
     training: TrainConfig
     steps: int
     season: int
@@ -133,22 +143,19 @@ class _Settings:
 
 def _fold(
     number: int, series: Series, cutoff: int, settings: _Settings, start_from, on_epoch
-) -> tuple[Fold, object]:
+) -> tuple[Fold, Trained]:
     """Train on the rows before ``cutoff`` only and forecast the ``steps`` after it;
-    return the fold and its trained network (``start_from``: weights to fine-tune)."""
-    window, model_config, season = settings.window, settings.model, settings.season
+    return the fold and the network kept (``start_from``: a previous fold's, to fine-tune)."""
+    window, season = settings.window, settings.season
     known = series.head(cutoff)
     prepared = prepare(known, window)
-    model = build_network(model_config, prepared, settings.training.seed)
-    if start_from is not None:
-        model.set_weights(start_from.get_weights())
-    fit(
-        [Branch("network", model, model_config.head)],
-        prepared.train,
-        prepared.val,
-        settings.training,
-        on_epoch,
-    )
+    if start_from is None:
+        networks = build_networks(settings.models, prepared, settings.training.seed)
+    else:  # the network the first fold kept, from its weights
+        networks = build_networks([start_from.config], prepared, settings.training.seed)
+        networks[0][1].set_weights(start_from.model.get_weights())
+    trained = train_networks(networks, prepared, settings.training, on_epoch)
+    model, model_config = trained.model, trained.config
     n_targets, steps = len(series.targets), settings.steps
     last = prepared.scaler.transform(known.values[-window.lookback :])[None]
     # Past the network's horizon extra features are read from the data, as predict reads
@@ -180,7 +187,8 @@ def _fold(
             )
         except ForecastError:  # too short a validation tail to calibrate: no coverage
             widths = {}
-    return Fold(number, cutoff, actual, forecasts, history, widths), model
+    fold = Fold(number, cutoff, actual, forecasts, history, widths, str(model_config.anchor))
+    return fold, trained
 
 
 def _table(folds: list[Fold], season: int, levels: tuple[int, ...]) -> pd.DataFrame:

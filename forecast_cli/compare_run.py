@@ -21,7 +21,7 @@ import pandas as pd
 from forecast_cli.artifacts import save_model_dir, staged_directory
 from forecast_cli.baselines import naive, season_from_freq, seasonal_naive
 from forecast_cli.candidates import Candidate
-from forecast_cli.config import CompareConfig, DataConfig, TrainConfig, WindowConfig
+from forecast_cli.config import Anchor, CompareConfig, DataConfig, TrainConfig, WindowConfig
 from forecast_cli.errors import ForecastError
 from forecast_cli.forecasting import roll_together
 from forecast_cli.loading import load_series
@@ -121,7 +121,9 @@ def run_compare(
     prepared = prepare(series, window)
     report.facts("Data and windows", window_facts(prepared, window, candidates[0].model.head))
     notes = []  # for the comparison's own notes
-    season = options.season or season_from_freq(series.freq)
+    # The baseline repeats the season the networks are anchored on, when auto found one.
+    anchored = resolved.season if resolved.anchor is Anchor.SEASONAL else None
+    season = options.season or anchored or season_from_freq(series.freq)
     if season is None:
         notes.append(
             "No season length (no regular time column): pass --season N to add the "

@@ -115,26 +115,22 @@ def run_train(
     """Train one model on ``path`` and save it to ``model_dir``; return its card."""
     check_destination(model_dir)
     series = load_series(path, data)
-    window, model_config, notes = resolve_defaults(window, model_config, series, season)
+    window, resolved, notes = resolve_defaults(window, model_config, series, season)
     report.notes(series.notes + tuple(notes))
     prepared = prepare(series, window)
-    report.facts("Data and windows", window_facts(prepared, window, model_config.head))
+    report.facts("Data and windows", window_facts(prepared, window, resolved.head))
 
-    model = build_network(model_config, prepared, training.seed)
+    networks = build_networks(choices(model_config, resolved), prepared, training.seed)
+    first, model = networks[0]
+    twin = ", trained beside its unanchored twin" if len(networks) > 1 else ""
     report.layers(
-        describe(model),
-        model.count_params(),
-        f"Network: {model_config.label} ({model_config.head})",
+        describe(model), model.count_params(), f"Network: {first.label} ({first.head}){twin}"
     )
     with report.epochs(training.epochs) as on_epoch:
-        results = fit(
-            [Branch("network", model, model_config.head)],
-            prepared.train,
-            prepared.val,
-            training,
-            on_epoch,
-        )
-    result = results["network"]
+        trained = train_networks(networks, prepared, training, on_epoch)
+    model, model_config, result = trained.model, trained.config, trained.result
+    if trained.note:
+        report.notes((trained.note,))
     if result.interrupted:
         report.warn(f"Interrupted: keeping the weights of epoch {result.best_epoch}.")
 
@@ -252,6 +248,58 @@ def build_network(model_config: ModelConfig, prepared: Prepared, seed: int, name
         targets.shape[2],
         name=name,
     )
+
+
+def choices(asked: ModelConfig, resolved: ModelConfig) -> list[ModelConfig]:
+    """The networks to train: ``resolved``, and with ``--anchor auto`` also the unanchored
+    network, since neither wins on every series (``bench/eval_defaults.json``)."""
+    if asked.anchor is not Anchor.AUTO:
+        return [resolved]
+    return [resolved, dataclasses.replace(resolved, anchor=Anchor.NONE)]
+
+
+def build_networks(
+    configs: list[ModelConfig], prepared: Prepared, seed: int
+) -> list[tuple[ModelConfig, object]]:
+    """A fresh network per configuration, each drawn from ``seed`` as if it were alone."""
+    names = ["network"] + [f"network_{c.anchor}" for c in configs[1:]]
+    return [
+        (c, build_network(c, prepared, seed, name)) for c, name in zip(configs, names, strict=True)
+    ]
+
+
+@dataclass(frozen=True)
+class Trained:
+    """The network kept, its configuration, how its training went, and why it was kept."""
+
+    model: object
+    config: ModelConfig
+    result: TrainResult
+    note: str | None  # when several networks competed
+
+
+def train_networks(
+    networks: list[tuple[ModelConfig, object]], prepared: Prepared, training: TrainConfig, on_epoch
+) -> Trained:
+    """Train ``networks`` together on the same batches; keep the lowest validation loss."""
+    results = fit(
+        [Branch(model.name, model, config.head) for config, model in networks],
+        prepared.train,
+        prepared.val,
+        training,
+        on_epoch,
+        race=True,
+    )
+    losses = [results[model.name].best_loss for _, model in networks]
+    best = int(np.argmin(losses))
+    config, model = networks[best]
+    note = None
+    if len(networks) > 1:
+        scored = ", ".join(
+            f"{c.anchor} {loss:.4f}" for (c, _), loss in zip(networks, losses, strict=True)
+        )
+        note = f"Kept the network anchored on {config.anchor}: validation loss by anchor {scored}."
+    return Trained(model, config, results[model.name], note)
 
 
 def model_card(

@@ -43,6 +43,7 @@ class TrainResult:
     history: dict[str, list[float]]
     epochs_run: int
     best_epoch: int  # epoch whose weights the network now holds (0: untrained)
+    best_loss: float  # its validation loss
     interrupted: bool
     seconds: float
 
@@ -65,12 +66,16 @@ def fit(
     val: tuple[np.ndarray, np.ndarray],
     config: TrainConfig,
     on_epoch: EpochHook | None = None,
+    race: bool = False,
 ) -> dict[str, TrainResult]:
     """Train every branch in place; each ends holding the weights of its best validation epoch.
 
     ``train`` and ``val`` are ``(windows, targets)`` with targets ``(samples, horizon,
     targets)``; many-to-many branches get them repeated at every step on the fly.
-    Ctrl-C stops training after the current step and keeps the best weights so far.
+    With ``race`` (only the best branch will be kept) training ends as soon as the branch
+    with the lowest validation loss stops: the others, behind it after as many epochs,
+    are not worth waiting for. Ctrl-C stops training after the current step and keeps the
+    best weights so far.
     """
     k, tf = keras(), tensorflow()
     window = k.Input(shape=train[0].shape[1:], name="window")
@@ -100,7 +105,8 @@ def fit(
                 active[branch.name] = losses
             if on_epoch is not None:
                 on_epoch(epoch + 1, active)
-            if all(state.done for state in progress.values()):
+            leader = min(progress.values(), key=lambda state: state.best)
+            if all(state.done for state in progress.values()) or (race and leader.done):
                 self.model.stop_training = True
 
     started = time.perf_counter()
@@ -124,14 +130,20 @@ def fit(
     except KeyboardInterrupt:
         interrupted = True
     seconds = time.perf_counter() - started
-    if interrupted and any(state.best_epoch == 0 for state in progress.values()):
+    kept = [min(progress.values(), key=lambda state: state.best)] if race else progress.values()
+    if interrupted and any(state.best_epoch == 0 for state in kept):
         raise KeyboardInterrupt  # nothing trained beat the untrained network yet: keep nothing
     results = {}
     for branch in branches:
         state = progress[branch.name]
         branch.model.set_weights(state.weights)
         results[branch.name] = TrainResult(
-            state.history, len(state.history["loss"]), state.best_epoch, interrupted, seconds
+            state.history,
+            len(state.history["loss"]),
+            state.best_epoch,
+            state.best,
+            interrupted,
+            seconds,
         )
     return results
 

@@ -1,11 +1,15 @@
 """Anchored networks and the defaults that choose them."""
 
+import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import flat
 
+from forecast_cli.artifacts import CARD_FILE
 from forecast_cli.config import Anchor, Head, ModelConfig, WindowConfig, parse_layers
 from forecast_cli.errors import ForecastError
 from forecast_cli.loading import Series
@@ -117,3 +121,26 @@ def test_the_default_horizon_is_the_forecast_shortened_to_fit_the_series():
     assert horizon(20, 20) == 4  # 16 training rows hold 5 windows of 8 + 4 steps
     assert horizon(13, 20) == 2  # 10 training rows hold no window of 8 + 3 steps
     assert horizon(11, 20) == 1  # no window at all: train then says how many rows it needs
+
+
+TINY = ["--layers", "lstm:4", "--epochs", 3, "--batch-size", 16, "--json"]
+
+
+def test_auto_keeps_whichever_of_anchored_and_plain_validates_better(cli, sine_csv, tmp_path):
+    result = cli("train", sine_csv, *TINY)
+    assert result.exit_code == 0, result.output
+    note = re.search(
+        r"Kept the network anchored on (\w+): validation loss by anchor "
+        r"seasonal ([\d.]+), none ([\d.]+)\.",
+        flat(result.stderr),
+    )
+    assert note, result.stderr
+    losses = {"seasonal": float(note[2]), "none": float(note[3])}
+    assert note[1] == min(losses, key=losses.get)
+    card = json.loads((tmp_path / "forecast-model" / CARD_FILE).read_text())
+    assert card["model"]["anchor"] == note[1]
+    assert (tmp_path / "forecast-model" / "model.keras").exists()
+    assert cli("predict", "--json").exit_code == 0
+
+    explicit = cli("train", sine_csv, *TINY, "--anchor", "seasonal", "--model-dir", "m2")
+    assert explicit.exit_code == 0 and "Kept the network" not in explicit.stderr

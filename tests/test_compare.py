@@ -169,3 +169,18 @@ def test_compare_errors(cli, sine_csv, args, message):
 def test_compare_data_errors_are_the_same_as_train(cli, write_csv):
     short = write_csv("short.csv", sine_frame(rows=15))
     assert error_line(cli("compare", short)).startswith("Error: The series has 15 rows")
+
+
+def test_seasonal_naive_repeats_the_period_the_anchor_found(cli, write_csv, tmp_path):
+    """An hourly 30-step cycle: auto anchors on 30, and the baseline repeats 30, not 24."""
+    frame = sine_frame(rows=300, period=30.0)
+    data = write_csv("cycle.csv", frame)
+    flags = ["--layers", "lstm:4", "--epochs", 1, "--horizon", 1, "--json"]
+    result = cli("compare", data, *flags)
+    assert result.exit_code == 0, result.output
+    assert "the training rows repeat every 30 steps" in flat(result.stderr)
+    values = frame["value"].to_numpy()
+    val_rows = np.arange(240, 300)  # 300 rows, 20% validation, horizon 1
+    expected = np.sqrt(np.mean((values[val_rows] - values[val_rows - 30]) ** 2))
+    rows = {row["name"]: row for row in json.loads(result.stdout.splitlines()[-1])["rows"]}
+    assert rows["seasonal naive"]["val_rmse"] == pytest.approx(expected, rel=1e-5)

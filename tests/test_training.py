@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from forecast_cli.config import Head, ModelConfig, TrainConfig, parse_layers
+from forecast_cli.config import Anchor, Head, ModelConfig, TrainConfig, parse_layers
 from forecast_cli.network import build_model
 from forecast_cli.runtime import seed_everything
 from forecast_cli.training import Branch, fit
@@ -96,3 +96,32 @@ def test_joint_training_gives_each_network_what_it_gets_alone():
         for mine, theirs in zip(net.model.get_weights(), weights, strict=True):
             np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-5)
     assert len({result.epochs_run for result, _ in alone.values()}) > 1  # stops differ
+
+
+def test_a_race_ends_when_the_leading_network_stops():
+    """A frozen network that already forecasts perfectly leads from epoch 0 and stops
+    after its patience; in a race the learning network stops with it, not after."""
+    steps = np.arange(200, dtype=np.float32)
+    series = np.sin(2 * np.pi * steps / 8)[:, None]
+    windows = np.lib.stride_tricks.sliding_window_view(series[:-1], 8, axis=0)
+    inputs = np.ascontiguousarray(windows.transpose(0, 2, 1))
+    targets = series[8:, None]  # (samples, 1 step, 1 target)
+    train, val = (inputs[:150], targets[:150]), (inputs[150:], targets[150:])
+
+    def networks():
+        seed_everything(0)
+        exact = ModelConfig(parse_layers("lstm:2"), anchor=Anchor.SEASONAL, season=8)
+        frozen = build_model(exact, 8, 1, 1, 1, "frozen")  # starts as seasonal naive: exact
+        frozen.trainable = False
+        learner = build_model(ModelConfig(parse_layers("lstm:3")), 8, 1, 1, 1, "learner")
+        return [
+            Branch("frozen", frozen, Head.MANY_TO_ONE),
+            Branch("learner", learner, Head.MANY_TO_ONE),
+        ]
+
+    config = TrainConfig(epochs=12, patience=2, learning_rate=0.01)
+    raced = fit(networks(), train, val, config, race=True)
+    assert raced["frozen"].best_epoch == 0 and raced["frozen"].best_loss < 1e-10
+    assert raced["frozen"].epochs_run == raced["learner"].epochs_run == 2
+    full = fit(networks(), train, val, config)
+    assert full["learner"].epochs_run > 2
