@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import hashlib
 from dataclasses import dataclass, field
@@ -95,9 +96,11 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise ForecastError(f"{path}: no such file. Check the path and the working directory.")
     if not path.is_file():
         raise ForecastError(f"{path} is not a file. Pass the path of a CSV file.")
+    delimiter = _delimiter(path)
+    _refuse_repeated_names(path, delimiter)
     try:
         # Blank lines are kept as empty rows: in a one-column file they are missing values.
-        frame = pd.read_csv(path, sep=_delimiter(path), skip_blank_lines=False)
+        frame = pd.read_csv(path, sep=delimiter, skip_blank_lines=False)
     except pd.errors.EmptyDataError:
         raise ForecastError(
             f"{path} is empty. It needs a header row and one row per time step."
@@ -133,6 +136,23 @@ def _delimiter(path: Path) -> str:
     except OSError:
         return ","
     return max((",", ";", "\t"), key=header.count) if header.strip() else ","
+
+
+def _refuse_repeated_names(path: Path, delimiter: str) -> None:
+    """pandas would silently rename a repeated column ('v', 'v.1'): say so instead."""
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+            names = next(csv.reader(handle, delimiter=delimiter), [])
+    except (OSError, csv.Error):
+        return  # read_csv reports what is wrong with the file
+    seen: dict[str, int] = {}
+    for number, name in enumerate((n.strip() for n in names), start=1):
+        if name and name in seen:
+            raise ForecastError(
+                f"{path} names column '{name}' twice in its header (columns {seen[name]} and "
+                f"{number}). Rename one of them."
+            )
+        seen[name] = number
 
 
 def _looks_numeric(name: object) -> bool:

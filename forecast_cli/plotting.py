@@ -52,6 +52,7 @@ def plot_forecast(
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", frameon=False)
     axes[-1, 0].set_xlabel(x_label)
+    fig.autofmt_xdate()  # slanted dates do not run into each other
     fig.suptitle(title)
     _save(fig, path)
 

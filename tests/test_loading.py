@@ -59,6 +59,11 @@ def test_no_time_column_is_fine(write_csv):
         (None, {}, "{path}: no such file. Check the path and the working directory."),
         ("", {}, "{path} is empty. It needs a header row and one row per time step."),
         ("a,b\n", {}, "{path} has a header row but no data rows."),
+        (
+            "t;v;w;v\n1;2;3;4\n",
+            {},
+            "{path} names column 'v' twice in its header (columns 2 and 4). Rename one of them.",
+        ),
         ("0.5\n0.7\n", {}, "{path} has no header row: its first line (0.5) holds numbers."),
         (
             SENSORS,
