@@ -288,10 +288,13 @@ def _handle_missing(
             f"{path} has {count} missing value(s): {where}. Choose how to fill them with "
             "--fill interpolate, --fill ffill or --fill drop."
         )
-    notes.append(f"Filled {count} missing value(s) with --fill {fill}: {where}.")
     if fill is Fill.DROP:
         keep = ~missing.any(axis=1).to_numpy()
+        notes.append(
+            f"Dropped {int((~keep).sum())} row(s) with missing values (--fill drop): {where}."
+        )
         return numbers[keep], times[keep] if times is not None else None
+    notes.append(f"Filled {count} missing value(s) with --fill {fill}: {where}.")
     if fill is Fill.INTERPOLATE:
         return numbers.interpolate(limit_direction="both"), times
     return numbers.ffill().bfill(), times

@@ -161,4 +161,7 @@ def test_a_directory_is_not_a_file(tmp_path):
 def test_fill_modes(write_csv, fill, expected):
     series = load(write_csv("s.csv", "value\n1\n\n3\n4\n".replace("\n\n", "\nNA\n")), fill=fill)
     np.testing.assert_array_equal(series.values[:, 0], expected)
-    assert series.notes[-1].startswith(f"Filled 1 missing value(s) with --fill {fill}")
+    said = (
+        "Dropped 1 row(s)" if fill is Fill.DROP else f"Filled 1 missing value(s) with --fill {fill}"
+    )
+    assert series.notes[-1].startswith(said)
