@@ -252,7 +252,8 @@ def build_network(model_config: ModelConfig, prepared: Prepared, seed: int, name
 
 def choices(asked: ModelConfig, resolved: ModelConfig) -> list[ModelConfig]:
     """The networks to train: ``resolved``, and with ``--anchor auto`` also the unanchored
-    network, since neither wins on every series (``bench/eval_defaults.json``)."""
+    network, which wins on some series (``bench/eval_defaults.json``); the anchored one
+    comes first, as the one never far behind seasonal naive."""
     if asked.anchor is not Anchor.AUTO:
         return [resolved]
     return [resolved, dataclasses.replace(resolved, anchor=Anchor.NONE)]
@@ -281,7 +282,8 @@ class Trained:
 def train_networks(
     networks: list[tuple[ModelConfig, object]], prepared: Prepared, training: TrainConfig, on_epoch
 ) -> Trained:
-    """Train ``networks`` together on the same batches; keep the lowest validation loss."""
+    """Train ``networks`` together on the same batches; keep the first unless another has
+    a clearly lower validation loss."""
     results = fit(
         [Branch(model.name, model, config.head) for config, model in networks],
         prepared.train,
@@ -291,15 +293,27 @@ def train_networks(
         race=True,
     )
     losses = [results[model.name].best_loss for _, model in networks]
-    best = int(np.argmin(losses))
-    config, model = networks[best]
+    config, model = networks[kept(losses)]
     note = None
     if len(networks) > 1:
         scored = ", ".join(
             f"{c.anchor} {loss:.4f}" for (c, _), loss in zip(networks, losses, strict=True)
         )
-        note = f"Kept the network anchored on {config.anchor}: validation loss by anchor {scored}."
+        note = (
+            f"Kept the network anchored on {config.anchor}: validation loss by anchor {scored} "
+            f"(the unanchored one is kept only if {1 - CLEAR_WIN:.0%} lower)."
+        )
     return Trained(model, config, results[model.name], note)
+
+
+def kept(losses: list[float]) -> int:
+    """Which network to keep by validation loss: a short validation tail is a noisy judge,
+    so the first (the safer) unless another's loss is below ``CLEAR_WIN`` times its own."""
+    best = int(np.argmin(losses))
+    return best if losses[best] < CLEAR_WIN * losses[0] else 0
+
+
+CLEAR_WIN = 0.8
 
 
 def model_card(
