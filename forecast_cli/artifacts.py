@@ -23,7 +23,15 @@ from pathlib import Path
 import pandas as pd
 
 from forecast_cli import __version__
-from forecast_cli.config import DataConfig, Fill, ModelConfig, Scale, TrainConfig, WindowConfig
+from forecast_cli.config import (
+    Aggregate,
+    DataConfig,
+    Fill,
+    ModelConfig,
+    Scale,
+    TrainConfig,
+    WindowConfig,
+)
 from forecast_cli.errors import ForecastError
 from forecast_cli.scaling import Scaler
 
@@ -70,6 +78,7 @@ class ModelCard:
                 "targets": list(self.data.targets or ()),
                 "features": list(self.data.features),
                 "fill": self.data.fill and str(self.data.fill),
+                "aggregate": self.data.aggregate and str(self.data.aggregate),
             },
             "window": {**asdict(self.window), "scale": str(self.window.scale)},
             "scaling": self.scaler.to_dict(),
@@ -88,6 +97,8 @@ class ModelCard:
                 time_col=data["time_col"],
                 features=tuple(data["features"]),
                 fill=Fill(data["fill"]) if data["fill"] else None,
+                freq=data["freq"],
+                aggregate=Aggregate(data["aggregate"]) if data.get("aggregate") else None,
             ),
             source=DataSource(data["path"], data["sha256"], int(data["rows"]), data["freq"]),
             window=WindowConfig(

@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 from forecast_cli import __version__
 from forecast_cli.config import (
     DEFAULT_STEPS,
+    Aggregate,
     Anchor,
     CompareConfig,
     DataConfig,
@@ -184,6 +185,22 @@ FillOpt = Annotated[
         help="How to fill missing values. Default: refuse.",
     ),
 ]
+FreqOpt = Annotated[
+    str | None,
+    typer.Option(
+        rich_help_panel=DATA,
+        help="Step of the time column as a pandas frequency (h, D, B, W-SUN, MS...). "
+        "Default: inferred, also across missing steps.",
+    ),
+]
+AggregateOpt = Annotated[
+    Aggregate | None,
+    typer.Option(
+        case_sensitive=False,
+        rich_help_panel=DATA,
+        help="Combine rows that share a timestamp. Default: refuse them.",
+    ),
+]
 LookbackOpt = Annotated[
     int | None,
     typer.Option(
@@ -284,8 +301,10 @@ JsonFlag = Annotated[
 ]
 
 
-def _data_config(target, time_col, features, fill) -> DataConfig:
-    return DataConfig(tuple(target) if target else None, time_col, _columns(features), fill)
+def _data_config(target, time_col, features, fill, freq, aggregate) -> DataConfig:
+    return DataConfig(
+        tuple(target) if target else None, time_col, _columns(features), fill, freq, aggregate
+    )
 
 
 @app.command()
@@ -295,6 +314,8 @@ def train(
     time_col: TimeColOpt = None,
     features: FeaturesOpt = None,
     fill: FillOpt = None,
+    freq: FreqOpt = None,
+    aggregate: AggregateOpt = None,
     lookback: LookbackOpt = None,
     horizon: HorizonOpt = None,
     val_fraction: ValFractionOpt = 0.2,
@@ -321,7 +342,7 @@ def train(
     """Train a recurrent network on DATA and save it to --model-dir."""
     model = ModelConfig(parse_layers(layers, merge_mode), head, dropout, recurrent_dropout, anchor)
     configs = (
-        _data_config(target, time_col, features, fill),
+        _data_config(target, time_col, features, fill, freq, aggregate),
         WindowConfig(lookback, horizon, val_fraction, scale),
         model,
         TrainConfig(epochs, batch_size, learning_rate, clipnorm, loss, patience, seed),
@@ -396,6 +417,8 @@ def compare(
     time_col: TimeColOpt = None,
     features: FeaturesOpt = None,
     fill: FillOpt = None,
+    freq: FreqOpt = None,
+    aggregate: AggregateOpt = None,
     lookback: LookbackOpt = None,
     horizon: HorizonOpt = None,
     val_fraction: ValFractionOpt = 0.2,
@@ -421,7 +444,7 @@ def compare(
     template = ModelConfig(dropout=dropout, recurrent_dropout=recurrent_dropout, anchor=anchor)
     candidates = expand_candidates(layers or [], modes, head.heads, merge_mode, template)
     configs = (
-        _data_config(target, time_col, features, fill),
+        _data_config(target, time_col, features, fill, freq, aggregate),
         WindowConfig(lookback, horizon, val_fraction, scale),
         candidates,
         TrainConfig(epochs, batch_size, learning_rate, clipnorm, loss, patience, seed),
@@ -485,6 +508,8 @@ def backtest(
     time_col: TimeColOpt = None,
     features: FeaturesOpt = None,
     fill: FillOpt = None,
+    freq: FreqOpt = None,
+    aggregate: AggregateOpt = None,
     lookback: LookbackOpt = None,
     horizon: HorizonOpt = None,
     val_fraction: ValFractionOpt = 0.2,
@@ -507,7 +532,7 @@ def backtest(
     """Rolling-origin evaluation: forecast the last --folds blocks of --steps steps, each
     from the data before it, next to the naive and seasonal-naive baselines."""
     configs = (
-        _data_config(target, time_col, features, fill),
+        _data_config(target, time_col, features, fill, freq, aggregate),
         WindowConfig(lookback, horizon, val_fraction, scale),
         ModelConfig(parse_layers(layers, merge_mode), head, dropout, recurrent_dropout, anchor),
         TrainConfig(epochs, batch_size, learning_rate, clipnorm, loss, patience, seed),

@@ -75,6 +75,14 @@ class Fill(StrEnum):
     DROP = "drop"
 
 
+class Aggregate(StrEnum):
+    """How rows that share a timestamp are combined (``--aggregate``)."""
+
+    MEAN = "mean"
+    SUM = "sum"
+    LAST = "last"
+
+
 class Loss(StrEnum):
     MSE = "mse"
     MAE = "mae"
@@ -143,7 +151,7 @@ def parse_layers(spec: str, default_merge: MergeMode = MergeMode.CONCAT) -> tupl
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Which columns to read and how to treat missing values.
+    """Which columns to read, and how to treat missing values, gaps and repeated times.
 
     ``None`` means "detect": the loader resolves it and the resolved value is saved.
     """
@@ -152,6 +160,8 @@ class DataConfig:
     time_col: str | None = None
     features: tuple[str, ...] = ()
     fill: Fill | None = None
+    freq: str | None = None  # the time column's step; None: inferred
+    aggregate: Aggregate | None = None  # None: repeated timestamps are an error
 
 
 @dataclass(frozen=True)

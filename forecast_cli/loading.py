@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast_cli.config import DataConfig, Fill
+from forecast_cli.config import Aggregate, DataConfig, Fill
 from forecast_cli.errors import ForecastError
 
 _TIME_NAMES = ("date", "time", "timestamp", "datetime", "ds")
@@ -40,9 +40,11 @@ class Series:
         times = self.times[:rows] if self.times is not None else None
         return dataclasses.replace(self, values=self.values[:rows], times=times)
 
-    def resolved(self, fill: Fill | None) -> DataConfig:
-        """The data configuration that reloads exactly these columns."""
-        return DataConfig(self.targets, self.time_col, self.features, fill)
+    def resolved(self, asked: DataConfig) -> DataConfig:
+        """``asked`` with what was detected filled in: it reloads exactly these columns."""
+        return dataclasses.replace(
+            asked, targets=self.targets, time_col=self.time_col, features=self.features
+        )
 
 
 def load_series(path: Path, config: DataConfig) -> Series:
@@ -67,16 +69,22 @@ def load_series(path: Path, config: DataConfig) -> Series:
     for column in columns:
         _require_column(frame, column, path)
     numbers = pd.DataFrame({c: _numeric_column(frame[c], c, path) for c in columns})
+    freq = None
+    if times is not None:
+        numbers, times = _combine_repeated(numbers, times, time_col, config.aggregate, path, notes)
     numbers, times = _handle_missing(numbers, times, config.fill, path, notes)
     if len(numbers) == 0:
         raise ForecastError(f"{path} has no rows left after --fill drop; use --fill interpolate.")
+    if times is not None:
+        freq = _frequency(times, config.freq, time_col, path)
+        numbers, times = _fill_gaps(numbers, times, freq, config.fill, notes)
     return Series(
         values=numbers.to_numpy(dtype=np.float32),
         targets=tuple(targets),
         features=tuple(c for c in config.features if c not in targets),
         times=times,
         time_col=time_col,
-        freq=_infer_freq(times),
+        freq=freq,
         path=path,
         sha256=file_sha256(path),
         notes=tuple(notes),
@@ -300,11 +308,98 @@ def _handle_missing(
     return numbers.ffill().bfill(), times
 
 
-def _infer_freq(times: pd.DatetimeIndex | None) -> str | None:
-    """The regular frequency of ``times`` as a pandas alias ('h', 'D', 'ME'...), else None."""
-    if times is None or len(times) < 3:
+def _combine_repeated(
+    numbers: pd.DataFrame,
+    times: pd.DatetimeIndex,
+    time_col: str,
+    aggregate: Aggregate | None,
+    path: Path,
+    notes: list[str],
+) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
+    """Refuse rows that share a timestamp, or combine them as ``--aggregate`` says."""
+    repeated = times.duplicated(keep=False)
+    if not repeated.any():
+        return numbers, times
+    first = times[repeated][0]
+    lines = ", ".join(str(_line(label)) for label in numbers.index[times == first][:5])
+    count = int(times.duplicated().sum())
+    if aggregate is None:
+        raise ForecastError(
+            f"Time column '{time_col}' in {path} repeats timestamps ({count} extra row(s)): "
+            f"{first} is on lines {lines}. Remove the repeats, or combine them with "
+            "--aggregate mean, sum or last."
+        )
+    groups = numbers.groupby(times.to_numpy(), sort=False)
+    combined = groups.sum(min_count=1) if aggregate is Aggregate.SUM else groups.agg(str(aggregate))
+    # Each combined row keeps the label of its group's first row: its line in messages.
+    combined.index = pd.Series(numbers.index).groupby(times.to_numpy(), sort=False).first()
+    notes.append(
+        f"Combined {count} row(s) that repeat a timestamp with --aggregate {aggregate} "
+        f"(first: {first}, lines {lines})."
+    )
+    return combined, pd.DatetimeIndex(times.unique())
+
+
+def _frequency(times: pd.DatetimeIndex, freq: str | None, time_col: str, path: Path) -> str | None:
+    """The time column's step: ``--freq`` (checked against the times), the regular
+    frequency pandas infers, or the most common step when some steps are missing."""
+    if freq is not None:
+        try:
+            offset = pd.tseries.frequencies.to_offset(freq)
+        except ValueError:
+            raise ForecastError(
+                f"--freq {freq!r} is not a pandas frequency; use e.g. h, D, B, W-SUN, MS or QS."
+            ) from None
+        off_grid = ~times.isin(pd.date_range(times[0], times[-1], freq=offset))
+        if off_grid.any():
+            raise ForecastError(
+                f"--freq {freq} does not fit time column '{time_col}' in {path}: "
+                f"{times[off_grid][0]} is not {freq} steps after {times[0]}. Check --freq."
+            )
+        return offset.freqstr
+    if len(times) < 3:
         return None
+    inferred = _regular_frequency(times)
+    if inferred is not None:
+        return inferred
+    steps = np.diff(times.asi8)
+    values, counts = np.unique(steps, return_counts=True)
+    step = int(values[np.argmax(counts)])
+    if step <= 0 or np.any(steps % step):
+        return None  # irregular: the rows are taken as consecutive steps
+    # Named as pandas names a regular index ('D' rather than '24h').
+    return _regular_frequency(times[0] + pd.Timedelta(step, unit=times.unit) * np.arange(3))
+
+
+def _regular_frequency(times: pd.DatetimeIndex) -> str | None:
     try:
         return pd.DatetimeIndex(times, freq="infer").freqstr
     except (TypeError, ValueError):
         return None
+
+
+def _fill_gaps(
+    numbers: pd.DataFrame,
+    times: pd.DatetimeIndex,
+    freq: str | None,
+    fill: Fill | None,
+    notes: list[str],
+) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
+    """Rows missing from the time grid: reported, and filled only if ``--fill`` says how."""
+    if freq is None:
+        return numbers, times
+    grid = pd.date_range(times[0], times[-1], freq=freq)
+    missing = grid.difference(times)
+    if missing.empty:
+        return numbers, times
+    gaps = f"{len(missing)} missing step(s) of {freq} in the time column, first {missing[0]}"
+    if fill in (None, Fill.DROP):
+        notes.append(
+            f"{gaps}; the rows around them are taken as consecutive. --fill interpolate or "
+            "--fill ffill fills them."
+        )
+        return numbers, times
+    on_grid = numbers.set_axis(times).reindex(grid)
+    on_grid = on_grid.interpolate() if fill is Fill.INTERPOLATE else on_grid.ffill()
+    notes.append(f"{gaps}: filled with --fill {fill}.")
+    return on_grid.reset_index(drop=True), grid

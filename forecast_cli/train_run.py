@@ -329,7 +329,7 @@ def model_card(
     """Everything about a trained network that ``forecast predict`` needs, with its scores."""
     series = prepared.series
     return ModelCard(
-        data=series.resolved(data.fill),
+        data=series.resolved(data),
         source=DataSource(
             str(series.path.absolute()), series.sha256, len(series.values), series.freq
         ),

@@ -228,3 +228,19 @@ def test_predict_can_fill_gaps_in_newer_data(cli, sine_csv, write_csv, tmp_path)
     assert "--fill interpolate" in error_line(cli("predict", "--data", newer))
     result = cli("predict", "--data", newer, "--fill", "interpolate", "--no-plot")
     assert result.exit_code == 0, result.output
+
+
+def test_repeated_timestamps_through_train_and_predict(cli, write_csv, tmp_path):
+    frame = sine_frame()
+    repeated = pd.concat([frame, frame.iloc[[10, 50]]]).sort_index(kind="stable")
+    data = write_csv("repeats.csv", repeated)
+    message = error_line(cli("train", data))
+    assert message.startswith("Error: Time column 'timestamp' in ") and "--aggregate" in message
+    fast = ["--layers", "lstm:4", "--epochs", 1, "--lookback", 8, "--anchor", "none"]
+    assert cli("train", data, *fast, "--aggregate", "mean").exit_code == 0
+    card = json.loads((tmp_path / "forecast-model" / "forecast.json").read_text())
+    assert card["data"]["aggregate"] == "mean" and card["data"]["freq"] == "h"
+    assert cli("predict", "--steps", 3).exit_code == 0  # reloads the file the same way
+    forecast = pd.read_csv(tmp_path / "forecast.csv", parse_dates=["timestamp"])
+    last = frame["timestamp"].iloc[-1]
+    assert list(forecast["timestamp"]) == list(pd.date_range(last, periods=4, freq="h")[1:])

@@ -1,7 +1,8 @@
 import numpy as np
+import pandas as pd
 import pytest
 
-from forecast_cli.config import DataConfig, Fill
+from forecast_cli.config import Aggregate, DataConfig, Fill
 from forecast_cli.errors import ForecastError
 from forecast_cli.loading import load_series
 
@@ -165,3 +166,66 @@ def test_fill_modes(write_csv, fill, expected):
         "Dropped 1 row(s)" if fill is Fill.DROP else f"Filled 1 missing value(s) with --fill {fill}"
     )
     assert series.notes[-1].startswith(said)
+
+
+REPEATS = "day,value\n2026-01-01,1\n2026-01-02,2\n2026-01-02,4\n2026-01-03,3\n2026-01-03,\n"
+
+
+def test_repeated_timestamps_are_refused_naming_their_lines(write_csv):
+    path = write_csv("r.csv", REPEATS)
+    with pytest.raises(ForecastError) as error:
+        load(path)
+    assert str(error.value) == (
+        f"Time column 'day' in {path} repeats timestamps (2 extra row(s)): 2026-01-02 00:00:00 "
+        "is on lines 3, 4. Remove the repeats, or combine them with --aggregate mean, sum or "
+        "last."
+    )
+
+
+@pytest.mark.parametrize(
+    ("aggregate", "expected"),
+    [(Aggregate.MEAN, [1, 3, 3]), (Aggregate.SUM, [1, 6, 3]), (Aggregate.LAST, [1, 4, 3])],
+)
+def test_aggregate_combines_repeated_timestamps(write_csv, aggregate, expected):
+    series = load(write_csv("r.csv", REPEATS), aggregate=aggregate)  # the empty cell is skipped
+    np.testing.assert_array_equal(series.values[:, 0], expected)
+    assert series.freq == "D" and len(series.times) == 3
+    assert (
+        f"Combined 2 row(s) that repeat a timestamp with --aggregate {aggregate}"
+        in (series.notes[-1])
+    )
+
+
+GAPS = "day,value\n2026-01-05,1\n2026-01-06,2\n2026-01-09,5\n2026-01-10,6\n"
+
+
+def test_gaps_are_reported_and_filled_only_when_asked(write_csv):
+    path = write_csv("g.csv", GAPS)
+    kept = load(path)
+    assert kept.freq == "D" and len(kept.values) == 4
+    assert kept.notes[-1].startswith(
+        "2 missing step(s) of D in the time column, first 2026-01-07 00:00:00; the rows around "
+        "them are taken as consecutive."
+    )
+    filled = load(path, fill=Fill.INTERPOLATE)
+    np.testing.assert_array_equal(filled.values[:, 0], [1, 2, 3, 4, 5, 6])
+    assert list(filled.times) == list(pd.date_range("2026-01-05", periods=6, freq="D"))
+    assert filled.notes[-1].endswith("filled with --fill interpolate.")
+    np.testing.assert_array_equal(load(path, fill=Fill.FFILL).values[:, 0], [1, 2, 2, 2, 5, 6])
+
+
+def test_freq_is_checked_against_the_time_column(write_csv):
+    path = write_csv("g.csv", GAPS)
+    assert load(path, freq="D").freq == "D"
+    with pytest.raises(ForecastError, match="2026-01-10 00:00:00 is not B steps after"):
+        load(path, freq="B")  # a Saturday
+    with pytest.raises(ForecastError, match="--freq 'fortnightly' is not a pandas frequency"):
+        load(path, freq="fortnightly")
+    with pytest.raises(ForecastError, match="--freq 2D does not fit time column 'day'"):
+        load(path, freq="2D")
+
+
+def test_time_zones_are_kept(write_csv):
+    text = "t,v\n" + "".join(f"2026-03-01T{h:02d}:00:00+01:00,{h}\n" for h in range(5))
+    series = load(write_csv("tz.csv", text))
+    assert str(series.times.tz) == "UTC+01:00" and series.freq == "h"
