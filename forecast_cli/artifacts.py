@@ -79,6 +79,7 @@ class ModelCard:
                 "features": list(self.data.features),
                 "fill": self.data.fill and str(self.data.fill),
                 "aggregate": self.data.aggregate and str(self.data.aggregate),
+                "decimal": self.data.decimal,
             },
             "window": {**asdict(self.window), "scale": str(self.window.scale)},
             "scaling": self.scaler.to_dict(),
@@ -99,6 +100,7 @@ class ModelCard:
                 fill=Fill(data["fill"]) if data["fill"] else None,
                 freq=data["freq"],
                 aggregate=Aggregate(data["aggregate"]) if data.get("aggregate") else None,
+                decimal=data.get("decimal"),
             ),
             source=DataSource(data["path"], data["sha256"], int(data["rows"]), data["freq"]),
             window=WindowConfig(

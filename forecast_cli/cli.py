@@ -151,7 +151,11 @@ TRAINING = "Training"
 
 # The flags train, compare and backtest share, declared once.
 DataArg = Annotated[
-    Path, typer.Argument(metavar="DATA.csv", help="CSV file with a header row, one row per step.")
+    Path,
+    typer.Argument(
+        metavar="DATA.csv",
+        help="CSV file with a header row, one row per step (.csv.gz too; - reads stdin).",
+    ),
 ]
 TargetOpt = Annotated[
     list[str] | None,
@@ -191,6 +195,14 @@ FreqOpt = Annotated[
         rich_help_panel=DATA,
         help="Step of the time column as a pandas frequency (h, D, B, W-SUN, MS...). "
         "Default: inferred, also across missing steps.",
+    ),
+]
+DecimalOpt = Annotated[
+    str | None,
+    typer.Option(
+        rich_help_panel=DATA,
+        help="Decimal mark of the numbers, '.' or ','. Default: ',' in a semicolon or tab "
+        "file whose decimals all use it, else '.'.",
     ),
 ]
 AggregateOpt = Annotated[
@@ -301,9 +313,17 @@ JsonFlag = Annotated[
 ]
 
 
-def _data_config(target, time_col, features, fill, freq, aggregate) -> DataConfig:
+def _data_config(target, time_col, features, fill, freq, aggregate, decimal) -> DataConfig:
+    if decimal not in (None, ".", ","):
+        raise typer.BadParameter(f"expected '.' or ',', got {decimal!r}.", param_hint="--decimal")
     return DataConfig(
-        tuple(target) if target else None, time_col, _columns(features), fill, freq, aggregate
+        tuple(target) if target else None,
+        time_col,
+        _columns(features),
+        fill,
+        freq,
+        aggregate,
+        decimal,
     )
 
 
@@ -316,6 +336,7 @@ def train(
     fill: FillOpt = None,
     freq: FreqOpt = None,
     aggregate: AggregateOpt = None,
+    decimal: DecimalOpt = None,
     lookback: LookbackOpt = None,
     horizon: HorizonOpt = None,
     val_fraction: ValFractionOpt = 0.2,
@@ -342,7 +363,7 @@ def train(
     """Train a recurrent network on DATA and save it to --model-dir."""
     model = ModelConfig(parse_layers(layers, merge_mode), head, dropout, recurrent_dropout, anchor)
     configs = (
-        _data_config(target, time_col, features, fill, freq, aggregate),
+        _data_config(target, time_col, features, fill, freq, aggregate, decimal),
         WindowConfig(lookback, horizon, val_fraction, scale),
         model,
         TrainConfig(epochs, batch_size, learning_rate, clipnorm, loss, patience, seed),
@@ -419,6 +440,7 @@ def compare(
     fill: FillOpt = None,
     freq: FreqOpt = None,
     aggregate: AggregateOpt = None,
+    decimal: DecimalOpt = None,
     lookback: LookbackOpt = None,
     horizon: HorizonOpt = None,
     val_fraction: ValFractionOpt = 0.2,
@@ -444,7 +466,7 @@ def compare(
     template = ModelConfig(dropout=dropout, recurrent_dropout=recurrent_dropout, anchor=anchor)
     candidates = expand_candidates(layers or [], modes, head.heads, merge_mode, template)
     configs = (
-        _data_config(target, time_col, features, fill, freq, aggregate),
+        _data_config(target, time_col, features, fill, freq, aggregate, decimal),
         WindowConfig(lookback, horizon, val_fraction, scale),
         candidates,
         TrainConfig(epochs, batch_size, learning_rate, clipnorm, loss, patience, seed),
@@ -510,6 +532,7 @@ def backtest(
     fill: FillOpt = None,
     freq: FreqOpt = None,
     aggregate: AggregateOpt = None,
+    decimal: DecimalOpt = None,
     lookback: LookbackOpt = None,
     horizon: HorizonOpt = None,
     val_fraction: ValFractionOpt = 0.2,
@@ -532,7 +555,7 @@ def backtest(
     """Rolling-origin evaluation: forecast the last --folds blocks of --steps steps, each
     from the data before it, next to the naive and seasonal-naive baselines."""
     configs = (
-        _data_config(target, time_col, features, fill, freq, aggregate),
+        _data_config(target, time_col, features, fill, freq, aggregate, decimal),
         WindowConfig(lookback, horizon, val_fraction, scale),
         ModelConfig(parse_layers(layers, merge_mode), head, dropout, recurrent_dropout, anchor),
         TrainConfig(epochs, batch_size, learning_rate, clipnorm, loss, patience, seed),

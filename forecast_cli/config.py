@@ -162,6 +162,7 @@ class DataConfig:
     fill: Fill | None = None
     freq: str | None = None  # the time column's step; None: inferred
     aggregate: Aggregate | None = None  # None: repeated timestamps are an error
+    decimal: str | None = None  # the decimal mark; None: detected
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import gzip
 import hashlib
+import io
+import re
+import sys
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,7 +54,8 @@ class Series:
 
 def load_series(path: Path, config: DataConfig) -> Series:
     """Load ``path`` with ``config``; raise ``ForecastError`` naming the fix on bad input."""
-    frame = _read_csv(path)
+    data = _read_bytes(path)
+    frame = _read_csv(path, data, config.decimal)
     notes: list[str] = []
     time_col = config.time_col or _detect_time_column(frame, notes)
     if time_col is not None and time_col in (*(config.targets or ()), *config.features):
@@ -86,29 +92,44 @@ def load_series(path: Path, config: DataConfig) -> Series:
         time_col=time_col,
         freq=freq,
         path=path,
-        sha256=file_sha256(path),
+        sha256=hashlib.sha256(data).hexdigest(),
         notes=tuple(notes),
     )
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_bytes(path: Path) -> bytes:
+    """The file's content: ``-`` is standard input, and a ``.gz`` file is decompressed."""
+    if str(path) == "-":
+        return sys.stdin.buffer.read()
     if not path.exists():
         raise ForecastError(f"{path}: no such file. Check the path and the working directory.")
     if not path.is_file():
         raise ForecastError(f"{path} is not a file. Pass the path of a CSV file.")
-    delimiter = _delimiter(path)
-    _refuse_repeated_names(path, delimiter)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ForecastError(f"{path} cannot be read: {exc.strerror}.") from None
+    if path.suffix.lower() == ".gz":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ForecastError(f"{path} is not a readable gzip file ({exc}).") from None
+    return data
+
+
+def _read_csv(path: Path, data: bytes, decimal: str | None) -> pd.DataFrame:
+    lines = data[: 1 << 16].decode("utf-8-sig", errors="replace").splitlines()
+    header = lines[0] if lines else ""
+    delimiter = max((",", ";", "\t"), key=header.count) if header.strip() else ","
+    _refuse_repeated_names(path, header, delimiter)
     try:
         # Blank lines are kept as empty rows: in a one-column file they are missing values.
-        frame = pd.read_csv(path, sep=delimiter, skip_blank_lines=False)
+        frame = pd.read_csv(
+            io.BytesIO(data),
+            sep=delimiter,
+            decimal=decimal or _decimal_mark(lines[1:50], delimiter),
+            skip_blank_lines=False,
+        )
     except pd.errors.EmptyDataError:
         raise ForecastError(
             f"{path} is empty. It needs a header row and one row per time step."
@@ -124,8 +145,6 @@ def _read_csv(path: Path) -> pd.DataFrame:
             f"{path} is not well-formed CSV ({detail}). Every row needs as many fields as "
             "the header."
         ) from None
-    except OSError as exc:
-        raise ForecastError(f"{path} cannot be read: {exc.strerror}.") from None
     if all(_looks_numeric(name) for name in frame.columns):
         raise ForecastError(
             f"{path} has no header row: its first line ({', '.join(map(str, frame.columns))}) "
@@ -136,22 +155,25 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _delimiter(path: Path) -> str:
-    """Comma, semicolon or tab, whichever splits the header line (comma when none does)."""
-    try:
-        with path.open(encoding="utf-8-sig", errors="replace") as handle:
-            header = handle.readline()
-    except OSError:
-        return ","
-    return max((",", ";", "\t"), key=header.count) if header.strip() else ","
+def _decimal_mark(lines: list[str], delimiter: str) -> str:
+    """',' when the fields of a semicolon or tab file write decimals with a comma only."""
+    if delimiter == ",":
+        return "."
+    fields = [field.strip() for line in lines for field in line.split(delimiter)]
+    commas = sum(bool(_COMMA_DECIMAL.fullmatch(field)) for field in fields)
+    points = sum(bool(_POINT_DECIMAL.fullmatch(field)) for field in fields)
+    return "," if commas and not points else "."
 
 
-def _refuse_repeated_names(path: Path, delimiter: str) -> None:
+_COMMA_DECIMAL = re.compile(r"[-+]?\d+,\d+")
+_POINT_DECIMAL = re.compile(r"[-+]?\d*\.\d+")
+
+
+def _refuse_repeated_names(path: Path, header: str, delimiter: str) -> None:
     """pandas would silently rename a repeated column ('v', 'v.1'): say so instead."""
     try:
-        with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
-            names = next(csv.reader(handle, delimiter=delimiter), [])
-    except (OSError, csv.Error):
+        names = next(csv.reader([header], delimiter=delimiter), [])
+    except csv.Error:
         return  # read_csv reports what is wrong with the file
     seen: dict[str, int] = {}
     for number, name in enumerate((n.strip() for n in names), start=1):

@@ -43,7 +43,7 @@ def run_predict(
     model, card = load_model_dir(model_dir)
     if data_path is None:
         data_path = Path(card.source.path)
-        if not data_path.is_file():
+        if not data_path.is_file() and str(data_path) != "-":
             raise ForecastError(
                 f"The training file recorded in {model_dir} ({data_path}) no longer exists; "
                 "pass the series to forecast from with --data FILE."

@@ -331,7 +331,11 @@ def model_card(
     return ModelCard(
         data=series.resolved(data),
         source=DataSource(
-            str(series.path.absolute()), series.sha256, len(series.values), series.freq
+            # '-' (standard input) stays '-': predict then reads its data from stdin too
+            str(series.path if str(series.path) == "-" else series.path.absolute()),
+            series.sha256,
+            len(series.values),
+            series.freq,
         ),
         window=window,
         scaler=prepared.scaler,

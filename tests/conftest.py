@@ -57,8 +57,8 @@ def cli(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
 
-    def run(*args):
-        return runner.invoke(app, [str(a) for a in args])
+    def run(*args, input: str | None = None):
+        return runner.invoke(app, [str(a) for a in args], input=input)
 
     return run
 

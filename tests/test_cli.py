@@ -244,3 +244,15 @@ def test_repeated_timestamps_through_train_and_predict(cli, write_csv, tmp_path)
     forecast = pd.read_csv(tmp_path / "forecast.csv", parse_dates=["timestamp"])
     last = frame["timestamp"].iloc[-1]
     assert list(forecast["timestamp"]) == list(pd.date_range(last, periods=4, freq="h")[1:])
+
+
+def test_a_semicolon_decimal_comma_file_piped_through_standard_input(cli, tmp_path):
+    """``-`` reads the data from stdin, for train and then for predict."""
+    text = sine_frame(rows=80).to_csv(index=False, sep=";", decimal=",")
+    train = ["train", "-", "--layers", "rnn:2", "--epochs", 1, "--lookback", 5, "--horizon", 2]
+    trained = cli(*train, "--anchor", "none", input=text)
+    assert trained.exit_code == 0, trained.output
+    assert "- (80 rows, time column 'timestamp', frequency h)" in flat(trained.output)
+    predicted = cli("predict", "--steps", 3, "--no-plot", input=text)
+    assert predicted.exit_code == 0, predicted.output
+    assert len(pd.read_csv(tmp_path / "forecast.csv")) == 3

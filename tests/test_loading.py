@@ -1,3 +1,7 @@
+import gzip
+import io
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -131,10 +135,33 @@ def test_bad_input_is_refused_with_the_file_and_the_fix(
 def test_semicolon_files_are_split_on_semicolons(write_csv):
     series = load(write_csv("s.csv", "date;value\n2026-01-01;1.5\n2026-01-02;2.5\n"))
     np.testing.assert_array_equal(series.values[:, 0], [1.5, 2.5])
+    # Decimal commas are recognised in semicolon and tab files, or named with --decimal.
+    commas = write_csv("d.csv", "date;value\n2026-01-01;1,5\n2026-01-02;-2,25\n")
+    np.testing.assert_array_equal(load(commas).values[:, 0], [1.5, -2.25])
+    tabs = write_csv("t.tsv", "date\tvalue\n2026-01-01\t1,5\n2026-01-02\t2\n")
+    np.testing.assert_array_equal(load(tabs).values[:, 0], [1.5, 2])
     with pytest.raises(
         ForecastError, match="Column 'value' in .* is not numeric: line 2 holds '1,5'"
     ):
-        load(write_csv("d.csv", "date;value\n2026-01-01;1,5\n2026-01-02;2,5\n"))
+        load(commas, decimal=".")
+    # A comma file keeps the point: '1,5' there would be two fields.
+    np.testing.assert_array_equal(load(write_csv("p.csv", "v\n1.5\n2\n")).values[:, 0], [1.5, 2])
+
+
+def test_gzip_files_and_standard_input_are_read(write_csv, tmp_path, monkeypatch):
+    text = "date,value\n2026-01-01,1\n2026-01-02,2\n2026-01-03,3\n"
+    packed = tmp_path / "s.csv.gz"
+    packed.write_bytes(gzip.compress(text.encode()))
+    plain = load(write_csv("s.csv", text))
+    unpacked = load(packed)
+    np.testing.assert_array_equal(unpacked.values, plain.values)
+    assert unpacked.sha256 == plain.sha256 and unpacked.freq == "D"  # the same data
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    piped = load(Path("-"))
+    np.testing.assert_array_equal(piped.values, plain.values)
+    (tmp_path / "bad.csv.gz").write_bytes(b"not gzip")
+    with pytest.raises(ForecastError, match="bad.csv.gz is not a readable gzip file"):
+        load(tmp_path / "bad.csv.gz")
 
 
 def test_an_empty_cell_in_a_one_column_file_is_a_missing_value(write_csv):
