@@ -103,7 +103,9 @@ def _with_optional_values(args: list[str]) -> list[str]:
 def _fail(message: str, code: int, debug: bool) -> int:
     if debug:
         traceback.print_exc()
-    print(f"Error: {message}", file=sys.stderr)
+    # A value quoted from the data may hold a line break or another control character.
+    one_line = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+    print(f"Error: {one_line}", file=sys.stderr)
     return code
 
 

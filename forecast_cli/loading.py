@@ -9,6 +9,7 @@ import hashlib
 import io
 import re
 import sys
+import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,13 +124,23 @@ def _read_csv(path: Path, data: bytes, decimal: str | None) -> pd.DataFrame:
     delimiter = max((",", ";", "\t"), key=header.count) if header.strip() else ","
     _refuse_repeated_names(path, header, delimiter)
     try:
-        # Blank lines are kept as empty rows: in a one-column file they are missing values.
-        frame = pd.read_csv(
-            io.BytesIO(data),
-            sep=delimiter,
-            decimal=decimal or _decimal_mark(lines[1:50], delimiter),
-            skip_blank_lines=False,
-        )
+        with warnings.catch_warnings():
+            # A row longer than the header would become the index, or lose its extra
+            # fields with only a warning: refuse it instead.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            # Blank lines are kept as empty rows: in a one-column file they are missing.
+            frame = pd.read_csv(
+                io.BytesIO(data),
+                sep=delimiter,
+                decimal=decimal or _decimal_mark(lines[1:50], delimiter),
+                skip_blank_lines=False,
+                index_col=False,
+            )
+    except pd.errors.ParserWarning:
+        raise ForecastError(
+            f"{path} is not well-formed CSV: {_longer_row(data, delimiter)} has more fields "
+            "than the header. Every row needs as many fields as the header."
+        ) from None
     except pd.errors.EmptyDataError:
         raise ForecastError(
             f"{path} is empty. It needs a header row and one row per time step."
@@ -153,6 +164,14 @@ def _read_csv(path: Path, data: bytes, decimal: str | None) -> pd.DataFrame:
     if frame.empty:
         raise ForecastError(f"{path} has a header row but no data rows.")
     return frame
+
+
+def _longer_row(data: bytes, delimiter: str) -> str:
+    """'line N', the first row with more fields than the header (read only on error)."""
+    text = io.StringIO(data.decode("utf-8-sig", errors="replace"), newline="")
+    rows = csv.reader(text, delimiter=delimiter)
+    width = len(next(rows, []))
+    return next((f"line {rows.line_num}" for row in rows if len(row) > width), "a row")
 
 
 def _decimal_mark(lines: list[str], delimiter: str) -> str:
@@ -294,7 +313,17 @@ def _numeric_column(column: pd.Series, name: str, path: Path) -> pd.Series:
             f"{_line(column.index[infinite[0]])}. Replace them with numbers, or empty the "
             "cells and pass --fill."
         )
+    huge = np.flatnonzero(np.abs(numbers.to_numpy(dtype=float)) > _LARGEST)
+    if len(huge):
+        raise ForecastError(
+            f"Column '{name}' in {path} holds values too large for 32-bit floats (beyond "
+            f"{_LARGEST:.1e}), first at line {_line(column.index[huge[0]])}: "
+            f"'{column.iloc[huge[0]]}'. Rescale the column, e.g. to thousands or millions."
+        )
     return numbers.astype(float)
+
+
+_LARGEST = float(np.finfo(np.float32).max)  # values are trained on as float32
 
 
 def _handle_missing(

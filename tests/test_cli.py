@@ -256,3 +256,8 @@ def test_a_semicolon_decimal_comma_file_piped_through_standard_input(cli, tmp_pa
     predicted = cli("predict", "--steps", 3, "--no-plot", input=text)
     assert predicted.exit_code == 0, predicted.output
     assert len(pd.read_csv(tmp_path / "forecast.csv")) == 3
+
+
+def test_a_control_character_quoted_from_the_data_stays_on_the_error_line(cli, write_csv):
+    line = error_line(cli("train", write_csv("ff.csv", "value\n\x0c\n1\n")))
+    assert "line 2 holds '\\x0c'" in line

@@ -1,0 +1,104 @@
+"""Malformed input never crashes: property-based tests with generated files.
+
+Every generated file either loads into a clean series or is refused with one
+``ForecastError`` line; through the command line, every run either succeeds or exits
+with status 2 and a single ``Error:`` line, never a traceback. Found this way and fixed:
+a row longer than the header silently became the index, values beyond float32 became
+infinities that crashed training, and a form feed in a quoted value split the error line.
+"""
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from conftest import sine_frame
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from forecast_cli.cli import app
+from forecast_cli.config import DataConfig
+from forecast_cli.errors import ForecastError
+from forecast_cli.loading import load_series
+
+NAMES = ["value", "date", "t", "x", "", "1.5", "välue", "a b", "value"]  # 'value' twice
+CELLS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.sampled_from(["1e308", "-1e308", "1e-308", "0", "-0", "nan", "NA", "", " ", "inf"]),
+    st.sampled_from(["2026-01-01", "2026-01-01 01:00", "01/02/2026", "2026-13-45", "soon"]),
+    st.text(max_size=6),
+    st.integers(-(10**20), 10**20).map(str),
+)
+
+
+@st.composite
+def tables(draw) -> bytes:
+    """CSV-like text: a header, ragged or regular rows of numbers, dates and junk."""
+    delimiter = draw(st.sampled_from([",", ";", "\t"]))
+    width = draw(st.integers(1, 4))
+    header = delimiter.join(draw(st.lists(st.sampled_from(NAMES), min_size=width, max_size=width)))
+    rows = []
+    for _ in range(draw(st.integers(0, 40))):
+        cells = draw(st.lists(CELLS, min_size=1, max_size=width + 1))  # sometimes ragged
+        rows.append(delimiter.join(cells))
+    text = "\n".join([header, *rows]) if draw(st.booleans()) else "\n".join(rows)
+    return text.encode("utf-8", errors="surrogatepass")
+
+
+@st.composite
+def series_files(draw) -> bytes:
+    """Mostly-valid series with one thing wrong, constant, tiny or huge: they reach training."""
+    rows = draw(st.integers(1, 60))
+    frame = sine_frame(rows=max(rows, 1)).head(rows)
+    kind = draw(st.sampled_from(["clean", "constant", "huge", "tiny", "hole", "text", "repeat"]))
+    values = frame["value"].to_numpy().astype(object)
+    if kind == "constant":
+        values[:] = 3.0
+    elif kind == "huge":
+        values = values * 1e300
+    elif kind == "tiny":
+        values = values * 1e-300
+    elif kind in ("hole", "text") and rows:
+        values[draw(st.integers(0, rows - 1))] = "" if kind == "hole" else "n/a"
+    frame["value"] = values
+    if kind == "repeat" and rows > 1:
+        frame.loc[rows - 1, "timestamp"] = frame["timestamp"].iloc[0]
+    return frame.to_csv(index=False).encode()
+
+
+def _write(data: bytes, directory: str, name: str = "data.csv") -> Path:
+    path = Path(directory) / name
+    path.write_bytes(data)
+    return path
+
+
+# derandomize: the same cases on every run, so CI on a fresh clone is repeatable (set it
+# to False locally to explore new cases: that is how the bugs below were found).
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.one_of(tables(), st.binary(max_size=200)))
+def test_the_loader_returns_a_clean_series_or_one_line_of_error(data):
+    with tempfile.TemporaryDirectory() as directory:
+        try:
+            series = load_series(_write(data, directory), DataConfig())
+        except ForecastError as error:
+            message = str(error)
+            assert message and "\n" not in message and "Traceback" not in message
+            return
+    assert series.values.dtype == np.float32 and len(series.values) >= 1
+    assert np.isfinite(series.values).all()
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(st.one_of(series_files(), tables()))
+def test_train_succeeds_or_exits_2_with_one_error_line(data):
+    fast = ["--layers", "rnn:2", "--epochs", 1, "--lookback", 2, "--horizon", 1]
+    with tempfile.TemporaryDirectory() as directory:
+        path = _write(data, directory)
+        result = CliRunner().invoke(
+            app,
+            [str(a) for a in ("train", path, *fast, "--model-dir", Path(directory) / "m")],
+        )
+    assert result.exit_code in (0, 2), (result.exit_code, result.output, result.exception)
+    if result.exit_code == 2:
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
