@@ -169,16 +169,21 @@ def _loss(loss: Loss):
 def _dataset(tf, data, branches: list[Branch], batch_size: int, shuffle_seed: int | None = None):
     """One ``tf.data`` pipeline for all branches: batches of windows and per-branch targets.
 
-    Shuffling uses an explicit seed, so the batch order depends on the seed alone and is
-    the same for a network trained alone or among others.
+    The pipeline shuffles window *indices* and gathers each batch's windows from the
+    series' rows, held once (``_gatherer``): memory grows with the rows, not with rows x
+    lookback. Shuffling uses an explicit seed, so the batch order depends on the seed
+    alone and is the same for a network trained alone or among others.
     """
-    inputs, targets = (np.ascontiguousarray(a, dtype=np.float32) for a in data)
-    dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
+    inputs, targets = data
+    windows, futures = _gatherer(tf, inputs), _gatherer(tf, targets)
+    dataset = tf.data.Dataset.range(len(inputs))
     if shuffle_seed is not None:
         dataset = dataset.shuffle(len(inputs), seed=shuffle_seed, reshuffle_each_iteration=True)
     lookback = inputs.shape[1]
 
-    def per_branch(x, y):
+    def per_branch(index):
+        x, y = windows(index), futures(index)
+
         def per_step(y):  # many-to-many: the same future targets at every step
             return tf.broadcast_to(
                 y[:, None], tf.concat([tf.shape(y)[:1], [lookback], tf.shape(y)[1:]], axis=0)
@@ -187,3 +192,25 @@ def _dataset(tf, data, branches: list[Branch], batch_size: int, shuffle_seed: in
         return x, {b.name: per_step(y) if b.head is Head.MANY_TO_MANY else y for b in branches}
 
     return dataset.batch(batch_size).map(per_branch).prefetch(tf.data.AUTOTUNE)
+
+
+def _gatherer(tf, windows: np.ndarray):
+    """A function from a batch of indices to those windows ``(batch, length, columns)``.
+
+    Windows cut by ``make_windows`` are views whose consecutive windows share all but one
+    row (the first two strides are equal): then only the rows they span are copied into
+    the graph, and each batch is gathered from them. Other arrays are copied whole.
+    """
+    length = windows.shape[1]
+    if length > 1 and windows.strides[0] == windows.strides[1]:
+        rows = np.lib.stride_tricks.as_strided(
+            windows,
+            (len(windows) + length - 1, windows.shape[2]),
+            (windows.strides[0], windows.strides[2]),
+            writeable=False,
+        )
+        table = tf.constant(np.ascontiguousarray(rows, dtype=np.float32))
+        span = tf.range(length, dtype=tf.int64)
+        return lambda index: tf.gather(table, index[:, None] + span)
+    table = tf.constant(np.ascontiguousarray(windows, dtype=np.float32))
+    return lambda index: tf.gather(table, index)

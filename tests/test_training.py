@@ -125,3 +125,17 @@ def test_a_race_ends_when_the_leading_network_stops():
     assert raced["frozen"].epochs_run == raced["learner"].epochs_run == 2
     full = fit(networks(), train, val, config)
     assert full["learner"].epochs_run > 2
+
+
+def test_batches_gather_windows_from_rows_held_once():
+    """Consecutive window views are rebuilt from their rows; any other array as it is."""
+    import tensorflow as tf
+
+    from forecast_cli.training import _gatherer
+    from forecast_cli.windows import make_windows
+
+    series = np.arange(60, dtype=np.float32).reshape(30, 2)
+    inputs, targets = make_windows(series, lookback=5, horizon=3, n_targets=1)
+    index = tf.constant([7, 0, 11], dtype=tf.int64)
+    for windows in (inputs, targets, np.ascontiguousarray(inputs[::2])):
+        np.testing.assert_array_equal(_gatherer(tf, windows)(index), windows[[7, 0, 11]])
