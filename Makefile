@@ -28,6 +28,7 @@ test: install
 bench: install
 	$(BIN)/python bench/predict_steps.py
 	$(BIN)/python bench/compare_vs_script.py
+	$(BIN)/python bench/large_file.py
 
 eval: install
 	$(BIN)/python -m pip install --quiet -e '.[eval]'
