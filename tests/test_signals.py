@@ -76,3 +76,34 @@ def test_sigterm_abandons_the_run_and_keeps_the_previous_model(tmp_path, existin
         load_model_dir(tmp_path / "forecast-model")
     else:
         assert not (tmp_path / "forecast-model").exists()
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupted_compare_keeps_the_previous_comparison(tmp_path, signum, status):
+    small = ["--layers", "lstm:2", "--layers", "gru:2", "--epochs"]
+    done = subprocess.run(
+        [FORECAST, "compare", str(SINE), *small, "1", "--anchor", "none"],
+        cwd=tmp_path,
+        capture_output=True,
+    )
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "comparison"
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    process = subprocess.Popen(
+        [FORECAST, "compare", str(SINE), *small, "1000", "--patience", "1000", "--overwrite"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for line in process.stdout:  # the report goes to stdout without --json
+        if line.startswith("Training"):
+            break
+    subprocess.run(["sleep", "4"])  # workers started and a few epochs in
+    process.send_signal(signum)
+    process.communicate(timeout=60)
+    assert process.returncode == status
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert [p.name for p in tmp_path.iterdir()] == ["comparison"]  # nothing temporary left
+    load_model_dir(out / "models" / "lstm-2")
