@@ -156,7 +156,8 @@ DataArg = Annotated[
     Path,
     typer.Argument(
         metavar="DATA.csv",
-        help="CSV file with a header row, one row per step (.csv.gz too; - reads stdin).",
+        help="CSV file with a header row, one row per step (.csv.gz and .parquet too; - reads "
+        "stdin).",
     ),
 ]
 TargetOpt = Annotated[

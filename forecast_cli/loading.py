@@ -56,7 +56,10 @@ class Series:
 def load_series(path: Path, config: DataConfig) -> Series:
     """Load ``path`` with ``config``; raise ``ForecastError`` naming the fix on bad input."""
     data = _read_bytes(path)
-    frame = _read_csv(path, data, config.decimal)
+    if path.suffix.lower() == ".parquet":
+        frame = _read_parquet(path, data)
+    else:
+        frame = _read_csv(path, data, config.decimal)
     notes: list[str] = []
     time_col = config.time_col or _detect_time_column(frame, notes)
     if time_col is not None and time_col in (*(config.targets or ()), *config.features):
@@ -164,6 +167,20 @@ def _read_csv(path: Path, data: bytes, decimal: str | None) -> pd.DataFrame:
     if frame.empty:
         raise ForecastError(f"{path} has a header row but no data rows.")
     return frame
+
+
+def _read_parquet(path: Path, data: bytes) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(io.BytesIO(data))
+    except Exception as exc:  # pyarrow raises its own types for a damaged file
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ForecastError(f"{path} is not a readable Parquet file ({detail[:200]}).") from None
+    if frame.empty:
+        raise ForecastError(f"{path} has no rows.")
+    frame.columns = [str(c) for c in frame.columns]
+    # Messages name rows by 'line', counting a CSV header as line 1; a Parquet file has
+    # none, so its first row is labelled -1 and reported as line 1.
+    return frame.reset_index(drop=True).set_axis(pd.RangeIndex(-1, len(frame) - 1))
 
 
 def _longer_row(data: bytes, delimiter: str) -> str:

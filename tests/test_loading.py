@@ -256,3 +256,20 @@ def test_time_zones_are_kept(write_csv):
     text = "t,v\n" + "".join(f"2026-03-01T{h:02d}:00:00+01:00,{h}\n" for h in range(5))
     series = load(write_csv("tz.csv", text))
     assert str(series.times.tz) == "UTC+01:00" and series.freq == "h"
+
+
+def test_parquet_files_are_read_with_their_types(write_csv, tmp_path):
+    frame = pd.DataFrame(
+        {"when": pd.date_range("2026-01-01", periods=5, freq="D"), "value": [1.0, 2, 3, 4, 5]}
+    )
+    frame.to_parquet(tmp_path / "s.parquet")
+    series = load(tmp_path / "s.parquet")
+    assert series.time_col == "when" and series.freq == "D"
+    np.testing.assert_array_equal(series.values[:, 0], [1, 2, 3, 4, 5])
+    frame["value"] = ["1", "2", "oops", "4", "5"]
+    frame.to_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(ForecastError, match="line 3 holds 'oops'"):  # the third row
+        load(tmp_path / "bad.parquet")
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(ForecastError, match="broken.parquet is not a readable Parquet file"):
+        load(tmp_path / "broken.parquet")
