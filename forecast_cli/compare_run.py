@@ -111,6 +111,14 @@ def run_compare(
     window, resolved, notes = resolve_defaults(
         window, candidates[0].model, series, options.season, options.steps
     )
+    if series.features and window.horizon < options.steps:
+        # Rolled past its horizon, the network would need the features' future values,
+        # which compare has no way to be given: refuse rather than guess them.
+        raise ForecastError(
+            f"With --features {','.join(series.features)}, compare forecasts only as far as "
+            f"the network's --horizon ({window.horizon}), which is shorter than --steps "
+            f"{options.steps}: pass --steps {window.horizon} or --horizon {options.steps}."
+        )
     candidates = [
         dataclasses.replace(
             c, model=dataclasses.replace(c.model, anchor=resolved.anchor, season=resolved.season)

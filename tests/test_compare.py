@@ -184,3 +184,15 @@ def test_seasonal_naive_repeats_the_period_the_anchor_found(cli, write_csv, tmp_
     expected = np.sqrt(np.mean((values[val_rows] - values[val_rows - 30]) ** 2))
     rows = {row["name"]: row for row in json.loads(result.stdout.splitlines()[-1])["rows"]}
     assert rows["seasonal naive"]["val_rmse"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_features_past_the_horizon_are_refused_not_guessed(cli, write_csv):
+    frame = sine_frame()
+    frame["load"] = np.cos(np.arange(len(frame)) / 5)
+    data = write_csv("f.csv", frame)
+    flags = ["--target", "value", "--features", "load", "--layers", "lstm:2", "--epochs", 1]
+    assert error_line(cli("compare", data, *flags, "--horizon", 2)) == (
+        "Error: With --features load, compare forecasts only as far as the network's "
+        "--horizon (2), which is shorter than --steps 20: pass --steps 2 or --horizon 20."
+    )
+    assert cli("compare", data, *flags, "--horizon", 2, "--steps", 2).exit_code == 0
