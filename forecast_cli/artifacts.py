@@ -80,6 +80,7 @@ class ModelCard:
                 "fill": self.data.fill and str(self.data.fill),
                 "aggregate": self.data.aggregate and str(self.data.aggregate),
                 "decimal": self.data.decimal,
+                "calendar": self.data.calendar,
             },
             "window": {**asdict(self.window), "scale": str(self.window.scale)},
             "scaling": self.scaler.to_dict(),
@@ -101,6 +102,7 @@ class ModelCard:
                 freq=data["freq"],
                 aggregate=Aggregate(data["aggregate"]) if data.get("aggregate") else None,
                 decimal=data.get("decimal"),
+                calendar=bool(data.get("calendar", False)),
             ),
             source=DataSource(data["path"], data["sha256"], int(data["rows"]), data["freq"]),
             window=WindowConfig(

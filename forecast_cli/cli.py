@@ -208,6 +208,15 @@ DecimalOpt = Annotated[
         "file whose decimals all use it, else '.'.",
     ),
 ]
+CalendarFlag = Annotated[
+    bool,
+    typer.Option(
+        "--calendar",
+        rich_help_panel=DATA,
+        help="Add the position in the day, week and year (sine and cosine) as inputs; "
+        "known ahead, they need no --future-data.",
+    ),
+]
 AggregateOpt = Annotated[
     Aggregate | None,
     typer.Option(
@@ -316,7 +325,9 @@ JsonFlag = Annotated[
 ]
 
 
-def _data_config(target, time_col, features, fill, freq, aggregate, decimal) -> DataConfig:
+def _data_config(
+    target, time_col, features, fill, freq, aggregate, decimal, calendar
+) -> DataConfig:
     if decimal not in (None, ".", ","):
         raise typer.BadParameter(f"expected '.' or ',', got {decimal!r}.", param_hint="--decimal")
     return DataConfig(
@@ -327,6 +338,7 @@ def _data_config(target, time_col, features, fill, freq, aggregate, decimal) -> 
         freq,
         aggregate,
         decimal,
+        calendar,
     )
 
 
@@ -340,6 +352,7 @@ def train(
     freq: FreqOpt = None,
     aggregate: AggregateOpt = None,
     decimal: DecimalOpt = None,
+    calendar: CalendarFlag = False,
     lookback: LookbackOpt = None,
     horizon: HorizonOpt = None,
     val_fraction: ValFractionOpt = 0.2,
@@ -366,7 +379,7 @@ def train(
     """Train a recurrent network on DATA and save it to --model-dir."""
     model = ModelConfig(parse_layers(layers, merge_mode), head, dropout, recurrent_dropout, anchor)
     configs = (
-        _data_config(target, time_col, features, fill, freq, aggregate, decimal),
+        _data_config(target, time_col, features, fill, freq, aggregate, decimal, calendar),
         WindowConfig(lookback, horizon, val_fraction, scale),
         model,
         TrainConfig(epochs, batch_size, learning_rate, clipnorm, loss, patience, seed),
@@ -444,6 +457,7 @@ def compare(
     freq: FreqOpt = None,
     aggregate: AggregateOpt = None,
     decimal: DecimalOpt = None,
+    calendar: CalendarFlag = False,
     lookback: LookbackOpt = None,
     horizon: HorizonOpt = None,
     val_fraction: ValFractionOpt = 0.2,
@@ -469,7 +483,7 @@ def compare(
     template = ModelConfig(dropout=dropout, recurrent_dropout=recurrent_dropout, anchor=anchor)
     candidates = expand_candidates(layers or [], modes, head.heads, merge_mode, template)
     configs = (
-        _data_config(target, time_col, features, fill, freq, aggregate, decimal),
+        _data_config(target, time_col, features, fill, freq, aggregate, decimal, calendar),
         WindowConfig(lookback, horizon, val_fraction, scale),
         candidates,
         TrainConfig(epochs, batch_size, learning_rate, clipnorm, loss, patience, seed),
@@ -536,6 +550,7 @@ def backtest(
     freq: FreqOpt = None,
     aggregate: AggregateOpt = None,
     decimal: DecimalOpt = None,
+    calendar: CalendarFlag = False,
     lookback: LookbackOpt = None,
     horizon: HorizonOpt = None,
     val_fraction: ValFractionOpt = 0.2,
@@ -558,7 +573,7 @@ def backtest(
     """Rolling-origin evaluation: forecast the last --folds blocks of --steps steps, each
     from the data before it, next to the naive and seasonal-naive baselines."""
     configs = (
-        _data_config(target, time_col, features, fill, freq, aggregate, decimal),
+        _data_config(target, time_col, features, fill, freq, aggregate, decimal, calendar),
         WindowConfig(lookback, horizon, val_fraction, scale),
         ModelConfig(parse_layers(layers, merge_mode), head, dropout, recurrent_dropout, anchor),
         TrainConfig(epochs, batch_size, learning_rate, clipnorm, loss, patience, seed),

@@ -20,6 +20,7 @@ import pandas as pd
 
 from forecast_cli.artifacts import save_model_dir, staged_directory
 from forecast_cli.baselines import naive, season_from_freq, seasonal_naive
+from forecast_cli.calendar_features import future_calendar
 from forecast_cli.candidates import Candidate
 from forecast_cli.config import Anchor, CompareConfig, DataConfig, TrainConfig, WindowConfig
 from forecast_cli.errors import ForecastError
@@ -232,8 +233,15 @@ def _train_all(prepared: Prepared, job: _Job, on_epoch) -> _Run:
     results = fit(branches, prepared.train, prepared.val, job.training, on_epoch)
     if any(result.interrupted for result in results.values()):
         raise KeyboardInterrupt  # a comparison is written whole or not at all
-    last_window = prepared.scaler.transform(prepared.series.values[-job.window.lookback :])[None]
-    futures = roll_together([(b.model, b.head) for b in branches], last_window, job.steps)
+    series = prepared.series
+    last_window = prepared.scaler.transform(series.values[-job.window.lookback :])[None]
+    calendar = None  # the only extra inputs compare rolls past the horizon (run_compare)
+    if series.calendar and job.steps > job.window.horizon:
+        ahead = future_calendar(
+            series.times, series.freq, series.calendar, job.steps - job.window.horizon
+        )
+        calendar = prepared.scaler.transform(ahead, first=len(series.targets))[None]
+    futures = roll_together([(b.model, b.head) for b in branches], last_window, job.steps, calendar)
     run = _Run({}, {}, {})
     for candidate, branch, future in zip(job.candidates, branches, futures, strict=True):
         result = results[branch.name]

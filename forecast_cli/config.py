@@ -163,6 +163,7 @@ class DataConfig:
     freq: str | None = None  # the time column's step; None: inferred
     aggregate: Aggregate | None = None  # None: repeated timestamps are an error
     decimal: str | None = None  # the decimal mark; None: detected
+    calendar: bool = False  # add the position in the day, week and year as inputs
 
 
 @dataclass(frozen=True)

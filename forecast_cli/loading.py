@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from forecast_cli.calendar_features import calendar_names, calendar_values
 from forecast_cli.config import Aggregate, DataConfig, Fill
 from forecast_cli.errors import ForecastError
 
@@ -36,10 +37,11 @@ class Series:
     path: Path
     sha256: str
     notes: tuple[str, ...] = field(default=())
+    calendar: tuple[str, ...] = ()  # --calendar columns, made from the times, after features
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return self.targets + self.features
+        return self.targets + self.features + self.calendar
 
     def head(self, rows: int) -> Series:
         """The series up to (not including) row ``rows``: what was known at that time."""
@@ -88,6 +90,9 @@ def load_series(path: Path, config: DataConfig) -> Series:
     if times is not None:
         freq = _frequency(times, config.freq, time_col, path)
         numbers, times = _fill_gaps(numbers, times, freq, config.fill, notes)
+    calendar = _calendar(numbers, times, freq, path) if config.calendar else ()
+    if calendar:
+        numbers[list(calendar)] = calendar_values(times, calendar)
     return Series(
         values=numbers.to_numpy(dtype=np.float32),
         targets=tuple(targets),
@@ -98,7 +103,33 @@ def load_series(path: Path, config: DataConfig) -> Series:
         path=path,
         sha256=hashlib.sha256(data).hexdigest(),
         notes=tuple(notes),
+        calendar=calendar,
     )
+
+
+def _calendar(
+    numbers: pd.DataFrame, times: pd.DatetimeIndex | None, freq: str | None, path: Path
+) -> tuple[str, ...]:
+    """The ``--calendar`` columns for these times, or why there can be none."""
+    if times is None or freq is None or len(times) < 2:
+        raise ForecastError(
+            f"--calendar needs a time column with a regular step, and {path} has "
+            f"{'no time column' if times is None else 'none'}: name it with --time-col, "
+            "give its step with --freq, or leave out --calendar."
+        )
+    names = calendar_names(times)
+    if not names:
+        raise ForecastError(
+            f"--calendar adds the position in the day, week and year, and the steps of {path} "
+            f"({freq}) are a year or longer: leave out --calendar."
+        )
+    taken = [name for name in names if name in numbers.columns]
+    if taken:
+        raise ForecastError(
+            f"--calendar adds columns {', '.join(names)}, and {path} already has "
+            f"{', '.join(taken)}: rename them or leave out --calendar."
+        )
+    return names
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from forecast_cli.artifacts import ModelCard, atomic_path, load_model_dir
+from forecast_cli.calendar_features import future_calendar, future_times
 from forecast_cli.config import DataConfig, Fill
 from forecast_cli.errors import ForecastError
 from forecast_cli.forecasting import roll
@@ -63,7 +64,7 @@ def run_predict(
             f"{lookback} (--lookback), so it needs at least {lookback} rows."
         )
     window = card.scaler.transform(series.values[-lookback:])[None]
-    future = _future_features(card, steps, future_path)
+    future = _future_features(card, series, steps, future_path)
     scaled = roll(model, window, steps, card.model.head, future)
     values = card.scaler.inverse(scaled[0])
     frame = pd.DataFrame(values, columns=list(series.targets))
@@ -133,32 +134,39 @@ def plot(forecast: Forecast, path: Path) -> None:
     )
 
 
-def _future_features(card: ModelCard, steps: int, future_path: Path | None) -> np.ndarray | None:
-    """Scaled extra-feature values for the steps the roll feeds back, when it needs them."""
+def _future_features(
+    card: ModelCard, series: Series, steps: int, future_path: Path | None
+) -> np.ndarray | None:
+    """Scaled extra-input values for the steps the roll feeds back, when it needs them:
+    the features from ``--future-data``, the calendar computed from the future times."""
     features, horizon = card.data.features, card.window.horizon
     needed = steps - horizon
-    if not features or needed <= 0:
+    if not (features or series.calendar) or needed <= 0:
         return None
-    if future_path is None:
-        raise ForecastError(
-            f"This model also reads the features {', '.join(features)}, so past its "
-            f"--horizon of {horizon} step(s) it needs their future values: pass "
-            f"--future-data FILE with columns {', '.join(features)} for the next {needed} "
-            f"step(s), or use --steps {horizon}."
-        )
-    future = load_series(future_path, DataConfig(targets=features, fill=card.data.fill))
-    if len(future.values) < needed:
-        raise ForecastError(
-            f"--future-data {future_path} has {len(future.values)} rows; forecasting {steps} "
-            f"steps needs the features for {needed} step(s) after the data's end."
-        )
+    parts = []
+    if features:
+        if future_path is None:
+            raise ForecastError(
+                f"This model also reads the features {', '.join(features)}, so past its "
+                f"--horizon of {horizon} step(s) it needs their future values: pass "
+                f"--future-data FILE with columns {', '.join(features)} for the next {needed} "
+                f"step(s), or use --steps {horizon}."
+            )
+        future = load_series(future_path, DataConfig(targets=features, fill=card.data.fill))
+        if len(future.values) < needed:
+            raise ForecastError(
+                f"--future-data {future_path} has {len(future.values)} rows; forecasting "
+                f"{steps} steps needs the features for {needed} step(s) after the data's end."
+            )
+        parts.append(future.values[:needed])
+    if series.calendar:
+        parts.append(future_calendar(series.times, series.freq, series.calendar, needed))
     n_targets = len(card.data.targets)
-    return card.scaler.transform(future.values[:needed], first=n_targets)[None]
+    return card.scaler.transform(np.concatenate(parts, axis=1), first=n_targets)[None]
 
 
 def future_index(series: Series, steps: int, freq: str | None) -> tuple[str, object]:
     """``(name, values)`` of the first column: times continuing the series, else step numbers."""
     if series.times is not None and freq:
-        times = pd.date_range(series.times[-1], periods=steps + 1, freq=freq)[1:]
-        return series.time_col, times
+        return series.time_col, future_times(series.times, freq, steps)
     return "step", np.arange(1, steps + 1)

@@ -14,32 +14,27 @@ SINE = Path(__file__).parents[1] / "sample_data" / "sine.csv"
 FORECAST = str(Path(sys.executable).with_name("forecast"))
 
 
-def start_training(cwd: Path, *extra: str) -> subprocess.Popen:
-    """Start a long training and return once its first epochs are under way."""
+def start(cwd: Path, args: list[str], ready: str, seconds: int) -> subprocess.Popen:
+    """Start ``forecast ARGS`` and return ``seconds`` after its report prints ``ready``
+    (on stderr with --json, else on stdout)."""
     process = subprocess.Popen(
-        [
-            FORECAST,
-            "train",
-            str(SINE),
-            "--epochs",
-            "1000",
-            "--patience",
-            "1000",
-            "--layers",
-            "lstm:8",
-            "--json",
-            *extra,
-        ],
+        [FORECAST, *args],
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    for line in process.stderr:  # the report goes to stderr with --json
-        if line.startswith("Network:"):
+    for line in process.stderr if "--json" in args else process.stdout:
+        if line.startswith(ready):
             break
-    subprocess.run(["sleep", "3"])  # a few epochs of about 0.1 s each
+    subprocess.run(["sleep", str(seconds)])
     return process
+
+
+def start_training(cwd: Path, *extra: str) -> subprocess.Popen:
+    """A long training, a few epochs (of about 0.1 s each) under way."""
+    long = ["--epochs", "1000", "--patience", "1000", "--layers", "lstm:8", "--json"]
+    return start(cwd, ["train", str(SINE), *long, *extra], "Network:", 3)
 
 
 def test_ctrl_c_stops_training_and_saves_the_best_weights(tmp_path):
@@ -89,17 +84,8 @@ def test_interrupted_compare_keeps_the_previous_comparison(tmp_path, signum, sta
     assert done.returncode == 0, done.stderr
     out = tmp_path / "comparison"
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    process = subprocess.Popen(
-        [FORECAST, "compare", str(SINE), *small, "1000", "--patience", "1000", "--overwrite"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    for line in process.stdout:  # the report goes to stdout without --json
-        if line.startswith("Training"):
-            break
-    subprocess.run(["sleep", "4"])  # workers started and a few epochs in
+    long = [*small, "1000", "--patience", "1000", "--overwrite"]
+    process = start(tmp_path, ["compare", str(SINE), *long], "Training", 4)  # workers going
     process.send_signal(signum)
     process.communicate(timeout=60)
     assert process.returncode == status
