@@ -261,3 +261,24 @@ def test_a_semicolon_decimal_comma_file_piped_through_standard_input(cli, tmp_pa
 def test_a_control_character_quoted_from_the_data_stays_on_the_error_line(cli, write_csv):
     line = error_line(cli("train", write_csv("ff.csv", "value\n\x0c\n1\n")))
     assert "line 2 holds '\\x0c'" in line
+
+
+def test_several_targets_go_through_every_command(cli, write_csv, tmp_path):
+    """Wide format: two target columns forecast together by train, predict, backtest and
+    compare."""
+    frame = sine_frame()
+    frame["other"] = np.cos(np.arange(len(frame)) / 4)
+    data = write_csv("wide.csv", frame)
+    both = ["--target", "value", "--target", "other", "--layers", "lstm:3", "--epochs", 1]
+    assert cli("train", data, *both).exit_code == 0
+    assert cli("predict", "--steps", 4, "--no-plot").exit_code == 0
+    assert list(pd.read_csv(tmp_path / "forecast.csv").columns) == ["timestamp", "value", "other"]
+    assert cli("backtest", data, *both, "--folds", 1, "--steps", 4).exit_code == 0
+    assert set(pd.read_csv(tmp_path / "backtest.csv")["method"]) == {
+        "model",
+        "naive",
+        "seasonal naive",
+    }
+    assert cli("compare", data, *both, "--steps", 4).exit_code == 0
+    forecasts = pd.read_csv(tmp_path / "comparison" / "forecasts.csv")
+    assert {"lstm:3 value", "lstm:3 other", "naive other"} <= set(forecasts.columns)
