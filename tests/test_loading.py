@@ -273,3 +273,9 @@ def test_parquet_files_are_read_with_their_types(write_csv, tmp_path):
     (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(ForecastError, match="broken.parquet is not a readable Parquet file"):
         load(tmp_path / "broken.parquet")
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_name(tmp_path):
+    (tmp_path / "bom.csv").write_bytes("\ufeffday,value\n2026-01-01,1\n2026-01-02,2\n".encode())
+    series = load(tmp_path / "bom.csv")
+    assert series.time_col == "day" and series.targets == ("value",)
