@@ -30,7 +30,8 @@ def calendar_values(times: pd.DatetimeIndex, names: tuple[str, ...]) -> np.ndarr
     position = {
         "day": of_day,
         "week": (times.day_of_week.to_numpy() + of_day) / 7,
-        "year": (times.day_of_year.to_numpy() - 1 + of_day) / np.where(times.is_leap_year, 366, 365),
+        "year": (times.day_of_year.to_numpy() - 1 + of_day)
+        / np.where(times.is_leap_year, 366, 365),
     }
     columns = []
     for name in names:

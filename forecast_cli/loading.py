@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.api import guess_datetime_format
 
 from forecast_cli.calendar_features import calendar_names, calendar_values
 from forecast_cli.config import Aggregate, DataConfig, Fill
@@ -71,7 +72,7 @@ def load_series(path: Path, config: DataConfig) -> Series:
         )
     times = None
     if time_col is not None:
-        times = _parse_times(frame, time_col, path)
+        times = _parse_times(frame, time_col, path, notes)
         if not times.is_monotonic_increasing:
             order = np.argsort(times.to_numpy(), kind="stable")
             frame, times = frame.iloc[order], times[order]
@@ -276,46 +277,97 @@ def _require_column(frame: pd.DataFrame, column: str, path: Path) -> None:
 
 def _detect_time_column(frame: pd.DataFrame, notes: list[str]) -> str | None:
     """The first non-numeric column whose every value parses as a date, preferring usual
-    names. A column that almost does is named in a note, with its first bad value."""
+    names. A column that almost does, or mixes date formats, is named in a note."""
     candidates = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     candidates.sort(key=lambda c: str(c).lower() not in _TIME_NAMES)
     for column in candidates:
-        parsed = _to_datetime(frame[column])
+        parsed, _ = _to_datetime(frame[column])
         if parsed is None:
             continue
         if parsed.notna().all():
             return column
-        if parsed.notna().mean() >= 0.9:
+        mixed = _mixed_formats(frame[column], parsed)
+        if mixed or parsed.notna().mean() >= 0.9:
             bad = int(np.flatnonzero(parsed.isna().to_numpy())[0])
+            problem = (
+                f"mixes date formats ({mixed})"
+                if mixed
+                else f"looks like dates but line {_line(frame.index[bad])} holds "
+                f"'{frame[column].iloc[bad]}'"
+            )
             notes.append(
-                f"Column '{column}' looks like dates but line {_line(frame.index[bad])} holds "
-                f"'{frame[column].iloc[bad]}', so it is not used as the time column; fix it or "
-                f"pass --time-col {column}."
+                f"Column '{column}' {problem}, so it is not used as the time column; fix it "
+                f"or pass --time-col {column}."
             )
     return None
 
 
-def _to_datetime(column: pd.Series) -> pd.Series | None:
+def _to_datetime(column: pd.Series) -> tuple[pd.Series | None, str]:
+    """The column as dates in one format, and that format: ISO 8601, or the format of its
+    first value (month first, then day first, as in 01/02/2026); unparsed values are NaT."""
     if pd.api.types.is_numeric_dtype(column):
         column = column.astype(str)  # a year column; never epoch seconds by accident
-    try:
-        return pd.to_datetime(column, errors="coerce", format="ISO8601")
-    except (ValueError, TypeError):
+    first = next((v for v in column if isinstance(v, str) and v.strip()), None)
+    forms = ["ISO8601"]
+    for dayfirst in (False, True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # pandas' note on dayfirst
+            form = guess_datetime_format(first, dayfirst=dayfirst) if first else None
+        if form and form not in forms:
+            forms.append(form)
+    best, best_form = None, forms[0]
+    for form in forms:
         try:
-            return pd.to_datetime(column, errors="coerce", format="mixed")
-        except (ValueError, TypeError):
-            return None
+            parsed = pd.to_datetime(column, errors="coerce", format=form)
+        except (ValueError, TypeError, OverflowError):
+            continue
+        if best is None or parsed.notna().sum() > best.notna().sum():
+            best, best_form = parsed, form
+        if parsed.notna().all():
+            break
+    return best, best_form
 
 
-def _parse_times(frame: pd.DataFrame, time_col: str, path: Path) -> pd.DatetimeIndex:
+def _mixed_formats(column: pd.Series, parsed: pd.Series) -> str | None:
+    """'line A holds X, line B holds Y' when every value is a date but not in one format."""
+    try:
+        anyhow = pd.to_datetime(column, errors="coerce", format="mixed")
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if parsed.notna().all() or not anyhow.notna().all():
+        return None
+    good, bad = (int(np.flatnonzero(mask)[0]) for mask in (parsed.notna(), parsed.isna()))
+    return (
+        f"line {_line(column.index[good])} holds '{column.iloc[good]}', line "
+        f"{_line(column.index[bad])} holds '{column.iloc[bad]}'"
+    )
+
+
+def _parse_times(
+    frame: pd.DataFrame, time_col: str, path: Path, notes: list[str]
+) -> pd.DatetimeIndex:
     _require_column(frame, time_col, path)
-    parsed = _to_datetime(frame[time_col])
-    bad = np.flatnonzero(parsed.isna().to_numpy()) if parsed is not None else np.array([0])
+    column = frame[time_col]
+    parsed, form = _to_datetime(column)
+    if parsed is None:
+        parsed = pd.Series(pd.NaT, index=column.index)
+    bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):
-        value = frame[time_col].iloc[bad[0]]
+        mixed = _mixed_formats(column, parsed)
+        if mixed:
+            raise ForecastError(
+                f"Time column '{time_col}' in {path} mixes date formats: {mixed}. Write every "
+                "date the same way, e.g. 2026-01-31."
+            )
         raise ForecastError(
             f"Time column '{time_col}' in {path} has a value that is not a date: "
-            f"line {_line(bad[0])} holds '{value}'. Fix it, or choose another --time-col."
+            f"line {_line(column.index[bad[0]])} holds '{column.iloc[bad[0]]}'. Fix it, or "
+            "choose another --time-col."
+        )
+    if "%m" in form and "%d" in form and not form.startswith("%Y"):  # 01/02 or 02/01?
+        notes.append(
+            f"Dates in '{time_col}' read as {form}: '{column.iloc[0]}' is "
+            f"{parsed.iloc[0]:%d %B %Y}."
         )
     return pd.DatetimeIndex(parsed)
 

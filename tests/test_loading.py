@@ -279,3 +279,25 @@ def test_a_byte_order_mark_is_not_part_of_the_first_name(tmp_path):
     (tmp_path / "bom.csv").write_bytes("\ufeffday,value\n2026-01-01,1\n2026-01-02,2\n".encode())
     series = load(tmp_path / "bom.csv")
     assert series.time_col == "day" and series.targets == ("value",)
+
+
+def test_dates_in_another_single_format_are_read_and_their_reading_said(write_csv):
+    us = load(write_csv("us.csv", "date,value\n01/02/2026,1\n01/03/2026,2\n01/04/2026,3\n"))
+    assert us.time_col == "date" and us.freq == "D" and us.times[0] == pd.Timestamp("2026-01-02")
+    assert "Dates in 'date' read as %m/%d/%Y: '01/02/2026' is 02 January 2026." in us.notes
+    # A day above 12 can only be day first.
+    eu = load(write_csv("eu.csv", "date,value\n30/01/2026,1\n31/01/2026,2\n01/02/2026,3\n"))
+    assert eu.freq == "D" and eu.times[-1] == pd.Timestamp("2026-02-01")
+
+
+def test_mixed_date_formats_are_refused_clearly(write_csv):
+    path = write_csv("m.csv", "date,value\n2026-01-02,1\n2026-01-03,2\n01/04/2026,3\n")
+    with pytest.raises(ForecastError) as error:
+        load(path, time_col="date")
+    assert str(error.value) == (
+        f"Time column 'date' in {path} mixes date formats: line 2 holds '2026-01-02', line 4 "
+        "holds '01/04/2026'. Write every date the same way, e.g. 2026-01-31."
+    )
+    detected = load(path)  # not taken as the time column, and said so
+    assert detected.time_col is None
+    assert "Column 'date' mixes date formats (line 2 holds '2026-01-02'" in detected.notes[0]
