@@ -1,12 +1,13 @@
 """Malformed input never crashes: property-based tests with generated files.
 
 Every generated file either loads into a clean series or is refused with one
-``ForecastError`` line; through the command line, every run either succeeds or exits
-with status 2 and a single ``Error:`` line, never a traceback. Found this way and fixed:
+``ForecastError`` line; through train, backtest and compare, every run either succeeds
+or exits with status 2 and a single ``Error:`` line, never a traceback. Found this way and fixed:
 a row longer than the header silently became the index, values beyond float32 became
 infinities that crashed training, and a form feed in a quoted value split the error line.
 """
 
+import contextlib
 import tempfile
 from pathlib import Path
 
@@ -88,17 +89,22 @@ def test_the_loader_returns_a_clean_series_or_one_line_of_error(data):
     assert np.isfinite(series.values).all()
 
 
+COMMANDS = {
+    "train": ["--model-dir", "m"],
+    "backtest": ["--folds", 1, "--steps", 2, "--out", "b.csv", "--plot", "b.png"],
+    "compare": ["--jobs", 1, "--steps", 2, "--out-dir", "c"],
+}
+
+
 @settings(max_examples=30, deadline=None, derandomize=True)
-@given(st.one_of(series_files(), tables()))
-def test_train_succeeds_or_exits_2_with_one_error_line(data):
+@given(st.one_of(series_files(), tables()), st.sampled_from(sorted(COMMANDS)))
+def test_commands_succeed_or_exit_2_with_one_error_line(data, command):
     fast = ["--layers", "rnn:2", "--epochs", 1, "--lookback", 2, "--horizon", 1]
-    with tempfile.TemporaryDirectory() as directory:
+    with tempfile.TemporaryDirectory() as directory, contextlib.chdir(directory):
         path = _write(data, directory)
-        result = CliRunner().invoke(
-            app,
-            [str(a) for a in ("train", path, *fast, "--model-dir", Path(directory) / "m")],
-        )
-    assert result.exit_code in (0, 2), (result.exit_code, result.output, result.exception)
+        args = [command, path, *fast, *COMMANDS[command]]
+        result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code in (0, 2), (command, result.exit_code, result.output)
     if result.exit_code == 2:
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
