@@ -330,11 +330,13 @@ def _to_datetime(column: pd.Series) -> tuple[pd.Series | None, str]:
 
 def _mixed_formats(column: pd.Series, parsed: pd.Series) -> str | None:
     """'line A holds X, line B holds Y' when every value is a date but not in one format."""
-    try:
-        anyhow = pd.to_datetime(column, errors="coerce", format="mixed")
+    if parsed.notna().all() or not parsed.notna().any():
+        return None
+    try:  # only the values the one format missed: parsing in any format is slow
+        rest = pd.to_datetime(column[parsed.isna()], errors="coerce", format="mixed")
     except (ValueError, TypeError, OverflowError):
         return None
-    if parsed.notna().all() or not anyhow.notna().all():
+    if not rest.notna().all():
         return None
     good, bad = (int(np.flatnonzero(mask)[0]) for mask in (parsed.notna(), parsed.isna()))
     return (

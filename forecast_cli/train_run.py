@@ -290,7 +290,7 @@ def train_networks(
         prepared.val,
         training,
         on_epoch,
-        race=True,
+        keep=kept,
     )
     losses = [results[model.name].best_loss for _, model in networks]
     config, model = networks[kept(losses)]

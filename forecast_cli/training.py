@@ -66,16 +66,16 @@ def fit(
     val: tuple[np.ndarray, np.ndarray],
     config: TrainConfig,
     on_epoch: EpochHook | None = None,
-    race: bool = False,
+    keep: Callable[[list[float]], int] | None = None,
 ) -> dict[str, TrainResult]:
     """Train every branch in place; each ends holding the weights of its best validation epoch.
 
     ``train`` and ``val`` are ``(windows, targets)`` with targets ``(samples, horizon,
     targets)``; many-to-many branches get them repeated at every step on the fly.
-    With ``race`` (only the best branch will be kept) training ends as soon as the branch
-    with the lowest validation loss stops: the others, behind it after as many epochs,
-    are not worth waiting for. Ctrl-C stops training after the current step and keeps the
-    best weights so far.
+    With ``keep`` (only one branch will be kept: the index ``keep`` picks from the best
+    validation losses) training is a race that ends as soon as the branch it would pick
+    stops: the others, not chosen after as many epochs, are not worth waiting for.
+    Ctrl-C stops training after the current step and keeps the best weights so far.
     """
     k, tf = keras(), tensorflow()
     window = k.Input(shape=train[0].shape[1:], name="window")
@@ -85,6 +85,11 @@ def fit(
         loss={b.name: _loss(config.loss) for b in branches},
     )
     progress = {b.name: _Progress() for b in branches}
+
+    def leader() -> _Progress:  # the branch ``keep`` picks as things stand
+        states = list(progress.values())
+        return states[keep([state.best for state in states])]
+
     # Keras names a lone output's losses plainly, and each of several by its name.
     keys = {
         b.name: ("loss", "val_loss")
@@ -105,8 +110,7 @@ def fit(
                 active[branch.name] = losses
             if on_epoch is not None:
                 on_epoch(epoch + 1, active)
-            leader = min(progress.values(), key=lambda state: state.best)
-            if all(state.done for state in progress.values()) or (race and leader.done):
+            if all(state.done for state in progress.values()) or (keep and leader().done):
                 self.model.stop_training = True
 
     started = time.perf_counter()
@@ -130,7 +134,7 @@ def fit(
     except KeyboardInterrupt:
         interrupted = True
     seconds = time.perf_counter() - started
-    kept = [min(progress.values(), key=lambda state: state.best)] if race else progress.values()
+    kept = [leader()] if keep else progress.values()
     if interrupted and any(state.best_epoch == 0 for state in kept):
         raise KeyboardInterrupt  # nothing trained beat the untrained network yet: keep nothing
     results = {}

@@ -120,7 +120,7 @@ def test_a_race_ends_when_the_leading_network_stops():
         ]
 
     config = TrainConfig(epochs=12, patience=2, learning_rate=0.01)
-    raced = fit(networks(), train, val, config, race=True)
+    raced = fit(networks(), train, val, config, keep=lambda losses: int(np.argmin(losses)))
     assert raced["frozen"].best_epoch == 0 and raced["frozen"].best_loss < 1e-10
     assert raced["frozen"].epochs_run == raced["learner"].epochs_run == 2
     full = fit(networks(), train, val, config)
