@@ -58,7 +58,7 @@ class ModelCard:
     data: DataConfig
     source: DataSource
     window: WindowConfig
-    scaler: Scaler
+    scalers: dict[str | None, Scaler]  # by series name (--id-col); {None: ...} for one series
     model: ModelConfig
     training: TrainConfig
     params: int
@@ -81,9 +81,10 @@ class ModelCard:
                 "aggregate": self.data.aggregate and str(self.data.aggregate),
                 "decimal": self.data.decimal,
                 "calendar": self.data.calendar,
+                "id_col": self.data.id_col,
             },
             "window": {**asdict(self.window), "scale": str(self.window.scale)},
-            "scaling": self.scaler.to_dict(),
+            "scaling": _scaling_to_dict(self.scalers),
             "model": {**self.model.to_dict(), "params": self.params},
             "training": {**self.training.to_dict(), **self.outcome},
             "metrics": self.metrics,
@@ -103,6 +104,7 @@ class ModelCard:
                 aggregate=Aggregate(data["aggregate"]) if data.get("aggregate") else None,
                 decimal=data.get("decimal"),
                 calendar=bool(data.get("calendar", False)),
+                id_col=data.get("id_col"),
             ),
             source=DataSource(data["path"], data["sha256"], int(data["rows"]), data["freq"]),
             window=WindowConfig(
@@ -111,7 +113,7 @@ class ModelCard:
                 val_fraction=float(window["val_fraction"]),
                 scale=Scale(window["scale"]),
             ),
-            scaler=Scaler.from_dict(card["scaling"]),
+            scalers=_scaling_from_dict(card["scaling"]),
             model=ModelConfig.from_dict(card["model"]),
             training=TrainConfig(**{k: v for k, v in training.items() if k in train_fields}),
             params=int(card["model"]["params"]),
@@ -120,6 +122,28 @@ class ModelCard:
             versions=card["versions"],
             created=card["created"],
         )
+
+
+def _scaling_to_dict(scalers: dict[str | None, Scaler]) -> dict:
+    """One series' scaling as it always was; several as ``{kind, series: {name: ...}}``."""
+    if list(scalers) == [None]:
+        return scalers[None].to_dict()
+    kind = next(iter(scalers.values())).to_dict()["kind"]
+    return {
+        "kind": kind,
+        "series": {
+            name: {"offset": list(s.offset), "scale": list(s.scale)} for name, s in scalers.items()
+        },
+    }
+
+
+def _scaling_from_dict(scaling: dict) -> dict[str | None, Scaler]:
+    if "series" not in scaling:
+        return {None: Scaler.from_dict(scaling)}
+    return {
+        name: Scaler.from_dict({"kind": scaling["kind"], **numbers})
+        for name, numbers in scaling["series"].items()
+    }
 
 
 def versions() -> dict:

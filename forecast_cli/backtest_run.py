@@ -22,14 +22,15 @@ from forecast_cli.baselines import naive, season_from_freq, seasonal_naive
 from forecast_cli.config import DataConfig, ModelConfig, Refit, TrainConfig, WindowConfig
 from forecast_cli.errors import ForecastError
 from forecast_cli.forecasting import roll
-from forecast_cli.intervals import calibrate
-from forecast_cli.loading import Series, load_series
+from forecast_cli.intervals import Calibration, calibrate
+from forecast_cli.loading import Series, load_panel, panel_notes
 from forecast_cli.metrics import mae, mase, rmse, smape
 from forecast_cli.report import Report
 from forecast_cli.train_run import (
     Trained,
     build_networks,
     choices,
+    common_freq,
     prepare,
     resolve_defaults,
     train_networks,
@@ -40,14 +41,17 @@ MODEL, NAIVE, SEASONAL = "model", "naive", "seasonal naive"
 
 @dataclass(frozen=True)
 class Fold:
-    """One cut-off: what each method forecast for the rows after it, and the truth."""
+    """One cut-off: what each method forecast for the rows after it, and the truth, for
+    every series (the first axis; one without --id-col)."""
 
     number: int
-    cutoff: int  # index of the first forecast row
-    actual: np.ndarray  # (steps, targets)
-    forecasts: dict[str, np.ndarray]  # method -> (steps, targets)
-    history: np.ndarray  # (cutoff, targets): what the fold knew, for MASE
-    widths: dict[int, np.ndarray]  # the model's conformal half-widths by level, (steps, targets)
+    cutoff: int  # index of the first forecast row (of the first series)
+    actual: np.ndarray  # (series, steps, targets)
+    forecasts: dict[str, np.ndarray]  # method -> (series, steps, targets)
+    history: list[np.ndarray]  # per series (cutoff, targets): what the fold knew, for MASE
+    # The model's conformal half-widths by level, (series, steps, targets); empty when a
+    # series' validation tail was too short to calibrate them.
+    widths: dict[int, np.ndarray]
     anchor: str  # of the network kept
 
 
@@ -78,39 +82,45 @@ def run_backtest(
 ) -> Backtest:
     """Evaluate ``folds`` rolling origins of ``steps`` steps each, and the coverage
     of the model's conformal intervals at ``levels`` (percent)."""
-    series = load_series(path, data)
-    starts = cutoffs(len(series.values), folds, steps)
+    panel = load_panel(path, data)
+    # each series' cut-offs, counted back from its own end
+    starts = [cutoffs(len(series.values), folds, steps) for series in panel]
+    first = _known(panel, [max(s[0], 0) for s in starts])
     # Settled on the rows before the first cut-off, so no fold's future sways the choice.
-    window, resolved, notes = resolve_defaults(
-        window, model_config, series.head(max(starts[0], 0)), season, steps
-    )
-    report.notes(series.notes + tuple(notes))
-    season = season or season_from_freq(series.freq) or 1
+    window, resolved, notes = resolve_defaults(window, model_config, first, season, steps)
+    report.notes(panel_notes(panel) + tuple(notes))
+    season = season or season_from_freq(common_freq(panel)) or 1
+    known = min(len(series.values) for series in first)
     try:  # the first fold, the shortest, must be long enough to train
-        prepare(series.head(max(starts[0], 0)), window)
+        prepare(first, window)
     except ForecastError as exc:
         raise ForecastError(
             f"With --folds {folds} and --steps {steps} the first fold trains on the "
-            f"{max(starts[0], 0)} rows before its cut-off. {exc}"
+            f"{known} rows before its cut-off. {exc}"
         ) from None
-    if season >= starts[0]:
+    if season >= known:
         raise ForecastError(
-            f"--season {season} is not shorter than the {max(starts[0], 0)} rows the first fold "
+            f"--season {season} is not shorter than the {known} rows the first fold "
             "knows: seasonal naive needs one whole season before each cut-off. Use fewer "
             "--folds or a smaller --steps or --season."
         )
+    where = "the last" if len(panel) > 1 else "at rows"
+    shown = (
+        f"{folds * steps - k * steps} rows of each series" if len(panel) > 1 else str(c + 1)
+        for k, c in enumerate(starts[0])
+    )
     report.console.print(
-        f"Backtest: {folds} fold(s) of {steps} step(s), cut-offs at rows "
-        f"{', '.join(str(c + 1) for c in starts)}; season {season}; {refit}"
+        f"Backtest: {folds} fold(s) of {steps} step(s), cut-offs {where} "
+        f"{', '.join(shown)}; season {season}; {refit}"
     )
     settings = _Settings(window, choices(model_config, resolved), training, steps, season, levels)
     results, previous = [], None
     with report.epochs(training.epochs, folds) as on_epoch:
-        for number, cutoff in enumerate(starts, start=1):
+        for number, fold_starts in enumerate(zip(*starts, strict=True), start=1):
             fold, previous = _fold(
                 number,
-                series,
-                cutoff,
+                panel,
+                list(fold_starts),
                 settings,
                 previous if refit is Refit.FINE_TUNE else None,
                 partial(on_epoch, job=number - 1),
@@ -141,14 +151,24 @@ class _Settings:
     levels: tuple[int, ...]
 
 
+def _known(panel: tuple[Series, ...], rows: list[int]) -> tuple[Series, ...]:
+    """Each series up to (not including) its row in ``rows``."""
+    return tuple(series.head(n) for series, n in zip(panel, rows, strict=True))
+
+
 def _fold(
-    number: int, series: Series, cutoff: int, settings: _Settings, start_from, on_epoch
+    number: int,
+    panel: tuple[Series, ...],
+    starts: list[int],
+    settings: _Settings,
+    start_from,
+    on_epoch,
 ) -> tuple[Fold, Trained]:
-    """Train on the rows before ``cutoff`` only and forecast the ``steps`` after it;
-    return the fold and the network kept (``start_from``: a previous fold's, to fine-tune)."""
+    """Train on each series' rows before its cut-off in ``starts`` only and forecast the
+    ``steps`` after it; return the fold and the network kept (``start_from``: a previous
+    fold's, to fine-tune)."""
     window, season = settings.window, settings.season
-    known = series.head(cutoff)
-    prepared = prepare(known, window)
+    prepared = prepare(_known(panel, starts), window)
     if start_from is None:
         networks = build_networks(settings.models, prepared, settings.training.seed)
     else:  # the network the first fold kept, from its weights
@@ -156,51 +176,68 @@ def _fold(
         networks[0][1].set_weights(start_from.model.get_weights())
     trained = train_networks(networks, prepared, settings.training, on_epoch)
     model, model_config = trained.model, trained.config
-    n_targets, steps = len(series.targets), settings.steps
-    last = prepared.scaler.transform(known.values[-window.lookback :])[None]
+    n_targets, steps = len(prepared.targets), settings.steps
+    last = np.stack(
+        [p.scaler.transform(p.series.values[-window.lookback :]) for p in prepared.parts]
+    )
     # Past the network's horizon extra features are read from the data, as predict reads
     # them from --future-data.
-    ahead = series.values[cutoff : cutoff + steps - window.horizon, n_targets:]
-    future = prepared.scaler.transform(ahead, first=n_targets)[None] if ahead.size else None
+    ahead = [
+        p.scaler.transform(
+            series.values[cutoff : cutoff + steps - window.horizon, n_targets:], first=n_targets
+        )
+        for p, series, cutoff in zip(prepared.parts, panel, starts, strict=True)
+    ]
+    future = np.stack(ahead) if ahead[0].size else None
     scaled = roll(model, last, steps, model_config.head, future)
-    history = known.values[:, :n_targets]
-    origin = np.array([cutoff])
+    history = [p.series.values[:, :n_targets] for p in prepared.parts]
+    origin = [np.array([cutoff]) for cutoff in starts]
     forecasts = {
-        MODEL: prepared.scaler.inverse(scaled)[0],
-        NAIVE: naive(history, origin, steps)[0],
-        SEASONAL: seasonal_naive(history, origin, steps, season)[0],
+        MODEL: np.stack([p.scaler.inverse(s) for p, s in zip(prepared.parts, scaled, strict=True)]),
+        NAIVE: np.stack([naive(h, o, steps)[0] for h, o in zip(history, origin, strict=True)]),
+        SEASONAL: np.stack(
+            [seasonal_naive(h, o, steps, season)[0] for h, o in zip(history, origin, strict=True)]
+        ),
     }
-    actual = series.values[cutoff : cutoff + steps, :n_targets]
+    actual = np.stack(
+        [s.values[c : c + steps, :n_targets] for s, c in zip(panel, starts, strict=True)]
+    )
     widths = {}
     if settings.levels:
         try:
-            widths = calibrate(
+            each = calibrate(
                 model,
                 model_config.head,
-                prepared.scaler,
-                known.values,
-                prepared.split.train_rows,
+                [
+                    Calibration(p.series.values, p.scaler, p.split.train_rows)
+                    for p in prepared.parts
+                ],
                 window.lookback,
                 steps,
                 n_targets,
                 settings.levels,
             )
+            widths = {level: np.stack([w[level] for w in each]) for level in settings.levels}
         except ForecastError:  # too short a validation tail to calibrate: no coverage
             widths = {}
-    fold = Fold(number, cutoff, actual, forecasts, history, widths, str(model_config.anchor))
+    fold = Fold(number, starts[0], actual, forecasts, history, widths, str(model_config.anchor))
     return fold, trained
 
 
 def _table(folds: list[Fold], season: int, levels: tuple[int, ...]) -> pd.DataFrame:
-    """Scores per fold and method, then over all folds (MASE: the mean of the folds'), with
-    the coverage of the model's intervals."""
+    """Scores per fold and method, then over all folds (MASE: the mean of the folds' and
+    series'), with the coverage of the model's intervals."""
     rows = []
     groups = [(str(f.number), [f], f.cutoff + 1) for f in folds] + [("all", folds, None)]
     for label, group, cutoff in groups:
         for method in folds[0].forecasts:
             actual = np.concatenate([fold.actual for fold in group])
             predicted = np.concatenate([fold.forecasts[method] for fold in group])
-            scaled = [mase(f.actual, f.forecasts[method], f.history, season) for f in group]
+            scaled = [
+                mase(a, p, h, season)
+                for f in group
+                for a, p, h in zip(f.actual, f.forecasts[method], f.history, strict=True)
+            ]
             rows.append(
                 {
                     "fold": label,
@@ -237,17 +274,18 @@ def write(backtest: Backtest, table_path: Path, plot_path: Path, title: str) -> 
 
     with atomic_path(table_path) as temporary:
         backtest.table.to_csv(temporary, index=False)
-    first = backtest.folds[0]
-    start = max(0, first.cutoff - 3 * len(first.actual) * len(backtest.folds))
-    series_rows = np.arange(start, backtest.folds[-1].cutoff + len(backtest.folds[-1].actual))
-    truth = np.concatenate([first.history[start:], *[f.actual for f in backtest.folds]])
+    # the first series (of several, with --id-col) and its first target
+    first, steps = backtest.folds[0], backtest.folds[0].actual.shape[1]
+    start = max(0, first.cutoff - 3 * steps * len(backtest.folds))
+    series_rows = np.arange(start, backtest.folds[-1].cutoff + steps)
+    truth = np.concatenate([first.history[0][start:], *[f.actual[0] for f in backtest.folds]])
     plot_backtest(
         rows=series_rows + 1,
         truth=truth[:, 0],
         folds=[
             (
-                np.arange(f.cutoff, f.cutoff + len(f.actual)) + 1,
-                {m: v[:, 0] for m, v in f.forecasts.items()},
+                np.arange(f.cutoff, f.cutoff + steps) + 1,
+                {m: v[0, :, 0] for m, v in f.forecasts.items()},
             )
             for f in backtest.folds
         ],

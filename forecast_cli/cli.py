@@ -225,6 +225,15 @@ AggregateOpt = Annotated[
         help="Combine rows that share a timestamp. Default: refuse them.",
     ),
 ]
+IdColOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="COL",
+        rich_help_panel=DATA,
+        help="Long format: the column naming each row's series. One network learns "
+        "them all, each series scaled on its own.",
+    ),
+]
 LookbackOpt = Annotated[
     int | None,
     typer.Option(
@@ -326,7 +335,7 @@ JsonFlag = Annotated[
 
 
 def _data_config(
-    target, time_col, features, fill, freq, aggregate, decimal, calendar
+    target, time_col, features, fill, freq, aggregate, decimal, calendar, id_col
 ) -> DataConfig:
     if decimal not in (None, ".", ","):
         raise typer.BadParameter(f"expected '.' or ',', got {decimal!r}.", param_hint="--decimal")
@@ -339,6 +348,7 @@ def _data_config(
         aggregate,
         decimal,
         calendar,
+        id_col,
     )
 
 
@@ -353,6 +363,7 @@ def train(
     aggregate: AggregateOpt = None,
     decimal: DecimalOpt = None,
     calendar: CalendarFlag = False,
+    id_col: IdColOpt = None,
     lookback: LookbackOpt = None,
     horizon: HorizonOpt = None,
     val_fraction: ValFractionOpt = 0.2,
@@ -379,7 +390,7 @@ def train(
     """Train a recurrent network on DATA and save it to --model-dir."""
     model = ModelConfig(parse_layers(layers, merge_mode), head, dropout, recurrent_dropout, anchor)
     configs = (
-        _data_config(target, time_col, features, fill, freq, aggregate, decimal, calendar),
+        _data_config(target, time_col, features, fill, freq, aggregate, decimal, calendar, id_col),
         WindowConfig(lookback, horizon, val_fraction, scale),
         model,
         TrainConfig(epochs, batch_size, learning_rate, clipnorm, loss, patience, seed),
@@ -458,6 +469,7 @@ def compare(
     aggregate: AggregateOpt = None,
     decimal: DecimalOpt = None,
     calendar: CalendarFlag = False,
+    id_col: IdColOpt = None,
     lookback: LookbackOpt = None,
     horizon: HorizonOpt = None,
     val_fraction: ValFractionOpt = 0.2,
@@ -483,7 +495,7 @@ def compare(
     template = ModelConfig(dropout=dropout, recurrent_dropout=recurrent_dropout, anchor=anchor)
     candidates = expand_candidates(layers or [], modes, head.heads, merge_mode, template)
     configs = (
-        _data_config(target, time_col, features, fill, freq, aggregate, decimal, calendar),
+        _data_config(target, time_col, features, fill, freq, aggregate, decimal, calendar, id_col),
         WindowConfig(lookback, horizon, val_fraction, scale),
         candidates,
         TrainConfig(epochs, batch_size, learning_rate, clipnorm, loss, patience, seed),
@@ -551,6 +563,7 @@ def backtest(
     aggregate: AggregateOpt = None,
     decimal: DecimalOpt = None,
     calendar: CalendarFlag = False,
+    id_col: IdColOpt = None,
     lookback: LookbackOpt = None,
     horizon: HorizonOpt = None,
     val_fraction: ValFractionOpt = 0.2,
@@ -573,7 +586,7 @@ def backtest(
     """Rolling-origin evaluation: forecast the last --folds blocks of --steps steps, each
     from the data before it, next to the naive and seasonal-naive baselines."""
     configs = (
-        _data_config(target, time_col, features, fill, freq, aggregate, decimal, calendar),
+        _data_config(target, time_col, features, fill, freq, aggregate, decimal, calendar, id_col),
         WindowConfig(lookback, horizon, val_fraction, scale),
         ModelConfig(parse_layers(layers, merge_mode), head, dropout, recurrent_dropout, anchor),
         TrainConfig(epochs, batch_size, learning_rate, clipnorm, loss, patience, seed),
@@ -637,6 +650,16 @@ def predict(
             "levels in percent, e.g. 80,95 (conformal, from the validation tail).",
         ),
     ] = None,
+    series: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME,...",
+            help="Forecast only these series (a model trained with --id-col). Default: all.",
+        ),
+    ] = None,
+    max_plots: Annotated[
+        int, typer.Option(min=1, help="Series drawn in the plot, the first ones.")
+    ] = 6,
     json_output: JsonFlag = False,
 ) -> None:
     """Forecast the next --steps values after the end of the data."""
@@ -647,11 +670,11 @@ def predict(
 
     levels = parse_levels(intervals) if intervals else ()
     report = Report(json_output)
-    forecast = run_predict(model, data, steps, future_data, levels, fill)
+    forecast = run_predict(model, data, steps, future_data, levels, fill, _columns(series))
     report.notes(forecast.notes)
     write_csv(forecast.frame, out)
     if not no_plot:
-        draw(forecast, plot)
+        draw(forecast, plot, max_plots)
     report.frame(f"Forecast: next {steps} steps ({forecast.card.model.label})", forecast.frame)
     report.written("Forecast CSV", out)
     if not no_plot:

@@ -25,13 +25,14 @@ from forecast_cli.candidates import Candidate
 from forecast_cli.config import Anchor, CompareConfig, DataConfig, TrainConfig, WindowConfig
 from forecast_cli.errors import ForecastError
 from forecast_cli.forecasting import roll_together
-from forecast_cli.loading import load_series
+from forecast_cli.loading import load_panel, panel_notes
 from forecast_cli.parallel import run_parallel
 from forecast_cli.predict_run import future_index
 from forecast_cli.report import Report
 from forecast_cli.train_run import (
     Prepared,
     build_network,
+    common_freq,
     model_card,
     prepare,
     resolve_defaults,
@@ -71,9 +72,10 @@ class Comparison:
     """Everything ``forecast compare`` found, ready to print or write."""
 
     rows: list[Scores]  # sorted by validation RMSE
-    forecasts: pd.DataFrame  # a time (or step) column, then one column per row (and target)
-    future: dict[str, np.ndarray]  # the same forecasts by row name, (steps, targets)
-    val_fits: dict[str, np.ndarray]  # one step ahead on the validation rows, (rows, targets)
+    forecasts: pd.DataFrame  # [id,] a time (or step) column, then one column per row (and target)
+    future: dict[str, np.ndarray]  # the same forecasts by row name, (series, steps, targets)
+    val_fits: dict[str, np.ndarray]  # one step ahead on the validation windows of every
+    # series, stacked: (windows, targets)
     notes: list[str]
 
 
@@ -107,10 +109,11 @@ def run_compare(
     """Train every candidate ``options.repeats`` times, score them next to the baselines, and
     write the comparison to ``out_dir`` (atomically: all of it or nothing)."""
     check_out_dir(out_dir, options.overwrite)
-    series = load_series(path, data)
+    panel = load_panel(path, data)
+    series = panel[0]
     # The candidates differ in layers and head only: the data settles the rest alike.
     window, resolved, notes = resolve_defaults(
-        window, candidates[0].model, series, options.season, options.steps
+        window, candidates[0].model, panel, options.season, options.steps
     )
     if series.features and window.horizon < options.steps:
         # Rolled past its horizon, the network would need the features' future values,
@@ -126,19 +129,19 @@ def run_compare(
         )
         for c in candidates
     ]
-    report.notes(series.notes + tuple(notes))
-    prepared = prepare(series, window)
+    report.notes(panel_notes(panel) + tuple(notes))
+    prepared = prepare(panel, window)
     report.facts("Data and windows", window_facts(prepared, window, candidates[0].model.head))
     notes = []  # for the comparison's own notes
     # The baseline repeats the season the networks are anchored on, when auto found one.
     anchored = resolved.season if resolved.anchor is Anchor.SEASONAL else None
-    season = options.season or anchored or season_from_freq(series.freq)
+    season = options.season or anchored or season_from_freq(common_freq(panel))
     if season is None:
         notes.append(
             "No season length (no regular time column): pass --season N to add the "
             "seasonal naive baseline."
         )
-    elif season >= prepared.split.train_rows:
+    elif season >= min(part.split.train_rows for part in prepared.parts):
         notes.append(f"Season {season} is longer than the training part: seasonal naive left out.")
         season = None
 
@@ -211,7 +214,7 @@ def _jobs(path, data, window, candidates, training, options, staging) -> list[_J
 
 def _train_job(job: _Job, on_epoch) -> _Run:
     """Load, train and score one job's candidates in a worker process."""
-    prepared = prepare(load_series(job.path, job.data), job.window)
+    prepared = prepare(load_panel(job.path, job.data), job.window)
     return _train_all(prepared, job, on_epoch)
 
 
@@ -233,15 +236,27 @@ def _train_all(prepared: Prepared, job: _Job, on_epoch) -> _Run:
     results = fit(branches, prepared.train, prepared.val, job.training, on_epoch)
     if any(result.interrupted for result in results.values()):
         raise KeyboardInterrupt  # a comparison is written whole or not at all
-    series = prepared.series
-    last_window = prepared.scaler.transform(series.values[-job.window.lookback :])[None]
+    parts, lookback = prepared.parts, job.window.lookback
+    last_windows = np.stack([p.scaler.transform(p.series.values[-lookback:]) for p in parts])
     calendar = None  # the only extra inputs compare rolls past the horizon (run_compare)
-    if series.calendar and job.steps > job.window.horizon:
-        ahead = future_calendar(
-            series.times, series.freq, series.calendar, job.steps - job.window.horizon
+    if parts[0].series.calendar and job.steps > job.window.horizon:
+        calendar = np.stack(
+            [
+                p.scaler.transform(
+                    future_calendar(
+                        p.series.times,
+                        p.series.freq,
+                        p.series.calendar,
+                        job.steps - job.window.horizon,
+                    ),
+                    first=len(prepared.targets),
+                )
+                for p in parts
+            ]
         )
-        calendar = prepared.scaler.transform(ahead, first=len(series.targets))[None]
-    futures = roll_together([(b.model, b.head) for b in branches], last_window, job.steps, calendar)
+    futures = roll_together(
+        [(b.model, b.head) for b in branches], last_windows, job.steps, calendar
+    )
     run = _Run({}, {}, {})
     for candidate, branch, future in zip(job.candidates, branches, futures, strict=True):
         result = results[branch.name]
@@ -264,7 +279,9 @@ def _train_all(prepared: Prepared, job: _Job, on_epoch) -> _Run:
             "train_seconds": result.seconds,
         }
         run.val_fits[candidate.label] = predicted[:, 0]
-        run.forecasts[candidate.label] = prepared.scaler.inverse(future)[0]
+        run.forecasts[candidate.label] = np.stack(
+            [p.scaler.inverse(f) for p, f in zip(parts, future, strict=True)]
+        )
         if job.save_to is not None:
             save_model_dir(job.save_to / candidate.slug, branch.model, card, result.history)
     return run
@@ -300,15 +317,23 @@ def _combine(
         fits[label] = np.mean([run.val_fits[label] for run in runs], axis=0)
         forecasts[label] = np.mean([run.forecasts[label] for run in runs], axis=0)
 
-    values = prepared.series.values[:, : len(prepared.series.targets)]
-    split, horizon = prepared.split, prepared.val_actual.shape[1]
-    origins = split.train_rows + np.arange(split.val_windows)  # first target row per window
-    end = np.array([len(values)])
-    baselines = {NAIVE: lambda at, n: naive(values, at, n)}
+    horizon, n_targets = prepared.val_actual.shape[1], len(prepared.targets)
+    baselines = {NAIVE: naive}
     if season is not None:
-        baselines[SEASONAL] = lambda at, n: seasonal_naive(values, at, n, season)
+        baselines[SEASONAL] = partial(seasonal_naive, season=season)
     for name, method in baselines.items():
-        predicted = method(origins, horizon)
+        # each series' own: from the first target row of each validation window, and
+        # from its end
+        predicted = np.concatenate(
+            [
+                method(
+                    p.series.values[:, :n_targets],
+                    p.split.train_rows + np.arange(p.split.val_windows),
+                    horizon,
+                )
+                for p in prepared.parts
+            ]
+        )
         rows.append(
             Scores(
                 name=name,
@@ -322,7 +347,12 @@ def _combine(
             )
         )
         fits[name] = predicted[:, 0]
-        forecasts[name] = method(end, steps)[0]
+        forecasts[name] = np.stack(
+            [
+                method(p.series.values[:, :n_targets], np.array([len(p.series.values)]), steps)[0]
+                for p in prepared.parts
+            ]
+        )
 
     rows.sort(key=lambda row: row.val_rmse)
     rows = [dataclasses.replace(row, rank=rank) for rank, row in enumerate(rows, start=1)]
@@ -366,16 +396,23 @@ def _noise_notes(rows: list[Scores], candidates: list[Candidate], repeats: int) 
 
 
 def _forecast_frame(prepared: Prepared, forecasts: dict[str, np.ndarray], steps: int):
-    series = prepared.series
-    frame = pd.DataFrame(
-        {
-            (name if len(series.targets) == 1 else f"{name} {target}"): values[:, i]
-            for name, values in forecasts.items()
-            for i, target in enumerate(series.targets)
-        }
-    )
-    frame.insert(0, *future_index(series, steps, series.freq))
-    return frame
+    """Every method's forecast ``(series, steps, targets)`` as rows: [id,] time, methods."""
+    frames = []
+    targets = prepared.targets
+    for index, part in enumerate(prepared.parts):
+        series = part.series
+        frame = pd.DataFrame(
+            {
+                (name if len(targets) == 1 else f"{name} {target}"): values[index, :, i]
+                for name, values in forecasts.items()
+                for i, target in enumerate(targets)
+            }
+        )
+        frame.insert(0, *future_index(series, steps, series.freq))
+        if series.name is not None:
+            frame.insert(0, series.id_col, series.name)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
 
 
 def _write(directory: Path, comparison: Comparison, prepared: Prepared, title: str) -> None:
@@ -385,26 +422,28 @@ def _write(directory: Path, comparison: Comparison, prepared: Prepared, title: s
     table = pd.DataFrame([dataclasses.asdict(row) for row in comparison.rows])
     table.to_csv(directory / TABLE_FILE, index=False)
     comparison.forecasts.to_csv(directory / FORECASTS_FILE, index=False)
-    series, split = prepared.series, prepared.split
+    first = prepared.parts[0]  # with several series, the pictures show the first
+    series, split = first.series, first.split
     tail = min(len(series.values), split.rows - split.train_rows + 3 * prepared.val[0].shape[1])
     rows = np.arange(len(series.values))
     x = series.times if series.times is not None else rows + 1
-    forecast_x = comparison.forecasts.iloc[:, 0].to_numpy()
-    if series.times is None:
-        forecast_x = len(series.values) + forecast_x
+    steps = len(comparison.forecasts) // len(prepared.parts)
+    forecast_x = np.asarray(future_index(series, steps, series.freq)[1])
+    if series.times is None or series.freq is None:
+        forecast_x = len(series.values) + np.arange(1, steps + 1)
     plot_comparison(
         history_x=np.asarray(x[-tail:]),
         history=series.values[-tail:, 0],
         fit_x=np.asarray(x[split.train_rows : split.train_rows + split.val_windows]),
-        fits={name: fit[:, 0] for name, fit in comparison.val_fits.items()},
-        forecast_x=np.asarray(forecast_x),
-        forecasts={name: values[:, 0] for name, values in comparison.future.items()},
+        fits={name: fit[: split.val_windows, 0] for name, fit in comparison.val_fits.items()},
+        forecast_x=forecast_x,
+        forecasts={name: values[0, :, 0] for name, values in comparison.future.items()},
         networks={
             row.name: f"{row.name}: RMSE {row.val_rmse:.4f} (rank {row.rank})"
             for row in comparison.rows
             if row.params > 0
         },
-        target=series.targets[0],
+        target=series.targets[0] if series.name is None else f"{series.name}: {series.targets[0]}",
         title=title,
         grid_path=directory / GRID_FILE,
         overlay_path=directory / OVERLAY_FILE,

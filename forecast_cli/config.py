@@ -164,6 +164,7 @@ class DataConfig:
     aggregate: Aggregate | None = None  # None: repeated timestamps are an error
     decimal: str | None = None  # the decimal mark; None: detected
     calendar: bool = False  # add the position in the day, week and year as inputs
+    id_col: str | None = None  # long format: the column naming each row's series
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,13 @@ windows before each origin. For each step ahead ``h`` and target, the absolute e
 those forecasts give the interval's half-width at level ``q``: their
 ``ceil((n + 1) q) / n`` empirical quantile over the ``n`` origins, the split-conformal
 rule that covers a new point with probability at least ``q`` when errors are exchangeable.
+A global network's series share one calibration, each series' errors in its own scale.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -37,43 +39,70 @@ def parse_levels(text: str) -> tuple[int, ...]:
     return levels
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """One series to calibrate on: its rows in data units, its scaler, and the first row
+    of its validation tail."""
+
+    values: np.ndarray  # (rows, columns)
+    scaler: Scaler
+    start: int
+
+
 def calibrate(
     model,
     head: Head,
-    scaler: Scaler,
-    values: np.ndarray,
-    calibration_start: int,
+    series: list[Calibration],
     lookback: int,
     steps: int,
     n_targets: int,
     levels: tuple[int, ...],
-) -> dict[int, np.ndarray]:
-    """Half-widths ``{level: (steps, targets)}`` from origins at or after row
-    ``calibration_start`` of ``values`` (rows, columns) in data units."""
-    first = max(calibration_start - lookback, 0)  # the window whose first target is that row
-    origins = len(values) - lookback - steps + 1 - first
+) -> list[dict[int, np.ndarray]]:
+    """Half-widths ``{level: (steps, targets)}`` per series, from the forecasts of
+    ``steps`` steps at every origin of each series' validation tail.
+
+    With several series (one global network) the errors are pooled: each series' divided
+    by its scale, so that series of any level count alike, and each series' half-widths
+    are the pooled quantiles times its own scale. One series' are its errors' quantiles.
+    """
+    scales = [np.asarray(one.scaler.scale[:n_targets], dtype=np.float32) for one in series]
+    firsts = [max(one.start - lookback, 0) for one in series]  # window of the tail's first row
+    counts = [
+        max(len(one.values) - lookback - steps + 1 - first, 0)
+        for one, first in zip(series, firsts, strict=True)
+    ]
+    origins = sum(counts)
     if origins < MIN_ORIGINS:
         raise ForecastError(
             f"--intervals needs at least {MIN_ORIGINS} validation origins with {steps} steps of "
-            f"truth after them; this series has {max(origins, 0)}. Use fewer --steps."
+            f"truth after them; {'these series have' if len(series) > 1 else 'this series has'} "
+            f"{origins}. Use fewer --steps."
         )
-    scaled = scaler.transform(values)
-    inputs, _ = make_windows(scaled, lookback, steps, n_targets)
-    _, actual = make_windows(values, lookback, steps, n_targets)
-    extra = values.shape[1] - n_targets
-    _, known_features = make_windows(scaled[:, n_targets:], lookback, steps, extra)
-    forecasts = scaler.inverse(
-        roll(
-            model,
-            np.ascontiguousarray(inputs[first:]),
-            steps,
-            head,
-            np.ascontiguousarray(known_features[first:]),
-        )
-    )
-    errors = np.sort(np.abs(actual[first:] - forecasts), axis=0)  # (origins, steps, targets)
+    windows, known, actual = [], [], []
+    for one, first, count, scale in zip(series, firsts, counts, scales, strict=True):
+        if count == 0:
+            continue
+        scaled = one.scaler.transform(one.values)
+        inputs, _ = make_windows(scaled, lookback, steps, n_targets)
+        _, truth = make_windows(one.values, lookback, steps, n_targets)
+        extra = scaled.shape[1] - n_targets
+        _, ahead = make_windows(scaled[:, n_targets:], lookback, steps, extra)
+        windows.append(inputs[first:])
+        known.append(ahead[first:])
+        actual.append((truth[first:], one.scaler, scale))
+    forecasts = roll(model, np.concatenate(windows), steps, head, np.concatenate(known))
+    pieces = np.split(forecasts, np.cumsum([len(truth) for truth, _, _ in actual])[:-1])
+    errors = np.sort(
+        np.concatenate(
+            [
+                np.abs(truth - scaler.inverse(piece)) / scale
+                for (truth, scaler, scale), piece in zip(actual, pieces, strict=True)
+            ]
+        ),
+        axis=0,
+    )  # (origins, steps, targets), in each series' scale
     widths = {}
     for level in levels:
         rank = min(math.ceil((origins + 1) * level / 100), origins)  # 1-based order statistic
         widths[level] = errors[rank - 1]
-    return widths
+    return [{level: width * scale for level, width in widths.items()} for scale in scales]

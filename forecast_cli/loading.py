@@ -39,6 +39,8 @@ class Series:
     sha256: str
     notes: tuple[str, ...] = field(default=())
     calendar: tuple[str, ...] = ()  # --calendar columns, made from the times, after features
+    name: str | None = None  # the series' value in the --id-col column (long format)
+    id_col: str | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -56,55 +58,133 @@ class Series:
         )
 
 
+def panel_notes(panel: tuple[Series, ...]) -> tuple[str, ...]:
+    """The notes of every series of a panel, each said once."""
+    return tuple(dict.fromkeys(note for series in panel for note in series.notes))
+
+
 def load_series(path: Path, config: DataConfig) -> Series:
     """Load ``path`` with ``config``; raise ``ForecastError`` naming the fix on bad input."""
+    (series,) = load_panel(path, dataclasses.replace(config, id_col=None))
+    return series
+
+
+def load_panel(path: Path, config: DataConfig) -> tuple[Series, ...]:
+    """Every series in ``path``: one per value of ``config.id_col`` (long format), in the
+    order they first appear, or the file's one series. Columns, time column and target are
+    settled once for the whole file; each series is sorted, deduplicated and filled alone."""
     data = _read_bytes(path)
     if path.suffix.lower() == ".parquet":
         frame = _read_parquet(path, data)
     else:
         frame = _read_csv(path, data, config.decimal)
     notes: list[str] = []
+    id_col = config.id_col
+    ids = None
+    if id_col is not None:
+        ids = _ids(frame, id_col, path)
+        frame = frame.drop(columns=id_col)
     time_col = config.time_col or _detect_time_column(frame, notes)
     if time_col is not None and time_col in (*(config.targets or ()), *config.features):
         raise ForecastError(
             f"Column '{time_col}' in {path} is the time column; it cannot also be a target "
             "or feature. Choose another --time-col or --target."
         )
-    times = None
-    if time_col is not None:
-        times = _parse_times(frame, time_col, path, notes)
-        if not times.is_monotonic_increasing:
-            order = np.argsort(times.to_numpy(), kind="stable")
-            frame, times = frame.iloc[order], times[order]
-            notes.append(f"Rows sorted by time column '{time_col}'.")
-    targets = config.targets or _default_target(frame, time_col, path, notes)
+    for named in (*(config.targets or ()), *config.features, config.time_col):
+        if named is not None and named == id_col:
+            raise ForecastError(
+                f"Column '{id_col}' in {path} is the --id-col; it cannot also be a target, "
+                "feature or time column."
+            )
+    times = _parse_times(frame, time_col, path, notes) if time_col is not None else None
+    targets = config.targets or _default_target(
+        frame.drop(columns=[c for c in config.features if c in frame.columns]),
+        time_col,
+        path,
+        notes,
+    )
     columns = list(dict.fromkeys((*targets, *config.features)))
     for column in columns:
         _require_column(frame, column, path)
     numbers = pd.DataFrame({c: _numeric_column(frame[c], c, path) for c in columns})
+    file = _File(path, hashlib.sha256(data).hexdigest(), tuple(targets), time_col, id_col)
+    if ids is None:
+        return (_series(file, None, numbers, times, config, notes),)
+    return tuple(
+        _series(
+            file, name, numbers[rows], times[rows] if times is not None else None, config, notes
+        )
+        for name, rows in ids
+    )
+
+
+@dataclass(frozen=True)
+class _File:
+    """What ``load_panel`` settled for the whole file, shared by its series."""
+
+    path: Path
+    sha256: str
+    targets: tuple[str, ...]
+    time_col: str | None
+    id_col: str | None
+
+
+def _ids(frame: pd.DataFrame, id_col: str, path: Path) -> list[tuple[str, np.ndarray]]:
+    """Each series' name and its rows (a boolean mask), in order of first appearance."""
+    _require_column(frame, id_col, path)
+    column = frame[id_col]
+    missing = np.flatnonzero(column.isna().to_numpy())
+    if len(missing):
+        raise ForecastError(
+            f"--id-col '{id_col}' in {path} is empty on line {_line(column.index[missing[0]])}; "
+            "every row needs the name of its series."
+        )
+    names = column.astype(str).str.strip().to_numpy()
+    return [(name, names == name) for name in pd.unique(names)]
+
+
+def _series(
+    file: _File,
+    name: str | None,
+    numbers: pd.DataFrame,
+    times: pd.DatetimeIndex | None,
+    config: DataConfig,
+    notes: list[str],
+) -> Series:
+    """One series from its rows: sorted by time, repeats combined, gaps and missing values
+    handled as ``config`` says. ``notes`` about this series are prefixed with its name."""
+    path, time_col = file.path, file.time_col
+    own: list[str] = []
+    if times is not None and not times.is_monotonic_increasing:
+        order = np.argsort(times.to_numpy(), kind="stable")
+        numbers, times = numbers.iloc[order], times[order]
+        own.append(f"Rows sorted by time column '{time_col}'.")
     freq = None
     if times is not None:
-        numbers, times = _combine_repeated(numbers, times, time_col, config.aggregate, path, notes)
-    numbers, times = _handle_missing(numbers, times, config.fill, path, notes)
+        numbers, times = _combine_repeated(numbers, times, time_col, config.aggregate, path, own)
+    numbers, times = _handle_missing(numbers, times, config.fill, path, own)
     if len(numbers) == 0:
         raise ForecastError(f"{path} has no rows left after --fill drop; use --fill interpolate.")
     if times is not None:
         freq = _frequency(times, config.freq, time_col, path)
-        numbers, times = _fill_gaps(numbers, times, freq, config.fill, notes)
+        numbers, times = _fill_gaps(numbers, times, freq, config.fill, own)
     calendar = _calendar(numbers, times, freq, path) if config.calendar else ()
     if calendar:
         numbers[list(calendar)] = calendar_values(times, calendar)
+    prefix = f"Series '{name}': " if name is not None else ""
     return Series(
         values=numbers.to_numpy(dtype=np.float32),
-        targets=tuple(targets),
-        features=tuple(c for c in config.features if c not in targets),
+        targets=file.targets,
+        features=tuple(c for c in config.features if c not in file.targets),
         times=times,
         time_col=time_col,
         freq=freq,
         path=path,
-        sha256=hashlib.sha256(data).hexdigest(),
-        notes=tuple(notes),
+        sha256=file.sha256,
+        notes=tuple(notes) + tuple(prefix + note for note in own),
         calendar=calendar,
+        name=name,
+        id_col=file.id_col,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -9,46 +10,48 @@ import numpy as np
 from forecast_cli.artifacts import atomic_path
 
 
-def plot_forecast(
-    history_x: np.ndarray,
-    history: np.ndarray,
-    forecast_x: np.ndarray,
-    forecast: np.ndarray,
-    targets: tuple[str, ...],
-    x_label: str,
-    title: str,
-    path: Path,
-    bands: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
-) -> None:
-    """One panel per target: the tail of the history, then the forecast joined to it, with
-    ``bands`` ``{level: (lower, upper)}`` shaded, wider levels lighter."""
+@dataclass(frozen=True)
+class ForecastPanel:
+    """One target of one series: its history's tail, the forecast and its interval bands."""
+
+    label: str
+    history_x: np.ndarray
+    history: np.ndarray  # (rows,)
+    forecast_x: np.ndarray
+    forecast: np.ndarray  # (steps,)
+    bands: dict[int, tuple[np.ndarray, np.ndarray]]  # level -> (lower, upper), (steps,) each
+
+
+def plot_forecast(panels: list[ForecastPanel], x_label: str, title: str, path: Path) -> None:
+    """One panel each, stacked: the tail of the history, then the forecast joined to it,
+    with the interval bands shaded, wider levels lighter."""
     plt = _pyplot()
     fig, axes = plt.subplots(
-        len(targets), 1, figsize=(10, 3.2 * len(targets) + 0.8), squeeze=False, sharex=True
+        len(panels), 1, figsize=(10, 3.2 * len(panels) + 0.8), squeeze=False, sharex=True
     )
-    for column, (ax, name) in enumerate(zip(axes[:, 0], targets, strict=True)):
-        ax.plot(history_x, history[:, column], color="0.35", lw=1.2, label="history")
-        for level, (lower, upper) in sorted((bands or {}).items(), reverse=True):
+    for ax, panel in zip(axes[:, 0], panels, strict=True):
+        ax.plot(panel.history_x, panel.history, color="0.35", lw=1.2, label="history")
+        for level, (lower, upper) in sorted(panel.bands.items(), reverse=True):
             ax.fill_between(
-                forecast_x,
-                lower[:, column],
-                upper[:, column],
+                panel.forecast_x,
+                lower,
+                upper,
                 color="tab:orange",
                 alpha=0.15 + 0.15 * (level < 90),
                 lw=0,
                 label=f"{level}% interval",
             )
         ax.plot(
-            np.concatenate([history_x[-1:], forecast_x]),
-            np.concatenate([history[-1:, column], forecast[:, column]]),
+            np.concatenate([panel.history_x[-1:], panel.forecast_x]),
+            np.concatenate([panel.history[-1:], panel.forecast]),
             color="tab:orange",
             lw=1.8,
             marker="o",
             ms=2.5,
             label="forecast",
         )
-        ax.axvline(history_x[-1], color="0.6", ls=":", lw=1)
-        ax.set_ylabel(name)
+        ax.axvline(panel.history_x[-1], color="0.6", ls=":", lw=1)
+        ax.set_ylabel(panel.label)
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", frameon=False)
     axes[-1, 0].set_xlabel(x_label)

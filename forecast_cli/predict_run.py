@@ -14,8 +14,8 @@ from forecast_cli.calendar_features import future_calendar, future_times
 from forecast_cli.config import DataConfig, Fill
 from forecast_cli.errors import ForecastError
 from forecast_cli.forecasting import roll
-from forecast_cli.intervals import calibrate
-from forecast_cli.loading import Series, load_series
+from forecast_cli.intervals import Calibration, calibrate
+from forecast_cli.loading import Series, load_panel, panel_notes
 from forecast_cli.windows import split_series
 
 
@@ -23,8 +23,8 @@ from forecast_cli.windows import split_series
 class Forecast:
     """The future values with their times, and the series they continue."""
 
-    frame: pd.DataFrame  # a time (or step) column, then one column per target
-    series: Series
+    frame: pd.DataFrame  # [id column,] a time (or step) column, then one column per target
+    panel: tuple[Series, ...]  # the series forecast, in the frame's order
     card: ModelCard
     notes: tuple[str, ...]  # what the user should know about the data read
     levels: tuple[int, ...] = ()  # interval coverage levels, percent
@@ -37,10 +37,12 @@ def run_predict(
     future_path: Path | None = None,
     levels: tuple[int, ...] = (),
     fill: Fill | None = None,
+    only: tuple[str, ...] = (),
 ) -> Forecast:
     """Forecast ``steps`` values after the end of the data (by default the training file),
     with conformal intervals at the coverage ``levels`` (percent) if any. ``fill`` overrides
-    how the model's training filled missing values."""
+    how the model's training filled missing values; ``only`` names the series to forecast
+    (``--series``), all of them by default."""
     model, card = load_model_dir(model_dir)
     if data_path is None:
         data_path = Path(card.source.path)
@@ -50,45 +52,108 @@ def run_predict(
                 "pass the series to forecast from with --data FILE."
             )
     data = dataclasses.replace(card.data, fill=fill) if fill else card.data
-    series = load_series(data_path, data)
-    notes = series.notes
-    if str(data_path.absolute()) == card.source.path and series.sha256 != card.source.sha256:
+    loaded = load_panel(data_path, data)
+    panel = _chosen(loaded, card, only, data_path)
+    notes = panel_notes(panel)
+    if str(data_path.absolute()) == card.source.path and panel[0].sha256 != card.source.sha256:
         notes += (
             f"{data_path} has changed since the model was trained; forecasting from "
             "its current end.",
         )
     lookback = card.window.lookback
-    if len(series.values) < lookback:
+    for series in panel:
+        if len(series.values) < lookback:
+            named = f" (series '{series.name}')" if series.name is not None else ""
+            raise ForecastError(
+                f"{data_path}{named} has {len(series.values)} rows; the model reads windows of "
+                f"{lookback} (--lookback), so it needs at least {lookback} rows."
+            )
+    windows = np.stack([card.scalers[s.name].transform(s.values[-lookback:]) for s in panel])
+    future = _future_features(card, panel, steps, future_path)
+    scaled = roll(model, windows, steps, card.model.head, future)
+    # calibrated on every series the model knows, forecast or not: more origins
+    known = [series for series in loaded if series.name in card.scalers]
+    widths = _widths(model, card, known, steps, levels) if levels else {}
+    frames = [
+        _series_frame(
+            card, series, card.scalers[series.name].inverse(out), widths.get(series.name, {})
+        )
+        for series, out in zip(panel, scaled, strict=True)
+    ]
+    return Forecast(pd.concat(frames, ignore_index=True), panel, card, notes, levels)
+
+
+def _chosen(
+    panel: tuple[Series, ...], card: ModelCard, only: tuple[str, ...], data_path: Path
+) -> tuple[Series, ...]:
+    """The series to forecast: those ``--series`` names (all by default), each one the
+    model was trained on, since it scales each series as it did in training."""
+    if only and card.data.id_col is None:
         raise ForecastError(
-            f"{data_path} has {len(series.values)} rows; the model reads windows of "
-            f"{lookback} (--lookback), so it needs at least {lookback} rows."
+            "--series picks series of a long-format file, and this model was trained on "
+            "one series (no --id-col): leave out --series."
         )
-    window = card.scaler.transform(series.values[-lookback:])[None]
-    future = _future_features(card, series, steps, future_path)
-    scaled = roll(model, window, steps, card.model.head, future)
-    values = card.scaler.inverse(scaled[0])
-    frame = pd.DataFrame(values, columns=list(series.targets))
-    if levels:
-        split = split_series(
-            len(series.values), lookback, card.window.horizon, card.window.val_fraction
+    names = [series.name for series in panel]
+    missing = [name for name in only if name not in names]
+    if missing:
+        raise ForecastError(
+            f"--series: {', '.join(repr(m) for m in missing)} not in {data_path}'s "
+            f"'{card.data.id_col}' column, which holds {_some(names)}."
         )
-        widths = calibrate(
-            model,
-            card.model.head,
-            card.scaler,
-            series.values,
-            split.train_rows,
-            lookback,
-            steps,
-            len(series.targets),
-            levels,
+    unknown = [name for name in names if name not in card.scalers and (not only or name in only)]
+    if unknown:
+        raise ForecastError(
+            f"{data_path} holds series the model was not trained on ({_some(unknown)}), so "
+            "it has no scaling for them: pick known ones with --series, or retrain with them."
         )
-        for level, width in widths.items():
-            for i, target in enumerate(series.targets):
-                frame[f"{target}_lower_{level}"] = values[:, i] - width[:, i]
-                frame[f"{target}_upper_{level}"] = values[:, i] + width[:, i]
+    return tuple(series for series in panel if not only or series.name in only)
+
+
+def _some(names: list) -> str:
+    shown = ", ".join(repr(name) for name in names[:5])
+    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def _widths(
+    model, card: ModelCard, panel: list[Series], steps: int, levels: tuple[int, ...]
+) -> dict[str | None, dict[int, np.ndarray]]:
+    """Conformal half-widths ``{series name: {level: (steps, targets)}}`` from the
+    validation tails (as the model split them) of ``panel``."""
+    window = card.window
+    rows = [
+        split_series(len(s.values), window.lookback, window.horizon, window.val_fraction)
+        for s in panel
+    ]
+    widths = calibrate(
+        model,
+        card.model.head,
+        [
+            Calibration(s.values, card.scalers[s.name], split.train_rows)
+            for s, split in zip(panel, rows, strict=True)
+        ],
+        window.lookback,
+        steps,
+        len(card.data.targets),
+        levels,
+    )
+    return {s.name: w for s, w in zip(panel, widths, strict=True)}
+
+
+def _series_frame(
+    card: ModelCard, series: Series, values: np.ndarray, widths: dict[int, np.ndarray]
+) -> pd.DataFrame:
+    """One series' forecast ``values`` (steps, targets) as rows: [id,] time, targets, and
+    the bounds of its intervals of half-``widths`` by level."""
+    steps, targets = len(values), series.targets
+    frame = pd.DataFrame(values, columns=list(targets))
+    for level, width in widths.items():
+        for i, target in enumerate(targets):
+            frame[f"{target}_lower_{level}"] = values[:, i] - width[:, i]
+            frame[f"{target}_upper_{level}"] = values[:, i] + width[:, i]
     frame.insert(0, *future_index(series, steps, series.freq or card.source.freq))
-    return Forecast(frame, series, card, notes, levels)
+    if series.name is not None:
+        frame.insert(0, series.id_col, series.name)
+    return frame
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -96,54 +161,59 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
         frame.to_csv(temporary, index=False)
 
 
-def plot(forecast: Forecast, path: Path) -> None:
-    """The history's tail and the forecast, titled with the architecture."""
-    from forecast_cli.plotting import plot_forecast
+def plot(forecast: Forecast, path: Path, max_plots: int = 6) -> None:
+    """The history's tail and the forecast of each target of the first ``max_plots``
+    series, titled with the architecture."""
+    from forecast_cli.plotting import ForecastPanel, plot_forecast
 
-    series, card = forecast.series, forecast.card
-    n_targets = len(series.targets)
-    tail = min(len(series.values), max(5 * card.window.lookback, 100, len(forecast.frame)))
-    if series.times is not None and pd.api.types.is_datetime64_any_dtype(forecast.frame.iloc[:, 0]):
-        history_x, x_label = series.times[-tail:], series.time_col
-        forecast_x = forecast.frame.iloc[:, 0].to_numpy()
-    else:
-        rows = len(series.values)
-        history_x, x_label = np.arange(rows - tail, rows) + 1, "row"
-        forecast_x = np.arange(rows, rows + len(forecast.frame)) + 1
+    card, steps = forecast.card, len(forecast.frame) // len(forecast.panel)
+    panels, x_label = [], "row"
+    for index, series in enumerate(forecast.panel[:max_plots]):
+        rows = forecast.frame.iloc[index * steps : (index + 1) * steps]
+        time = rows.get(series.time_col)
+        tail = min(len(series.values), max(5 * card.window.lookback, 100, steps))
+        if series.times is not None and time is not None:
+            history_x, forecast_x, x_label = series.times[-tail:], time.to_numpy(), series.time_col
+        else:
+            end = len(series.values)
+            history_x, forecast_x = np.arange(end - tail, end) + 1, np.arange(end, end + steps) + 1
+        for i, target in enumerate(series.targets):
+            panels.append(
+                ForecastPanel(
+                    target if series.name is None else f"{series.name}: {target}",
+                    np.asarray(history_x),
+                    series.values[-tail:, i],
+                    np.asarray(forecast_x),
+                    rows[target].to_numpy(),
+                    {
+                        level: (
+                            rows[f"{target}_lower_{level}"].to_numpy(),
+                            rows[f"{target}_upper_{level}"].to_numpy(),
+                        )
+                        for level in forecast.levels
+                    },
+                )
+            )
+    shown = len(forecast.panel[:max_plots])
+    which = f", {shown} of {len(forecast.panel)} series" if len(forecast.panel) > 1 else ""
     title = (
         f"{card.model.label} ({card.model.head}), lookback {card.window.lookback}: "
-        f"next {len(forecast.frame)} steps"
+        f"next {steps} steps{which}"
     )
-    bands = {
-        level: (
-            forecast.frame[[f"{t}_lower_{level}" for t in series.targets]].to_numpy(),
-            forecast.frame[[f"{t}_upper_{level}" for t in series.targets]].to_numpy(),
-        )
-        for level in forecast.levels
-    }
-    plot_forecast(
-        np.asarray(history_x),
-        series.values[-tail:, :n_targets],
-        np.asarray(forecast_x),
-        forecast.frame[list(series.targets)].to_numpy(),
-        series.targets,
-        x_label,
-        title,
-        path,
-        bands,
-    )
+    plot_forecast(panels, x_label, title, path)
 
 
 def _future_features(
-    card: ModelCard, series: Series, steps: int, future_path: Path | None
+    card: ModelCard, panel: tuple[Series, ...], steps: int, future_path: Path | None
 ) -> np.ndarray | None:
-    """Scaled extra-input values for the steps the roll feeds back, when it needs them:
-    the features from ``--future-data``, the calendar computed from the future times."""
+    """Scaled extra-input values ``(series, steps - horizon, extras)`` for the steps the
+    roll feeds back, when it needs them: the features from ``--future-data`` (with the
+    model's --id-col, rows for each series), the calendar computed from the future times."""
     features, horizon = card.data.features, card.window.horizon
     needed = steps - horizon
-    if not (features or series.calendar) or needed <= 0:
+    if not (features or panel[0].calendar) or needed <= 0:
         return None
-    parts = []
+    known = {}
     if features:
         if future_path is None:
             raise ForecastError(
@@ -152,17 +222,28 @@ def _future_features(
                 f"--future-data FILE with columns {', '.join(features)} for the next {needed} "
                 f"step(s), or use --steps {horizon}."
             )
-        future = load_series(future_path, DataConfig(targets=features, fill=card.data.fill))
-        if len(future.values) < needed:
-            raise ForecastError(
-                f"--future-data {future_path} has {len(future.values)} rows; forecasting "
-                f"{steps} steps needs the features for {needed} step(s) after the data's end."
-            )
-        parts.append(future.values[:needed])
-    if series.calendar:
-        parts.append(future_calendar(series.times, series.freq, series.calendar, needed))
+        asked = DataConfig(targets=features, fill=card.data.fill, id_col=card.data.id_col)
+        known = {future.name: future for future in load_panel(future_path, asked)}
     n_targets = len(card.data.targets)
-    return card.scaler.transform(np.concatenate(parts, axis=1), first=n_targets)[None]
+    scaled = []
+    for series in panel:
+        parts = []
+        if features:
+            future = known.get(series.name)
+            rows = 0 if future is None else len(future.values)
+            if rows < needed:
+                named = f" for series '{series.name}'" if series.name is not None else ""
+                raise ForecastError(
+                    f"--future-data {future_path} has {rows} rows{named}; forecasting "
+                    f"{steps} steps needs the features for {needed} step(s) after the "
+                    "data's end."
+                )
+            parts.append(future.values[:needed])
+        if series.calendar:
+            parts.append(future_calendar(series.times, series.freq, series.calendar, needed))
+        extra = np.concatenate(parts, axis=1)
+        scaled.append(card.scalers[series.name].transform(extra, first=n_targets))
+    return np.stack(scaled)
 
 
 def future_index(series: Series, steps: int, freq: str | None) -> tuple[str, object]:

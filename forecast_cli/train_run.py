@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ from forecast_cli.config import (
 )
 from forecast_cli.errors import ForecastError
 from forecast_cli.forecasting import roll
-from forecast_cli.loading import Series, load_series
+from forecast_cli.loading import Series, load_panel, panel_notes
 from forecast_cli.metrics import mae, rmse, smape
 from forecast_cli.network import build_model, describe, fitted_shape
 from forecast_cli.report import Report
@@ -47,8 +48,8 @@ from forecast_cli.windows import Split, make_windows, split_series, too_short, t
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """A series cut into scaled train and validation windows, ready to fit."""
+class Part:
+    """One series cut into scaled train and validation windows."""
 
     series: Series
     split: Split
@@ -60,16 +61,64 @@ class Prepared:
     val_actual: np.ndarray  # validation targets in the data's own units
 
 
-def prepare(series: Series, window: WindowConfig) -> Prepared:
-    """Split by time first, fit the scaler on the training rows only, then cut windows."""
+@dataclass(frozen=True)
+class Prepared:
+    """The windows of every series stacked on the sample axis, for one global network.
+
+    Each series is split, scaled and windowed alone (``prepare_part``), so no window spans
+    two series and no series' scaling sees another's, or its own validation rows.
+    """
+
+    parts: tuple[Part, ...]
+
+    @cached_property
+    def train(self) -> tuple[np.ndarray, np.ndarray]:
+        return _stack([part.train for part in self.parts])
+
+    @cached_property
+    def val(self) -> tuple[np.ndarray, np.ndarray]:
+        return _stack([part.val for part in self.parts])
+
+    @property
+    def val_actual(self) -> np.ndarray:
+        return _stack([(part.val_actual,) for part in self.parts])[0]
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return self.parts[0].series.targets
+
+
+def _stack(pairs: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """Concatenate on the sample axis; one series' arrays stay the views they are."""
+    if len(pairs) == 1:
+        return pairs[0]
+    return tuple(np.concatenate(arrays) for arrays in zip(*pairs, strict=True))
+
+
+def prepare(panel: tuple[Series, ...], window: WindowConfig) -> Prepared:
+    """Every series of ``panel`` prepared alone (``prepare_part``), then stacked."""
+    return Prepared(tuple(prepare_part(series, window, len(panel) > 1) for series in panel))
+
+
+def prepare_part(series: Series, window: WindowConfig, named: bool = False) -> Part:
+    """Split by time first, fit the scaler on the training rows only, then cut windows.
+
+    ``named``: the series is one of several, and an error names it."""
     n_targets = len(series.targets)
-    split = split_series(len(series.values), window.lookback, window.horizon, window.val_fraction)
+    try:
+        split = split_series(
+            len(series.values), window.lookback, window.horizon, window.val_fraction
+        )
+    except ForecastError as exc:
+        if not named:
+            raise
+        raise ForecastError(f"Series '{series.name}': {exc}") from None
     scaler = Scaler.fit(window.scale, series.values[: split.train_rows])
     inputs, targets = make_windows(
         scaler.transform(series.values), window.lookback, window.horizon, n_targets
     )
     _, actual = make_windows(series.values, window.lookback, window.horizon, n_targets)
-    return Prepared(
+    return Part(
         series=series,
         split=split,
         scaler=scaler,
@@ -81,25 +130,46 @@ def prepare(series: Series, window: WindowConfig) -> Prepared:
 
 def validation_forecast(model, prepared: Prepared, head: Head) -> np.ndarray:
     """The network's forecasts ``(windows, horizon, targets)`` for every validation window,
-    in the data's own units."""
+    in the data's own units (each series' in its own)."""
     horizon = prepared.val_actual.shape[1]
-    return prepared.scaler.inverse(
-        roll(model, np.ascontiguousarray(prepared.val[0]), horizon, head)
+    scaled = roll(model, np.ascontiguousarray(prepared.val[0]), horizon, head)
+    return np.concatenate(
+        [
+            part.scaler.inverse(piece)
+            for part, piece in zip(prepared.parts, _by_part(prepared, scaled), strict=True)
+        ]
     )
 
 
+def _by_part(prepared: Prepared, stacked: np.ndarray) -> list[np.ndarray]:
+    """Validation windows stacked over the series, split back into each series' own."""
+    ends = np.cumsum([len(part.val_actual) for part in prepared.parts])[:-1]
+    return np.split(stacked, ends)
+
+
 def scores(prepared: Prepared, predicted: np.ndarray) -> dict:
-    """Validation MAE, RMSE and sMAPE of ``predicted``, overall and per target."""
+    """Validation MAE, RMSE and sMAPE of ``predicted``, overall, per target and, with
+    several series, per series."""
     actual = prepared.val_actual
 
     def measure(a: np.ndarray, p: np.ndarray) -> dict:
         return {"val_mae": mae(a, p), "val_rmse": rmse(a, p), "val_smape": smape(a, p)}
 
     per_target = {
-        name: measure(actual[..., i], predicted[..., i])
-        for i, name in enumerate(prepared.series.targets)
+        name: measure(actual[..., i], predicted[..., i]) for i, name in enumerate(prepared.targets)
     }
-    return {**measure(actual, predicted), "per_target": per_target}
+    result = {**measure(actual, predicted), "per_target": per_target}
+    if len(prepared.parts) > 1:
+        result["per_series"] = {
+            part.series.name: measure(a, p)
+            for part, a, p in zip(
+                prepared.parts,
+                _by_part(prepared, actual),
+                _by_part(prepared, predicted),
+                strict=True,
+            )
+        }
+    return result
 
 
 def run_train(
@@ -114,10 +184,10 @@ def run_train(
 ) -> ModelCard:
     """Train one model on ``path`` and save it to ``model_dir``; return its card."""
     check_destination(model_dir)
-    series = load_series(path, data)
-    window, resolved, notes = resolve_defaults(window, model_config, series, season)
-    report.notes(series.notes + tuple(notes))
-    prepared = prepare(series, window)
+    panel = load_panel(path, data)
+    window, resolved, notes = resolve_defaults(window, model_config, panel, season)
+    report.notes(panel_notes(panel) + tuple(notes))
+    prepared = prepare(panel, window)
     report.facts("Data and windows", window_facts(prepared, window, resolved.head))
 
     networks = build_networks(choices(model_config, resolved), prepared, training.seed)
@@ -137,7 +207,8 @@ def run_train(
     metrics = scores(prepared, validation_forecast(model, prepared, model_config.head))
     card = model_card(prepared, data, window, model_config, training, model, result, metrics)
     save_model_dir(model_dir, model, card, result.history)
-    unit = f" ({series.targets[0]} units)" if len(series.targets) == 1 else ""
+    single = len(panel) == 1 and len(prepared.targets) == 1
+    unit = f" ({prepared.targets[0]} units)" if single else ""
     report.facts(
         "Validation",
         [
@@ -154,7 +225,7 @@ def run_train(
 def resolve_defaults(
     window: WindowConfig,
     model: ModelConfig,
-    series: Series,
+    panel: tuple[Series, ...],
     season: int | None,
     steps: int = DEFAULT_STEPS,
 ) -> tuple[WindowConfig, ModelConfig, list[str]]:
@@ -166,17 +237,18 @@ def resolve_defaults(
     is too short to train on windows that long. ``--anchor auto`` (see ``auto_anchor``)
     reads the training rows only, and judges the anchors on forecasts of ``steps`` steps
     (the network's horizon if longer). The default lookback is 20, or one season if that
-    is longer. Returns notes saying what was chosen.
+    is longer. With several series, the shortest decides the horizon and the anchor
+    fits them all on average. Returns notes saying what was chosen.
     """
-    rows = len(series.values)
+    rows = min(len(series.values) for series in panel)
     chosen_horizon = window.horizon is None
     if chosen_horizon:
         tail = math.ceil(window.val_fraction * rows)
         window = dataclasses.replace(window, horizon=max(1, min(steps, tail)))
-    period = season or season_from_freq(series.freq)
+    period = season or season_from_freq(common_freq(panel))
     anchor, notes = model.anchor, []
     if anchor is Anchor.AUTO:
-        anchor, period, reason = auto_anchor(series, window, season, max(steps, window.horizon))
+        anchor, period, reason = auto_anchor(panel, window, season, max(steps, window.horizon))
         notes.append(f"Anchor: {anchor} ({reason}); --anchor none|last|seasonal overrides it.")
     lookback = window.lookback
     if lookback is None:
@@ -206,30 +278,41 @@ def resolve_defaults(
     )
 
 
+def common_freq(panel: tuple[Series, ...]) -> str | None:
+    """The frequency every series of ``panel`` shares, if they share one."""
+    freqs = {series.freq for series in panel}
+    return freqs.pop() if len(freqs) == 1 else None
+
+
 def auto_anchor(
-    series: Series, window: WindowConfig, season: int | None, steps: int
+    panel: tuple[Series, ...], window: WindowConfig, season: int | None, steps: int
 ) -> tuple[Anchor, int | None, str]:
     """``--anchor auto``: the anchor, its period and why.
 
     ``--season N`` is taken as given. Otherwise the season the frequency implies is kept
     if repeating it forecasts ``steps`` steps of the training rows about as well as the
     best period does; if not, or with no season known, the period that fits them best is
-    found, and the last value is the anchor when no period fits.
+    found, and the last value is the anchor when no period fits. Each series' errors are
+    measured on its own training rows, and averaged over the series.
     """
     longest = window.lookback
     if season is not None and (longest is None or season <= longest):
         return Anchor.SEASONAL, season, f"--season {season}"
-    known = season_from_freq(series.freq)
-    rows = training_rows(len(series.values), window.horizon, window.val_fraction)
-    longest = min(longest or rows, (rows - steps) // 2, LONGEST_SEASON)
+    freq = common_freq(panel)
+    known = season_from_freq(freq)
+    rows = [training_rows(len(s.values), window.horizon, window.val_fraction) for s in panel]
+    longest = min(longest or min(rows), (min(rows) - steps) // 2, LONGEST_SEASON)
     if longest < 1:
         return Anchor.LAST, None, "too few rows to look for a season"
-    errors = fitted_errors(
-        series.values[:rows, : len(series.targets)], steps, list(range(1, longest + 1))
-    )
+    periods = list(range(1, longest + 1))
+    each = [
+        fitted_errors(series.values[:n, : len(series.targets)], steps, periods)
+        for series, n in zip(panel, rows, strict=True)
+    ]
+    errors = {period: float(np.mean([e[period] for e in each])) for period in periods}
     fits_window = known is not None and known > 1 and known <= (window.lookback or known)
     if fits_window and season_fits(errors, known):
-        return Anchor.SEASONAL, known, f"season {known} of frequency {series.freq}"
+        return Anchor.SEASONAL, known, f"season {known} of frequency {freq}"
     found = likely_period(errors)
     if found > 1:
         return Anchor.SEASONAL, found, f"the training rows repeat every {found} steps"
@@ -327,18 +410,19 @@ def model_card(
     metrics: dict,
 ) -> ModelCard:
     """Everything about a trained network that ``forecast predict`` needs, with its scores."""
-    series = prepared.series
+    panel = tuple(part.series for part in prepared.parts)
+    series = panel[0]
     return ModelCard(
         data=series.resolved(data),
         source=DataSource(
             # '-' (standard input) stays '-': predict then reads its data from stdin too
             str(series.path if str(series.path) == "-" else series.path.absolute()),
             series.sha256,
-            len(series.values),
-            series.freq,
+            sum(len(s.values) for s in panel),
+            common_freq(panel),
         ),
         window=window,
-        scaler=prepared.scaler,
+        scalers={s.name: part.scaler for s, part in zip(panel, prepared.parts, strict=True)},
         model=model_config,
         training=training,
         params=model.count_params(),
@@ -356,25 +440,32 @@ def model_card(
 
 def window_facts(prepared: Prepared, window: WindowConfig, head: Head) -> list[tuple[str, str]]:
     """The table printed before training: what was read and the tensors' shapes."""
-    series, split = prepared.series, prepared.split
+    series, split = prepared.parts[0].series, prepared.parts[0].split
     y_train, y_val = (
         fitted_shape(y.shape, head, window.lookback) for y in (prepared.train[1], prepared.val[1])
     )
     time = f", time column '{series.time_col}'" if series.time_col else ", no time column"
     freq = f", frequency {series.freq}" if series.freq else ""
+    if len(prepared.parts) == 1:
+        read = f"{split.rows} rows{time}{freq}"
+        train = f"rows 1-{split.train_rows}"
+        val = f"targets in rows {split.train_rows + 1}-{split.rows}"
+        scaling = f"statistics of the {split.train_rows} training rows"
+    else:
+        lengths = sorted(part.split.rows for part in prepared.parts)
+        read = f"{len(lengths)} series of {lengths[0]}-{lengths[-1]} rows{time}{freq}"
+        train, val = "each series' first rows", "each series' last rows"
+        scaling = "per series, statistics of its training rows"
     return [
-        ("series", f"{series.path} ({split.rows} rows{time}{freq})"),
+        ("series", f"{series.path} ({read})"),
         ("targets", ", ".join(series.targets)),
         ("inputs", ", ".join(series.columns)),
         ("lookback, horizon", f"{window.lookback}, {window.horizon}"),
-        ("train", f"{split.train_windows} samples (rows 1-{split.train_rows})"),
-        (
-            "validation",
-            f"{split.val_windows} samples (targets in rows {split.train_rows + 1}-{split.rows})",
-        ),
+        ("train", f"{len(prepared.train[0])} samples ({train})"),
+        ("validation", f"{len(prepared.val[0])} samples ({val})"),
         ("X train, y train", f"{_shape(prepared.train[0].shape)}, {_shape(y_train)}"),
         ("X val, y val", f"{_shape(prepared.val[0].shape)}, {_shape(y_val)}"),
-        ("scaling", f"{window.scale} (statistics of the {split.train_rows} training rows)"),
+        ("scaling", f"{window.scale} ({scaling})"),
     ]
 
 

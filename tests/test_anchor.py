@@ -28,7 +28,7 @@ def resolve(freq, lookback=None, anchor=Anchor.AUTO, season=None, values=None):
     return resolve_defaults(
         WindowConfig(lookback=lookback, horizon=4),
         ModelConfig(anchor=anchor),
-        series(freq, values),
+        (series(freq, values),),
         season,
     )
 
@@ -109,7 +109,7 @@ def test_the_default_horizon_is_the_forecast_shortened_to_fit_the_series():
         window, _, _ = resolve_defaults(
             WindowConfig(lookback=8, horizon=None),
             ModelConfig(anchor=Anchor.NONE),
-            series(None, np.zeros(rows)),
+            (series(None, np.zeros(rows)),),
             None,
             steps,
         )

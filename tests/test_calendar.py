@@ -52,9 +52,9 @@ def test_train_then_predict_past_the_horizon_with_no_future_data(cli, sine_csv, 
     _, card = load_model_dir(tmp_path / "forecast-model")
     series = load_series(sine_csv, card.data)
     # The roll is fed the encodings of the steps after the data's end, scaled.
-    fed = _future_features(card, series, steps=5, future_path=None)[0]
+    fed = _future_features(card, (series,), steps=5, future_path=None)[0]
     after = pd.date_range(sine_frame()["timestamp"].iloc[-1], periods=4, freq="h")[1:]
-    expected = card.scaler.transform(calendar_values(after, series.calendar), first=1)
+    expected = card.scalers[None].transform(calendar_values(after, series.calendar), first=1)
     np.testing.assert_allclose(fed, expected, rtol=1e-6)
     predicted = cli("predict", "--steps", 5, "--no-plot")
     assert predicted.exit_code == 0, predicted.output

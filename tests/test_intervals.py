@@ -7,7 +7,7 @@ from conftest import FAST
 
 from forecast_cli.config import Head, ModelConfig, Scale, parse_layers
 from forecast_cli.errors import ForecastError
-from forecast_cli.intervals import calibrate, parse_levels
+from forecast_cli.intervals import Calibration, calibrate, parse_levels
 from forecast_cli.network import build_model
 from forecast_cli.scaling import Scaler
 
@@ -30,7 +30,9 @@ def test_widths_cover_the_nominal_share_of_fresh_noise():
     rng = np.random.default_rng(0)
     values = rng.normal(0, 1.0, (2000, 1)).astype(np.float32)
     scaler = Scaler.fit(Scale.STANDARD, values[:1000])
-    widths = calibrate(constant_model(5), Head.MANY_TO_ONE, scaler, values, 1000, 5, 3, 1, (80, 95))
+    (widths,) = calibrate(
+        constant_model(5), Head.MANY_TO_ONE, [Calibration(values, scaler, 1000)], 5, 3, 1, (80, 95)
+    )
     assert widths[80].shape == (3, 1)
     # The constant forecast's errors are the noise itself: |N(0, 1)| quantiles.
     np.testing.assert_allclose(widths[80], 1.2816, atol=0.12)
@@ -48,14 +50,33 @@ def test_too_few_calibration_origins_say_what_to_do(steps):
         calibrate(
             constant_model(5),
             Head.MANY_TO_ONE,
-            Scaler.fit(Scale.NONE, values),
-            values,
-            32,
+            [Calibration(values, Scaler.fit(Scale.NONE, values), 32)],
             5,
             steps,
             1,
             (80,),
         )
+
+
+def test_series_of_a_global_model_share_one_calibration_in_their_own_scale():
+    """Two short tails, too short alone, calibrate together; each series' widths are the
+    pooled quantile times its own spread, and cover its own fresh noise."""
+    rng = np.random.default_rng(1)
+    small, large = (rng.normal(0, sd, (208, 1)).astype(np.float32) for sd in (1.0, 100.0))
+    parts = [Calibration(v, Scaler.fit(Scale.STANDARD, v[:200]), 200) for v in (small, large)]
+    alone = [
+        Calibration(v[:150], p.scaler, 142) for v, p in zip((small, large), parts, strict=True)
+    ]
+    with pytest.raises(ForecastError, match="this series has 6"):
+        calibrate(constant_model(5), Head.MANY_TO_ONE, alone[:1], 5, 3, 1, (80,))
+    wide = [Calibration(v, p.scaler, 100) for v, p in zip((small, large), parts, strict=True)]
+    first, second = calibrate(constant_model(5), Head.MANY_TO_ONE, wide, 5, 3, 1, (80,))
+    ratio = parts[1].scaler.scale[0] / parts[0].scaler.scale[0]
+    np.testing.assert_allclose(second[80] / first[80], ratio, rtol=1e-5)
+    for width, sd, part in zip((first, second), (1.0, 100.0), parts, strict=True):
+        fresh = rng.normal(0, sd, 5000)
+        coverage = 100 * np.mean(np.abs(fresh - part.scaler.offset[0]) <= width[80][0, 0])
+        assert abs(coverage - 80) < 6
 
 
 def test_predict_adds_lower_and_upper_columns_per_level(cli, sine_csv, tmp_path):

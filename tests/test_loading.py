@@ -29,6 +29,14 @@ def test_default_target_is_the_last_numeric_column_and_the_choice_is_said(write_
     np.testing.assert_array_equal(series.values[:, 0], [50, 49, 48, 47, 46, 45])
 
 
+def test_the_default_target_is_never_one_of_the_features(write_csv):
+    series = load(write_csv("s.csv", SENSORS), features=("humidity",))
+    assert series.targets == ("temperature",) and series.features == ("humidity",)
+    assert series.notes == (
+        "Target: 'temperature' (the only numeric column); choose another with --target.",
+    )
+
+
 def test_targets_then_features_form_the_inputs(write_csv):
     series = load(write_csv("s.csv", SENSORS), targets=("temperature",), features=("humidity",))
     assert series.columns == ("temperature", "humidity")

@@ -6,7 +6,7 @@ import pytest
 from forecast_cli.config import Scale, WindowConfig
 from forecast_cli.loading import Series
 from forecast_cli.scaling import Scaler
-from forecast_cli.train_run import prepare
+from forecast_cli.train_run import prepare_part
 
 
 def series_of(values: np.ndarray) -> Series:
@@ -19,7 +19,7 @@ def test_scaler_statistics_come_from_the_training_rows_only():
     spiked = values.copy()
     spiked[90:] += 1000.0  # a change confined to the validation tail
     window = WindowConfig(lookback=5, horizon=1, val_fraction=0.2)
-    plain, shifted = prepare(series_of(values), window), prepare(series_of(spiked), window)
+    plain, shifted = (prepare_part(series_of(v), window) for v in (values, spiked))
     assert plain.split.train_rows == 80
     assert plain.scaler == shifted.scaler
     np.testing.assert_allclose(plain.scaler.offset, values[:80].mean(axis=0), rtol=1e-5)
