@@ -35,6 +35,7 @@ from forecast_cli.train_run import (
     resolve_defaults,
     train_networks,
 )
+from forecast_cli.windows import forecast_inputs, rows_ahead
 
 MODEL, NAIVE, SEASONAL = "model", "naive", "seasonal naive"
 
@@ -88,6 +89,7 @@ def run_backtest(
     first = _known(panel, [max(s[0], 0) for s in starts])
     # Settled on the rows before the first cut-off, so no fold's future sways the choice.
     window, resolved, notes = resolve_defaults(window, model_config, first, season, steps)
+    _check_inputs_ahead(panel[0], window.horizon, steps)
     report.notes(panel_notes(panel) + tuple(notes))
     season = season or season_from_freq(common_freq(panel)) or 1
     known = min(len(series.values) for series in first)
@@ -139,6 +141,25 @@ def run_backtest(
     return Backtest(results, season, _table(results, season, levels))
 
 
+def _check_inputs_ahead(series: Series, horizon: int, steps: int) -> None:
+    """Refuse folds that would read what their cut-off does not know: features past it,
+    or future features past the data's end (in the last fold)."""
+    if series.features and steps > horizon:
+        raise ForecastError(
+            f"--features {','.join(series.features)} are known only up to each cut-off, so a "
+            f"fold forecasts at most the network's --horizon ({horizon}), shorter than --steps "
+            f"{steps}: pass --steps {horizon} or --horizon {steps}, or --future-features for "
+            "columns known ahead."
+        )
+    if series.future_features and rows_ahead(steps, horizon) > steps:
+        raise ForecastError(
+            f"With --future-features the network reads them {horizon} steps at a time, so "
+            f"each fold needs them for {rows_ahead(steps, horizon)} rows after its cut-off, "
+            f"more than the last fold has (--steps {steps}): make --steps a multiple of "
+            "--horizon."
+        )
+
+
 @dataclass(frozen=True)
 class _Settings:
     """What every fold is trained and scored with."""
@@ -177,19 +198,23 @@ def _fold(
     trained = train_networks(networks, prepared, settings.training, on_epoch)
     model, model_config = trained.model, trained.config
     n_targets, steps = len(prepared.targets), settings.steps
-    last = np.stack(
-        [p.scaler.transform(p.series.values[-window.lookback :]) for p in prepared.parts]
-    )
-    # Past the network's horizon extra features are read from the data, as predict reads
-    # them from --future-data.
-    ahead = [
-        p.scaler.transform(
-            series.values[cutoff : cutoff + steps - window.horizon, n_targets:], first=n_targets
+    # Known-ahead inputs after the cut-off (future features, calendar) are read from the
+    # data, as predict reads them from --future-data; run_backtest refused the rest.
+    inputs = [
+        forecast_inputs(
+            series.values,
+            cutoff,
+            p.scaler,
+            series.known_ahead,
+            window.lookback,
+            steps,
+            window.horizon,
+            n_targets,
         )
         for p, series, cutoff in zip(prepared.parts, panel, starts, strict=True)
     ]
-    future = np.stack(ahead) if ahead[0].size else None
-    scaled = roll(model, last, steps, model_config.head, future)
+    extras = None if inputs[0][1] is None else np.stack([extra for _, extra in inputs])
+    scaled = roll(model, np.stack([w for w, _ in inputs]), steps, model_config.head, extras)
     history = [p.series.values[:, :n_targets] for p in prepared.parts]
     origin = [np.array([cutoff]) for cutoff in starts]
     forecasts = {
@@ -209,7 +234,7 @@ def _fold(
                 model,
                 model_config.head,
                 [
-                    Calibration(p.series.values, p.scaler, p.split.train_rows)
+                    Calibration(p.series.values, p.scaler, p.split.train_rows, p.series.known_ahead)
                     for p in prepared.parts
                 ],
                 window.lookback,

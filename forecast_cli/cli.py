@@ -181,7 +181,18 @@ FeaturesOpt = Annotated[
     typer.Option(
         metavar="COL,...",
         rich_help_panel=DATA,
-        help="Extra numeric input columns, comma-separated.",
+        help="Extra numeric input columns known up to now, comma-separated; forecasts "
+        "reach at most --horizon steps.",
+    ),
+]
+FutureFeaturesOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="COL,...",
+        rich_help_panel=DATA,
+        help="Extra numeric input columns known ahead (prices, holidays): the network also "
+        "reads their values for the steps it forecasts, which predict takes from "
+        "--future-data.",
     ),
 ]
 FillOpt = Annotated[
@@ -335,7 +346,7 @@ JsonFlag = Annotated[
 
 
 def _data_config(
-    target, time_col, features, fill, freq, aggregate, decimal, calendar, id_col
+    target, time_col, features, fill, freq, aggregate, decimal, calendar, id_col, future=None
 ) -> DataConfig:
     if decimal not in (None, ".", ","):
         raise typer.BadParameter(f"expected '.' or ',', got {decimal!r}.", param_hint="--decimal")
@@ -349,6 +360,7 @@ def _data_config(
         decimal,
         calendar,
         id_col,
+        _columns(future),
     )
 
 
@@ -358,6 +370,7 @@ def train(
     target: TargetOpt = None,
     time_col: TimeColOpt = None,
     features: FeaturesOpt = None,
+    future_features: FutureFeaturesOpt = None,
     fill: FillOpt = None,
     freq: FreqOpt = None,
     aggregate: AggregateOpt = None,
@@ -390,7 +403,18 @@ def train(
     """Train a recurrent network on DATA and save it to --model-dir."""
     model = ModelConfig(parse_layers(layers, merge_mode), head, dropout, recurrent_dropout, anchor)
     configs = (
-        _data_config(target, time_col, features, fill, freq, aggregate, decimal, calendar, id_col),
+        _data_config(
+            target,
+            time_col,
+            features,
+            fill,
+            freq,
+            aggregate,
+            decimal,
+            calendar,
+            id_col,
+            future_features,
+        ),
         WindowConfig(lookback, horizon, val_fraction, scale),
         model,
         TrainConfig(epochs, batch_size, learning_rate, clipnorm, loss, patience, seed),
@@ -558,6 +582,7 @@ def backtest(
     target: TargetOpt = None,
     time_col: TimeColOpt = None,
     features: FeaturesOpt = None,
+    future_features: FutureFeaturesOpt = None,
     fill: FillOpt = None,
     freq: FreqOpt = None,
     aggregate: AggregateOpt = None,
@@ -586,7 +611,18 @@ def backtest(
     """Rolling-origin evaluation: forecast the last --folds blocks of --steps steps, each
     from the data before it, next to the naive and seasonal-naive baselines."""
     configs = (
-        _data_config(target, time_col, features, fill, freq, aggregate, decimal, calendar, id_col),
+        _data_config(
+            target,
+            time_col,
+            features,
+            fill,
+            freq,
+            aggregate,
+            decimal,
+            calendar,
+            id_col,
+            future_features,
+        ),
         WindowConfig(lookback, horizon, val_fraction, scale),
         ModelConfig(parse_layers(layers, merge_mode), head, dropout, recurrent_dropout, anchor),
         TrainConfig(epochs, batch_size, learning_rate, clipnorm, loss, patience, seed),
@@ -639,7 +675,9 @@ def predict(
     no_plot: Annotated[bool, typer.Option("--no-plot", help="Do not draw the plot.")] = False,
     future_data: Annotated[
         Path | None,
-        typer.Option(help="CSV with future values of the model's extra input features."),
+        typer.Option(
+            help="File with the values of the model's --future-features after the data's end."
+        ),
     ] = None,
     fill: FillOpt = None,
     intervals: Annotated[

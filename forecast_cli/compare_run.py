@@ -20,14 +20,13 @@ import pandas as pd
 
 from forecast_cli.artifacts import save_model_dir, staged_directory
 from forecast_cli.baselines import naive, season_from_freq, seasonal_naive
-from forecast_cli.calendar_features import future_calendar
 from forecast_cli.candidates import Candidate
 from forecast_cli.config import Anchor, CompareConfig, DataConfig, TrainConfig, WindowConfig
 from forecast_cli.errors import ForecastError
 from forecast_cli.forecasting import roll_together
 from forecast_cli.loading import load_panel, panel_notes
 from forecast_cli.parallel import run_parallel
-from forecast_cli.predict_run import future_index
+from forecast_cli.predict_run import future_index, inputs_after_end
 from forecast_cli.report import Report
 from forecast_cli.train_run import (
     Prepared,
@@ -236,26 +235,15 @@ def _train_all(prepared: Prepared, job: _Job, on_epoch) -> _Run:
     results = fit(branches, prepared.train, prepared.val, job.training, on_epoch)
     if any(result.interrupted for result in results.values()):
         raise KeyboardInterrupt  # a comparison is written whole or not at all
-    parts, lookback = prepared.parts, job.window.lookback
-    last_windows = np.stack([p.scaler.transform(p.series.values[-lookback:]) for p in parts])
-    calendar = None  # the only extra inputs compare rolls past the horizon (run_compare)
-    if parts[0].series.calendar and job.steps > job.window.horizon:
-        calendar = np.stack(
-            [
-                p.scaler.transform(
-                    future_calendar(
-                        p.series.times,
-                        p.series.freq,
-                        p.series.calendar,
-                        job.steps - job.window.horizon,
-                    ),
-                    first=len(prepared.targets),
-                )
-                for p in parts
-            ]
-        )
+    parts, window = prepared.parts, job.window
+    # the calendar is the only extra input compare rolls past the horizon (run_compare)
+    inputs = [
+        inputs_after_end(p.series, p.scaler, None, window.lookback, window.horizon, job.steps)
+        for p in parts
+    ]
+    calendar = None if inputs[0][1] is None else np.stack([extra for _, extra in inputs])
     futures = roll_together(
-        [(b.model, b.head) for b in branches], last_windows, job.steps, calendar
+        [(b.model, b.head) for b in branches], np.stack([w for w, _ in inputs]), job.steps, calendar
     )
     run = _Run({}, {}, {})
     for candidate, branch, future in zip(job.candidates, branches, futures, strict=True):

@@ -165,6 +165,9 @@ class DataConfig:
     decimal: str | None = None  # the decimal mark; None: detected
     calendar: bool = False  # add the position in the day, week and year as inputs
     id_col: str | None = None  # long format: the column naming each row's series
+    # inputs known ahead (prices, holidays): the network reads their values for the steps
+    # it forecasts, given at predict time by --future-data
+    future_features: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

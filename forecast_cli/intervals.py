@@ -12,7 +12,7 @@ A global network's series share one calibration, each series' errors in its own 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from forecast_cli.config import Head
 from forecast_cli.errors import ForecastError
 from forecast_cli.forecasting import roll
 from forecast_cli.scaling import Scaler
-from forecast_cli.windows import make_windows
+from forecast_cli.windows import lead, make_windows, rows_ahead
 
 MIN_ORIGINS = 10
 
@@ -47,6 +47,7 @@ class Calibration:
     values: np.ndarray  # (rows, columns)
     scaler: Scaler
     start: int
+    known_ahead: slice = field(default_factory=lambda: slice(0, 0))  # its future features
 
 
 def calibrate(
@@ -66,10 +67,17 @@ def calibrate(
     are the pooled quantiles times its own scale. One series' are its errors' quantiles.
     """
     scales = [np.asarray(one.scaler.scale[:n_targets], dtype=np.float32) for one in series]
+    horizon = model.output_shape[-2]
     firsts = [max(one.start - lookback, 0) for one in series]  # window of the tail's first row
+    # origins with ``steps`` of truth after them, and their future features for as long
+    # as the roll reads them
+    reach = [
+        rows_ahead(steps, horizon) if one.known_ahead.stop > one.known_ahead.start else steps
+        for one in series
+    ]
     counts = [
-        max(len(one.values) - lookback - steps + 1 - first, 0)
-        for one, first in zip(series, firsts, strict=True)
+        max(len(one.values) - lookback - span + 1 - first, 0)
+        for one, first, span in zip(series, firsts, reach, strict=True)
     ]
     origins = sum(counts)
     if origins < MIN_ORIGINS:
@@ -82,14 +90,15 @@ def calibrate(
     for one, first, count, scale in zip(series, firsts, counts, scales, strict=True):
         if count == 0:
             continue
-        scaled = one.scaler.transform(one.values)
+        scaled = lead(one.scaler.transform(one.values), one.known_ahead, horizon)
         inputs, _ = make_windows(scaled, lookback, steps, n_targets)
         _, truth = make_windows(one.values, lookback, steps, n_targets)
         extra = scaled.shape[1] - n_targets
         _, ahead = make_windows(scaled[:, n_targets:], lookback, steps, extra)
-        windows.append(inputs[first:])
-        known.append(ahead[first:])
-        actual.append((truth[first:], one.scaler, scale))
+        origins_of = slice(first, first + count)
+        windows.append(inputs[origins_of])
+        known.append(ahead[origins_of])
+        actual.append((truth[origins_of], one.scaler, scale))
     forecasts = roll(model, np.concatenate(windows), steps, head, np.concatenate(known))
     pieces = np.split(forecasts, np.cumsum([len(truth) for truth, _, _ in actual])[:-1])
     errors = np.sort(

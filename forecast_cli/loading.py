@@ -27,7 +27,8 @@ _TIME_NAMES = ("date", "time", "timestamp", "datetime", "ds")
 
 @dataclass(frozen=True)
 class Series:
-    """A loaded series: one row per time step, targets first, then extra features."""
+    """A loaded series: one row per time step, targets first, then the extra inputs:
+    features (known up to now), future features (known ahead), calendar columns."""
 
     values: np.ndarray  # (rows, len(columns)) float32
     targets: tuple[str, ...]
@@ -39,12 +40,19 @@ class Series:
     sha256: str
     notes: tuple[str, ...] = field(default=())
     calendar: tuple[str, ...] = ()  # --calendar columns, made from the times, after features
+    future_features: tuple[str, ...] = ()  # --future-features, after the features
     name: str | None = None  # the series' value in the --id-col column (long format)
     id_col: str | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return self.targets + self.features + self.calendar
+        return self.targets + self.features + self.future_features + self.calendar
+
+    @property
+    def known_ahead(self) -> slice:
+        """The columns of the future features."""
+        first = len(self.targets) + len(self.features)
+        return slice(first, first + len(self.future_features))
 
     def head(self, rows: int) -> Series:
         """The series up to (not including) row ``rows``: what was known at that time."""
@@ -54,7 +62,11 @@ class Series:
     def resolved(self, asked: DataConfig) -> DataConfig:
         """``asked`` with what was detected filled in: it reloads exactly these columns."""
         return dataclasses.replace(
-            asked, targets=self.targets, time_col=self.time_col, features=self.features
+            asked,
+            targets=self.targets,
+            time_col=self.time_col,
+            features=self.features,
+            future_features=self.future_features,
         )
 
 
@@ -85,12 +97,19 @@ def load_panel(path: Path, config: DataConfig) -> tuple[Series, ...]:
         ids = _ids(frame, id_col, path)
         frame = frame.drop(columns=id_col)
     time_col = config.time_col or _detect_time_column(frame, notes)
-    if time_col is not None and time_col in (*(config.targets or ()), *config.features):
+    inputs = (*config.features, *config.future_features)
+    both = set(config.features) & set(config.future_features)
+    if both:
+        raise ForecastError(
+            f"Column '{sorted(both)[0]}' is in both --features (known up to now) and "
+            "--future-features (known ahead); name it in one of them."
+        )
+    if time_col is not None and time_col in (*(config.targets or ()), *inputs):
         raise ForecastError(
             f"Column '{time_col}' in {path} is the time column; it cannot also be a target "
             "or feature. Choose another --time-col or --target."
         )
-    for named in (*(config.targets or ()), *config.features, config.time_col):
+    for named in (*(config.targets or ()), *inputs, config.time_col):
         if named is not None and named == id_col:
             raise ForecastError(
                 f"Column '{id_col}' in {path} is the --id-col; it cannot also be a target, "
@@ -98,12 +117,12 @@ def load_panel(path: Path, config: DataConfig) -> tuple[Series, ...]:
             )
     times = _parse_times(frame, time_col, path, notes) if time_col is not None else None
     targets = config.targets or _default_target(
-        frame.drop(columns=[c for c in config.features if c in frame.columns]),
+        frame.drop(columns=[c for c in inputs if c in frame.columns]),
         time_col,
         path,
         notes,
     )
-    columns = list(dict.fromkeys((*targets, *config.features)))
+    columns = list(dict.fromkeys((*targets, *inputs)))
     for column in columns:
         _require_column(frame, column, path)
     numbers = pd.DataFrame({c: _numeric_column(frame[c], c, path) for c in columns})
@@ -176,6 +195,7 @@ def _series(
         values=numbers.to_numpy(dtype=np.float32),
         targets=file.targets,
         features=tuple(c for c in config.features if c not in file.targets),
+        future_features=tuple(c for c in config.future_features if c not in file.targets),
         times=times,
         time_col=time_col,
         freq=freq,

@@ -16,7 +16,8 @@ from forecast_cli.errors import ForecastError
 from forecast_cli.forecasting import roll
 from forecast_cli.intervals import Calibration, calibrate
 from forecast_cli.loading import Series, load_panel, panel_notes
-from forecast_cli.windows import split_series
+from forecast_cli.scaling import Scaler
+from forecast_cli.windows import forecast_inputs, rows_ahead, split_series
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,8 @@ def run_predict(
                 f"{data_path}{named} has {len(series.values)} rows; the model reads windows of "
                 f"{lookback} (--lookback), so it needs at least {lookback} rows."
             )
-    windows = np.stack([card.scalers[s.name].transform(s.values[-lookback:]) for s in panel])
-    future = _future_features(card, panel, steps, future_path)
-    scaled = roll(model, windows, steps, card.model.head, future)
+    windows, extras = _inputs(card, panel, steps, future_path)
+    scaled = roll(model, windows, steps, card.model.head, extras)
     # calibrated on every series the model knows, forecast or not: more origins
     known = [series for series in loaded if series.name in card.scalers]
     widths = _widths(model, card, known, steps, levels) if levels else {}
@@ -128,7 +128,7 @@ def _widths(
         model,
         card.model.head,
         [
-            Calibration(s.values, card.scalers[s.name], split.train_rows)
+            Calibration(s.values, card.scalers[s.name], split.train_rows, s.known_ahead)
             for s, split in zip(panel, rows, strict=True)
         ],
         window.lookback,
@@ -203,47 +203,88 @@ def plot(forecast: Forecast, path: Path, max_plots: int = 6) -> None:
     plot_forecast(panels, x_label, title, path)
 
 
-def _future_features(
+def _inputs(
     card: ModelCard, panel: tuple[Series, ...], steps: int, future_path: Path | None
-) -> np.ndarray | None:
-    """Scaled extra-input values ``(series, steps - horizon, extras)`` for the steps the
-    roll feeds back, when it needs them: the features from ``--future-data`` (with the
-    model's --id-col, rows for each series), the calendar computed from the future times."""
-    features, horizon = card.data.features, card.window.horizon
-    needed = steps - horizon
-    if not (features or panel[0].calendar) or needed <= 0:
-        return None
-    known = {}
-    if features:
-        if future_path is None:
-            raise ForecastError(
-                f"This model also reads the features {', '.join(features)}, so past its "
-                f"--horizon of {horizon} step(s) it needs their future values: pass "
-                f"--future-data FILE with columns {', '.join(features)} for the next {needed} "
-                f"step(s), or use --steps {horizon}."
-            )
-        asked = DataConfig(targets=features, fill=card.data.fill, id_col=card.data.id_col)
-        known = {future.name: future for future in load_panel(future_path, asked)}
-    n_targets = len(card.data.targets)
-    scaled = []
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Each series' scaled last window ``(series, lookback, columns)`` and the extra inputs
+    of the rows the roll appends ``(series, rows, extras)``: future features from
+    ``--future-data`` (with the model's --id-col, rows for each series), the calendar
+    computed from the future times. Features known only up to now have no future: past
+    the horizon they are refused."""
+    horizon, features, ahead = card.window.horizon, card.data.features, card.data.future_features
+    if features and steps > horizon:
+        raise ForecastError(
+            f"This model reads --features {','.join(features)}, known only up to the data's "
+            f"end, so it forecasts at most its --horizon of {horizon} step(s): use --steps "
+            f"{horizon}, or retrain with --horizon {steps}, or with --future-features for "
+            "columns whose future values you know."
+        )
+    rows = rows_ahead(steps, horizon)
+    known = _future_data(card, future_path, rows) if ahead else {}
+    windows, extras = [], []
     for series in panel:
-        parts = []
-        if features:
-            future = known.get(series.name)
-            rows = 0 if future is None else len(future.values)
-            if rows < needed:
-                named = f" for series '{series.name}'" if series.name is not None else ""
-                raise ForecastError(
-                    f"--future-data {future_path} has {rows} rows{named}; forecasting "
-                    f"{steps} steps needs the features for {needed} step(s) after the "
-                    "data's end."
-                )
-            parts.append(future.values[:needed])
-        if series.calendar:
-            parts.append(future_calendar(series.times, series.freq, series.calendar, needed))
-        extra = np.concatenate(parts, axis=1)
-        scaled.append(card.scalers[series.name].transform(extra, first=n_targets))
-    return np.stack(scaled)
+        given = known.get(series.name)
+        count = 0 if given is None else len(given.values)
+        if ahead and count < rows:
+            named = f" for series '{series.name}'" if series.name is not None else ""
+            raise ForecastError(
+                f"--future-data {future_path} has {count} rows{named}; forecasting "
+                f"{steps} steps needs the future features for {rows} step(s) after "
+                f"the data's end (the network reads them {horizon} at a time)."
+            )
+        window, extra = inputs_after_end(
+            series,
+            card.scalers[series.name],
+            given.values[:rows] if ahead else None,
+            card.window.lookback,
+            horizon,
+            steps,
+        )
+        windows.append(window)
+        extras.append(extra)
+    return np.stack(windows), None if extras[0] is None else np.stack(extras)
+
+
+def inputs_after_end(
+    series: Series,
+    scaler: Scaler,
+    ahead: np.ndarray | None,
+    lookback: int,
+    horizon: int,
+    steps: int,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``forecast_inputs`` at the series' end: the future features ``ahead`` (data units,
+    ``rows_ahead`` rows) and the calendar of the future times fill the rows after it."""
+    rows = rows_ahead(steps, horizon)
+    future = np.full((rows, len(series.columns)), np.nan, dtype=np.float32)
+    if ahead is not None:
+        future[:, series.known_ahead] = ahead
+    if series.calendar:
+        first = len(series.columns) - len(series.calendar)
+        future[:, first:] = future_calendar(series.times, series.freq, series.calendar, rows)
+    return forecast_inputs(
+        np.concatenate([series.values, future]),
+        len(series.values),
+        scaler,
+        series.known_ahead,
+        lookback,
+        steps,
+        horizon,
+        len(series.targets),
+    )
+
+
+def _future_data(card: ModelCard, future_path: Path | None, rows: int) -> dict:
+    """``--future-data``'s series by name (``None`` without --id-col)."""
+    ahead = card.data.future_features
+    if future_path is None:
+        raise ForecastError(
+            f"This model reads the future features {', '.join(ahead)} for the steps it "
+            f"forecasts: pass --future-data FILE with columns {', '.join(ahead)} for the "
+            f"next {rows} step(s)."
+        )
+    asked = DataConfig(targets=ahead, fill=card.data.fill, id_col=card.data.id_col)
+    return {future.name: future for future in load_panel(future_path, asked)}
 
 
 def future_index(series: Series, steps: int, freq: str | None) -> tuple[str, object]:

@@ -44,7 +44,14 @@ from forecast_cli.report import Report
 from forecast_cli.runtime import seed_everything
 from forecast_cli.scaling import Scaler
 from forecast_cli.training import Branch, TrainResult, fit
-from forecast_cli.windows import Split, make_windows, split_series, too_short, training_rows
+from forecast_cli.windows import (
+    Split,
+    lead,
+    make_windows,
+    split_series,
+    too_short,
+    training_rows,
+)
 
 
 @dataclass(frozen=True)
@@ -101,7 +108,8 @@ def prepare(panel: tuple[Series, ...], window: WindowConfig) -> Prepared:
 
 
 def prepare_part(series: Series, window: WindowConfig, named: bool = False) -> Part:
-    """Split by time first, fit the scaler on the training rows only, then cut windows.
+    """Split by time first, fit the scaler on the training rows only, then cut windows
+    (their future features led into them, see ``windows.lead``).
 
     ``named``: the series is one of several, and an error names it."""
     n_targets = len(series.targets)
@@ -114,9 +122,8 @@ def prepare_part(series: Series, window: WindowConfig, named: bool = False) -> P
             raise
         raise ForecastError(f"Series '{series.name}': {exc}") from None
     scaler = Scaler.fit(window.scale, series.values[: split.train_rows])
-    inputs, targets = make_windows(
-        scaler.transform(series.values), window.lookback, window.horizon, n_targets
-    )
+    scaled = lead(scaler.transform(series.values), series.known_ahead, window.horizon)
+    inputs, targets = make_windows(scaled, window.lookback, window.horizon, n_targets)
     _, actual = make_windows(series.values, window.lookback, window.horizon, n_targets)
     return Part(
         series=series,

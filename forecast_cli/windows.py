@@ -13,6 +13,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from forecast_cli.errors import ForecastError
+from forecast_cli.scaling import Scaler
 
 
 @dataclass(frozen=True)
@@ -85,3 +86,50 @@ def make_windows(
     inputs = sliding_window_view(values[: count + lookback - 1], lookback, axis=0)
     targets = sliding_window_view(values[lookback:, :n_targets], horizon, axis=0)
     return inputs.transpose(0, 2, 1), targets.transpose(0, 2, 1)
+
+
+def lead(values: np.ndarray, columns: slice, horizon: int) -> np.ndarray:
+    """``values`` with ``columns`` (inputs known ahead) moved ``horizon`` rows earlier.
+
+    Row ``t`` then holds their values at ``t + horizon``, so a window ending at row ``t``
+    also reads them for each of the ``horizon`` steps it forecasts (the decoder inputs of
+    sequence-to-sequence models, without a second input). The last ``horizon`` rows,
+    whose values lie past the end, are NaN: no window with all its targets inside
+    ``values`` reads them.
+    """
+    if columns.start == columns.stop:
+        return values
+    led = np.array(values, dtype=np.float32)
+    led[:, columns] = np.nan
+    led[:-horizon, columns] = values[horizon:, columns]
+    return led
+
+
+def rows_ahead(steps: int, horizon: int) -> int:
+    """Rows after a window's end whose known-ahead inputs a forecast of ``steps`` reads:
+    the network emits ``horizon`` steps per call, reading each call's inputs whole."""
+    return math.ceil(steps / horizon) * horizon
+
+
+def forecast_inputs(
+    values: np.ndarray,
+    end: int,
+    scaler: Scaler,
+    known_ahead: slice,
+    lookback: int,
+    steps: int,
+    horizon: int,
+    n_targets: int,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The scaled window that forecasts row ``end`` onwards, and the extra inputs of the
+    rows a roll of ``steps`` appends to it (``None`` within one horizon).
+
+    ``values`` (data units) holds, after ``end``, the inputs known there: the future
+    features for ``rows_ahead`` rows, the calendar; the targets there are not read.
+    """
+    calls = math.ceil(steps / horizon)
+    table = lead(
+        scaler.transform(values[end - lookback : end + calls * horizon]), known_ahead, horizon
+    )
+    extras = table[lookback : lookback + (calls - 1) * horizon, n_targets:]
+    return table[:lookback], extras if calls > 1 else None

@@ -126,15 +126,15 @@ def test_a_season_longer_than_the_first_fold_is_refused(cli, sine_csv):
     )
 
 
-def test_rolled_folds_read_extra_features_from_the_data(cli, write_csv, tmp_path):
-    """Past the network's horizon a feature's values come from the data after the cut-off,
-    as predict takes them from --future-data: changing them changes the forecast."""
+def test_rolled_folds_read_future_features_from_the_data(cli, write_csv, tmp_path):
+    """A future feature's values after the cut-off come from the data, as predict takes
+    them from --future-data: changing them changes the forecast."""
     frame = sine_frame()
     frame["load"] = np.cos(np.arange(len(frame)) / 5)
     write_csv("a.csv", frame)
     frame.loc[len(frame) - 3 :, "load"] = 50.0
     write_csv("b.csv", frame)
-    flags = ["--target", "value", "--features", "load", "--folds", 1, "--steps", 6, *TINY]
+    flags = ["--target", "value", "--future-features", "load", "--folds", 1, "--steps", 6, *TINY]
     flags += ["--horizon", 2]
     for name in ("a", "b"):
         result = cli("backtest", tmp_path / f"{name}.csv", *flags, "--out", f"{name}-scores.csv")

@@ -171,18 +171,21 @@ def test_future_features_of_each_series_come_from_its_own_rows(cli, write_csv, t
         write_csv("priced.csv", frame),
         "--id-col",
         "site",
-        "--features",
+        "--future-features",
         "price",
         *FAST,
         "--horizon",
         2,
     )
     assert trained.exit_code == 0, trained.output
-    assert "needs their future values" in error_line(cli("predict", "--steps", 5))
+    assert "pass --future-data FILE with columns price" in error_line(cli("predict", "--steps", 5))
     ahead = pd.DataFrame({"site": ["north", "south", "east"] * 2, "price": range(6)})
     short = error_line(cli("predict", "--steps", 5, "--future-data", write_csv("ahead.csv", ahead)))
-    assert "has 2 rows for series 'north'; forecasting 5 steps needs the features for 3" in short
-    future = write_csv("ahead.csv", pd.concat([ahead] * 2))
+    assert (
+        "has 2 rows for series 'north'; forecasting 5 steps needs the future features for 6"
+        in short
+    )
+    future = write_csv("ahead.csv", pd.concat([ahead] * 3))
     result = cli("predict", "--steps", 5, "--future-data", future, "--no-plot")
     assert result.exit_code == 0, result.output
     forecast = pd.read_csv(tmp_path / "forecast.csv")
