@@ -8,10 +8,12 @@ infinities that crashed training, and a form feed in a quoted value split the er
 """
 
 import contextlib
+import io
 import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from conftest import sine_frame
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,7 +22,7 @@ from typer.testing import CliRunner
 from forecast_cli.cli import app
 from forecast_cli.config import DataConfig
 from forecast_cli.errors import ForecastError
-from forecast_cli.loading import load_series
+from forecast_cli.loading import load_panel, load_series
 
 NAMES = ["value", "date", "t", "x", "", "1.5", "välue", "a b", "value"]  # 'value' twice
 CELLS = st.one_of(
@@ -67,6 +69,62 @@ def series_files(draw) -> bytes:
     return frame.to_csv(index=False).encode()
 
 
+COLUMN_KINDS = ["float", "int", "text", "dates", "zoned", "bool", "null", "mixed"]
+
+
+@st.composite
+def parquet_files(draw) -> bytes:
+    """Parquet files whose columns hold any type: numbers with NaN and infinities, text,
+    naive and zoned dates, booleans, all-null columns."""
+    rows = draw(st.integers(0, 30))
+    names = draw(
+        st.lists(st.sampled_from(["value", "date", "x", "y"]), min_size=1, max_size=4, unique=True)
+    )
+    columns = {}
+    for name in names:
+        kind = draw(st.sampled_from(COLUMN_KINDS))
+        if kind == "float":
+            cells = st.floats(allow_nan=True, allow_infinity=True)
+        elif kind == "int":
+            cells = st.integers(-(2**63), 2**63 - 1)
+        elif kind in ("text", "mixed"):
+            cells = (
+                st.text(max_size=8)
+                if kind == "text"
+                else st.sampled_from(["1.5", "x", "2026-01-01"])
+            )
+        else:
+            cells = st.none() if kind == "null" else st.booleans()
+        values = draw(st.lists(cells, min_size=rows, max_size=rows))
+        if kind in ("dates", "zoned"):
+            start = draw(st.sampled_from(["2026-01-01", "1970-01-01"]))
+            step = draw(st.sampled_from(["h", "D", "MS"]))
+            values = pd.date_range(
+                start, periods=rows, freq=step, tz="Europe/Paris" if kind == "zoned" else None
+            )
+            if rows and draw(st.booleans()):
+                values = values[np.asarray(draw(st.permutations(range(rows))))]  # unsorted
+        columns[name] = pd.Series(values, dtype=object if kind == "null" else None)
+    buffer = io.BytesIO()
+    pd.DataFrame(columns).to_parquet(buffer)
+    return buffer.getvalue()
+
+
+@st.composite
+def long_files(draw) -> bytes:
+    """Long-format files: series named in an id column, some short, some with a missing
+    name, repeated or unsorted times, gaps."""
+    frames = []
+    for name in draw(st.lists(st.sampled_from(["a", "b", "7", "", " c "]), min_size=1, max_size=4)):
+        frame = sine_frame(rows=draw(st.integers(1, 40))).assign(id=name or None)
+        if draw(st.booleans()):
+            frame = frame.sample(frac=1, random_state=0)
+        if len(frame) > 3 and draw(st.booleans()):
+            frame = frame.drop(index=frame.index[1])
+        frames.append(frame)
+    return pd.concat(frames).to_csv(index=False).encode()
+
+
 def _write(data: bytes, directory: str, name: str = "data.csv") -> Path:
     path = Path(directory) / name
     path.write_bytes(data)
@@ -89,6 +147,33 @@ def test_the_loader_returns_a_clean_series_or_one_line_of_error(data):
     assert np.isfinite(series.values).all()
 
 
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.one_of(parquet_files(), st.binary(max_size=200)))
+def test_parquet_files_load_cleanly_or_give_one_line_of_error(data):
+    with tempfile.TemporaryDirectory() as directory:
+        try:
+            series = load_series(_write(data, directory, "data.parquet"), DataConfig())
+        except ForecastError as error:
+            assert str(error) and "\n" not in str(error)
+            return
+    assert series.values.dtype == np.float32 and np.isfinite(series.values).all()
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(long_files())
+def test_long_files_split_into_clean_series_or_give_one_line_of_error(data):
+    with tempfile.TemporaryDirectory() as directory:
+        try:
+            panel = load_panel(_write(data, directory), DataConfig(id_col="id"))
+        except ForecastError as error:
+            assert str(error) and "\n" not in str(error)
+            return
+    assert len({series.name for series in panel}) == len(panel)
+    for series in panel:
+        assert series.times.is_monotonic_increasing and not series.times.has_duplicates
+        assert series.values.dtype == np.float32 and np.isfinite(series.values).all()
+
+
 COMMANDS = {
     "train": ["--model-dir", "m"],
     "backtest": ["--folds", 1, "--steps", 2, "--out", "b.csv", "--plot", "b.png"],
@@ -97,9 +182,14 @@ COMMANDS = {
 
 
 @settings(max_examples=30, deadline=None, derandomize=True)
-@given(st.one_of(series_files(), tables()), st.sampled_from(sorted(COMMANDS)))
+@given(
+    st.one_of(series_files(), tables(), long_files()),
+    st.sampled_from(sorted(COMMANDS)),
+)
 def test_commands_succeed_or_exit_2_with_one_error_line(data, command):
     fast = ["--layers", "rnn:2", "--epochs", 1, "--lookback", 2, "--horizon", 1]
+    if data.startswith(b"timestamp,value,id"):  # a long file: its series by name
+        fast += ["--id-col", "id"]
     with tempfile.TemporaryDirectory() as directory, contextlib.chdir(directory):
         path = _write(data, directory)
         args = [command, path, *fast, *COMMANDS[command]]
