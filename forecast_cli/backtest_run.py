@@ -83,7 +83,8 @@ def run_backtest(
 ) -> Backtest:
     """Evaluate ``folds`` rolling origins of ``steps`` steps each, and the coverage
     of the model's conformal intervals at ``levels`` (percent)."""
-    panel = load_panel(path, data)
+    with report.reading(path):
+        panel = load_panel(path, data)
     # each series' cut-offs, counted back from its own end
     starts = [cutoffs(len(series.values), folds, steps) for series in panel]
     first = _known(panel, [max(s[0], 0) for s in starts])

@@ -108,7 +108,8 @@ def run_compare(
     """Train every candidate ``options.repeats`` times, score them next to the baselines, and
     write the comparison to ``out_dir`` (atomically: all of it or nothing)."""
     check_out_dir(out_dir, options.overwrite)
-    panel = load_panel(path, data)
+    with report.reading(path):
+        panel = load_panel(path, data)
     series = panel[0]
     # The candidates differ in layers and head only: the data settles the rest alike.
     window, resolved, notes = resolve_defaults(

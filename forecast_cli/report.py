@@ -56,6 +56,10 @@ class Report:
         table.add_row("total", "", "", f"{total_params:,}", style="bold")
         self.console.print(table)
 
+    def reading(self, path: Path):
+        """A spinner while ``path`` loads (a large file takes seconds); gone once read."""
+        return self.console.status(f"Reading {path}", spinner="dots")
+
     @contextlib.contextmanager
     def epochs(self, epochs: int, jobs: int = 1) -> Iterator:
         """A progress bar over the epochs of ``jobs`` trainings; yields the hook they call

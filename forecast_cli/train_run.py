@@ -191,7 +191,8 @@ def run_train(
 ) -> ModelCard:
     """Train one model on ``path`` and save it to ``model_dir``; return its card."""
     check_destination(model_dir)
-    panel = load_panel(path, data)
+    with report.reading(path):
+        panel = load_panel(path, data)
     window, resolved, notes = resolve_defaults(window, model_config, panel, season)
     report.notes(panel_notes(panel) + tuple(notes))
     prepared = prepare(panel, window)
