@@ -107,14 +107,13 @@ def run_backtest(
             "knows: seasonal naive needs one whole season before each cut-off. Use fewer "
             "--folds or a smaller --steps or --season."
         )
-    where = "the last" if len(panel) > 1 else "at rows"
-    shown = (
-        f"{folds * steps - k * steps} rows of each series" if len(panel) > 1 else str(c + 1)
-        for k, c in enumerate(starts[0])
-    )
+    if len(panel) == 1:
+        where = "at rows " + ", ".join(str(c + 1) for c in starts[0])
+    else:
+        before = ", ".join(str((folds - k) * steps) for k in range(folds))
+        where = f"{before} rows before each series' end"
     report.console.print(
-        f"Backtest: {folds} fold(s) of {steps} step(s), cut-offs {where} "
-        f"{', '.join(shown)}; season {season}; {refit}"
+        f"Backtest: {folds} fold(s) of {steps} step(s), cut-offs {where}; season {season}; {refit}"
     )
     settings = _Settings(window, choices(model_config, resolved), training, steps, season, levels)
     results, previous = [], None

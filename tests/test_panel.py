@@ -148,6 +148,7 @@ def test_backtest_and_compare_score_all_series_together(cli, panel_csv, tmp_path
         "backtest", panel_csv, "--id-col", "site", "--folds", 2, "--steps", 4, *FAST, "--json"
     )
     assert backtest.exit_code == 0, backtest.output
+    assert "cut-offs 8, 4 rows before each series' end" in flat(backtest.output)
     scores = pd.read_csv(tmp_path / "backtest.csv")
     assert scores["fold"].astype(str).tolist() == ["1"] * 3 + ["2"] * 3 + ["all"] * 3
     assert scores["cutoff"].iloc[:3].tolist() == [113] * 3  # the first series' rows
