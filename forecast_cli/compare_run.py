@@ -24,7 +24,7 @@ from forecast_cli.candidates import Candidate
 from forecast_cli.config import Anchor, CompareConfig, DataConfig, TrainConfig, WindowConfig
 from forecast_cli.errors import ForecastError
 from forecast_cli.forecasting import roll_together
-from forecast_cli.loading import load_panel, panel_notes
+from forecast_cli.loading import Series, load_panel, panel_notes
 from forecast_cli.parallel import run_parallel
 from forecast_cli.predict_run import future_index, inputs_after_end
 from forecast_cli.report import Report
@@ -146,7 +146,7 @@ def run_compare(
         season = None
 
     with staged_directory(out_dir) as staging:
-        jobs = _jobs(path, data, window, candidates, training, options, staging)
+        jobs = _jobs(panel, data, window, candidates, training, options, staging)
         report.console.print(
             f"Training {len(candidates)} candidate(s) x {options.repeats} seed(s) in "
             f"{len(jobs)} job(s), {min(options.jobs, len(jobs))} at a time"
@@ -183,9 +183,10 @@ def run_compare(
 
 @dataclass(frozen=True)
 class _Job:
-    """Candidates to train together with one seed, in this process or a worker."""
+    """Candidates to train together with one seed, in this process or a worker. It
+    carries the loaded series, not their path: standard input cannot be read twice."""
 
-    path: Path
+    panel: tuple[Series, ...]
     data: DataConfig
     window: WindowConfig
     candidates: list[Candidate]
@@ -194,12 +195,12 @@ class _Job:
     save_to: Path | None  # where the models go (first seed only)
 
 
-def _jobs(path, data, window, candidates, training, options, staging) -> list[_Job]:
+def _jobs(panel, data, window, candidates, training, options, staging) -> list[_Job]:
     """One job per seed and share of the candidates, ``options.jobs`` shares per seed."""
     shares = min(options.jobs, len(candidates))
     return [
         _Job(
-            path,
+            panel,
             data,
             window,
             candidates[share::shares],
@@ -213,8 +214,8 @@ def _jobs(path, data, window, candidates, training, options, staging) -> list[_J
 
 
 def _train_job(job: _Job, on_epoch) -> _Run:
-    """Load, train and score one job's candidates in a worker process."""
-    prepared = prepare(load_panel(job.path, job.data), job.window)
+    """Train and score one job's candidates in a worker process."""
+    prepared = prepare(job.panel, job.window)
     return _train_all(prepared, job, on_epoch)
 
 
