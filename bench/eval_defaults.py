@@ -29,6 +29,7 @@ import pandas as pd
 from forecast_cli.backtest_run import run_backtest
 from forecast_cli.config import (
     Anchor,
+    BacktestConfig,
     DataConfig,
     ModelConfig,
     Refit,
@@ -228,11 +229,7 @@ def evaluate(names: list[str]) -> dict:
                     window,
                     model,
                     TrainConfig(),
-                    FOLDS,
-                    case.horizon,
-                    Refit.RETRAIN,
-                    case.season,
-                    (80, 95),
+                    BacktestConfig(FOLDS, case.horizon, Refit.RETRAIN, case.season, (80, 95)),
                     quiet,
                 ).table
                 overall = table[table["fold"] == "all"].set_index("method")

@@ -19,12 +19,20 @@ import pandas as pd
 
 from forecast_cli.artifacts import atomic_path
 from forecast_cli.baselines import naive, season_from_freq, seasonal_naive
-from forecast_cli.config import DataConfig, ModelConfig, Refit, TrainConfig, WindowConfig
+from forecast_cli.config import (
+    BacktestConfig,
+    DataConfig,
+    ModelConfig,
+    Refit,
+    TrainConfig,
+    WindowConfig,
+)
 from forecast_cli.errors import ForecastError
 from forecast_cli.forecasting import roll
 from forecast_cli.intervals import Calibration, calibrate
 from forecast_cli.loading import Series, load_panel, panel_notes
 from forecast_cli.metrics import mae, mase, rmse, smape
+from forecast_cli.parallel import run_parallel
 from forecast_cli.report import Report
 from forecast_cli.train_run import (
     Trained,
@@ -74,15 +82,19 @@ def run_backtest(
     window: WindowConfig,
     model_config: ModelConfig,
     training: TrainConfig,
-    folds: int,
-    steps: int,
-    refit: Refit,
-    season: int | None,
-    levels: tuple[int, ...],
+    options: BacktestConfig,
     report: Report,
 ) -> Backtest:
-    """Evaluate ``folds`` rolling origins of ``steps`` steps each, and the coverage
-    of the model's conformal intervals at ``levels`` (percent)."""
+    """Evaluate ``options.folds`` rolling origins of ``options.steps`` steps each, and the
+    coverage of the model's conformal intervals at ``options.levels`` (percent); retrained
+    folds run in ``options.jobs`` worker processes."""
+    folds, steps, season = options.folds, options.steps, options.season
+    jobs = min(options.jobs, folds)
+    if options.refit is Refit.FINE_TUNE and options.jobs > 1:
+        raise ForecastError(
+            "With --refit fine-tune each fold starts from the previous fold's network, so "
+            "folds train one after another: leave out --jobs."
+        )
     with report.reading(path):
         panel = load_panel(path, data)
     # each series' cut-offs, counted back from its own end
@@ -113,32 +125,45 @@ def run_backtest(
         before = ", ".join(str((folds - k) * steps) for k in range(folds))
         where = f"{before} rows before each series' end"
     report.console.print(
-        f"Backtest: {folds} fold(s) of {steps} step(s), cut-offs {where}; season {season}; {refit}"
+        f"Backtest: {folds} fold(s) of {steps} step(s), cut-offs {where}; season {season}; "
+        f"{options.refit}{f', {jobs} folds at a time' if jobs > 1 else ''}"
     )
-    settings = _Settings(window, choices(model_config, resolved), training, steps, season, levels)
-    results, previous = [], None
+    settings = _Settings(
+        window, choices(model_config, resolved), training, steps, season, options.levels
+    )
+    fold_starts = [list(fold) for fold in zip(*starts, strict=True)]
     with report.epochs(training.epochs, folds) as on_epoch:
-        for number, fold_starts in enumerate(zip(*starts, strict=True), start=1):
-            fold, previous = _fold(
-                number,
-                panel,
-                list(fold_starts),
-                settings,
-                previous if refit is Refit.FINE_TUNE else None,
-                partial(on_epoch, job=number - 1),
+        if jobs > 1:
+            results = run_parallel(
+                _fold_job,
+                [(n, panel, s, settings) for n, s in enumerate(fold_starts, start=1)],
+                jobs,
+                lambda i, event: on_epoch(*event, job=i),
             )
-            results.append(fold)
+        else:
+            results, previous = [], None
+            for number, cut in enumerate(fold_starts, start=1):
+                fine_tune = options.refit is Refit.FINE_TUNE
+                fold, previous = _fold(
+                    number,
+                    panel,
+                    cut,
+                    settings,
+                    previous if fine_tune else None,
+                    partial(on_epoch, job=number - 1),
+                )
+                results.append(fold)
     if len(settings.models) > 1:
         kept = ", ".join(f"fold {f.number} {f.anchor}" for f in results)
         report.notes((f"Anchor kept on validation: {kept}.",))
-    uncalibrated = [f.number for f in results if levels and not f.widths]
+    uncalibrated = [f.number for f in results if options.levels and not f.widths]
     if uncalibrated:
         report.warn(
             f"Fold(s) {', '.join(map(str, uncalibrated))}: the validation tail is too short to "
             "calibrate intervals (10 origins with --steps steps of truth); their coverage is "
             "left out."
         )
-    return Backtest(results, season, _table(results, season, levels))
+    return Backtest(results, season, _table(results, season, options.levels))
 
 
 def _check_inputs_ahead(series: Series, horizon: int, steps: int) -> None:
@@ -170,6 +195,12 @@ class _Settings:
     steps: int
     season: int
     levels: tuple[int, ...]
+
+
+def _fold_job(job: tuple, on_epoch) -> Fold:
+    """``_fold`` of a freshly trained network, in a worker process."""
+    number, panel, starts, settings = job
+    return _fold(number, panel, starts, settings, None, on_epoch)[0]
 
 
 def _known(panel: tuple[Series, ...], rows: list[int]) -> tuple[Series, ...]:

@@ -22,6 +22,7 @@ from forecast_cli.config import (
     DEFAULT_STEPS,
     Aggregate,
     Anchor,
+    BacktestConfig,
     CompareConfig,
     DataConfig,
     Fill,
@@ -575,6 +576,14 @@ def backtest(
             "intervals whose empirical coverage is reported; 'none' for none.",
         ),
     ] = "80,95",
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Worker processes training folds in parallel, sharing the cores. "
+            "Default: one per core, at most one per fold; 1 with --refit fine-tune.",
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Scores CSV to write.")] = Path("backtest.csv"),
     plot: Annotated[Path, typer.Option(help="Picture of the folds to write.")] = Path(
         "backtest.png"
@@ -632,8 +641,11 @@ def backtest(
     from forecast_cli.report import Report
 
     levels = () if intervals.strip().lower() == "none" else parse_levels(intervals)
+    if jobs is None:
+        jobs = min(os.cpu_count() or 1, folds) if refit is Refit.RETRAIN else 1
+    options = BacktestConfig(folds, steps, refit, season, levels, jobs)
     report = Report(json_output)
-    result = run_backtest(data, *configs, folds, steps, refit, season, levels, report)
+    result = run_backtest(data, *configs, options, report)
     write(result, out, plot, f"{data.name}: {configs[2].label}, {folds} fold(s) of {steps}")
     report.frame(
         "Backtest (MASE below 1 beats the in-sample seasonal naive)",

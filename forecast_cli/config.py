@@ -229,6 +229,18 @@ class CompareConfig:
 
 
 @dataclass(frozen=True)
+class BacktestConfig:
+    """What ``forecast backtest`` adds to the training settings."""
+
+    folds: int = 5
+    steps: int = 10  # forecast per fold
+    refit: Refit = Refit.RETRAIN
+    season: int | None = None  # None: from the time column's frequency
+    levels: tuple[int, ...] = (80, 95)  # interval coverage levels, percent
+    jobs: int = 1  # worker processes training folds (retrain only)
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Optimiser, loss and stopping rule."""
 

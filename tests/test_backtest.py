@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import error_line, sine_frame
+from conftest import error_line, flat, sine_frame
 
 from forecast_cli.backtest_run import _fold, _Settings, cutoffs
 from forecast_cli.config import DataConfig, ModelConfig, TrainConfig, WindowConfig, parse_layers
@@ -96,6 +96,20 @@ def test_fine_tuning_continues_from_the_previous_fold(cli, sine_csv, tmp_path):
     assert a[model]["mae"].item() == pytest.approx(b[model]["mae"].item())  # same first fold
     later = (a["method"] == "model") & (a["fold"] == "2")
     assert a[later]["mae"].item() != pytest.approx(b[later]["mae"].item())
+
+
+def test_folds_in_worker_processes_score_as_folds_in_turn(cli, sine_csv, tmp_path):
+    flags = ["--folds", 2, "--steps", 4, *TINY]
+    runs = {
+        jobs: cli("backtest", sine_csv, *flags, "--jobs", jobs, "--out", f"{jobs}.csv")
+        for jobs in (1, 2)
+    }
+    assert runs[1].exit_code == runs[2].exit_code == 0, runs[2].output
+    assert "retrain, 2 folds at a time" in flat(runs[2].output)
+    assert "at a time" not in runs[1].output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "1.csv"), pd.read_csv(tmp_path / "2.csv"))
+    tuned = cli("backtest", sine_csv, *flags, "--refit", "fine-tune", "--jobs", 2)
+    assert "folds train one after another: leave out --jobs" in error_line(tuned)
 
 
 def test_too_many_folds_name_the_flags(cli, sine_csv):
