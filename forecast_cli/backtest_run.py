@@ -34,6 +34,7 @@ from forecast_cli.loading import Series, load_panel, panel_notes
 from forecast_cli.metrics import mae, mase, rmse, smape
 from forecast_cli.parallel import run_parallel
 from forecast_cli.report import Report
+from forecast_cli.runtime import use_device
 from forecast_cli.train_run import (
     Trained,
     build_networks,
@@ -89,6 +90,7 @@ def run_backtest(
     coverage of the model's conformal intervals at ``options.levels`` (percent); retrained
     folds run in ``options.jobs`` worker processes."""
     folds, steps, season = options.folds, options.steps, options.season
+    device = use_device(training.device, training.mixed_precision)
     jobs = min(options.jobs, folds)
     if options.refit is Refit.FINE_TUNE and options.jobs > 1:
         raise ForecastError(
@@ -126,7 +128,7 @@ def run_backtest(
         where = f"{before} rows before each series' end"
     report.console.print(
         f"Backtest: {folds} fold(s) of {steps} step(s), cut-offs {where}; season {season}; "
-        f"{options.refit}{f', {jobs} folds at a time' if jobs > 1 else ''}"
+        f"{options.refit}{f', {jobs} folds at a time' if jobs > 1 else ''}; on the {device}"
     )
     settings = _Settings(
         window, choices(model_config, resolved), training, steps, season, options.levels
@@ -200,6 +202,7 @@ class _Settings:
 def _fold_job(job: tuple, on_epoch) -> Fold:
     """``_fold`` of a freshly trained network, in a worker process."""
     number, panel, starts, settings = job
+    use_device(settings.training.device, settings.training.mixed_precision)
     return _fold(number, panel, starts, settings, None, on_epoch)[0]
 
 

@@ -25,6 +25,7 @@ from forecast_cli.config import (
     BacktestConfig,
     CompareConfig,
     DataConfig,
+    Device,
     Fill,
     Head,
     HeadChoice,
@@ -338,6 +339,22 @@ ClipnormOpt = Annotated[
     float, typer.Option(help="Clip gradients to this norm.", rich_help_panel=TRAINING)
 ]
 LossOpt = Annotated[Loss, typer.Option(case_sensitive=False, rich_help_panel=TRAINING)]
+DeviceOpt = Annotated[
+    Device,
+    typer.Option(
+        case_sensitive=False,
+        rich_help_panel=TRAINING,
+        help="Where to train: a GPU if TensorFlow sees one (auto), or the one named.",
+    ),
+]
+MixedPrecisionFlag = Annotated[
+    bool,
+    typer.Option(
+        "--mixed-precision",
+        rich_help_panel=TRAINING,
+        help="Compute in float16 with float32 weights: faster on GPUs with tensor cores.",
+    ),
+]
 SeedOpt = Annotated[
     int, typer.Option(help="Random seed: same seed, same model.", rich_help_panel=TRAINING)
 ]
@@ -396,6 +413,8 @@ def train(
     clipnorm: ClipnormOpt = 1.0,
     loss: LossOpt = Loss.MSE,
     seed: SeedOpt = 42,
+    device: DeviceOpt = Device.AUTO,
+    mixed_precision: MixedPrecisionFlag = False,
     model_dir: Annotated[Path, typer.Option(help="Where to save the model.")] = Path(
         "forecast-model"
     ),
@@ -418,7 +437,17 @@ def train(
         ),
         WindowConfig(lookback, horizon, val_fraction, scale),
         model,
-        TrainConfig(epochs, batch_size, learning_rate, clipnorm, loss, patience, seed),
+        TrainConfig(
+            epochs,
+            batch_size,
+            learning_rate,
+            clipnorm,
+            loss,
+            patience,
+            seed,
+            device,
+            mixed_precision,
+        ),
     )
     from forecast_cli.report import Report
     from forecast_cli.train_run import run_train
@@ -509,6 +538,8 @@ def compare(
     clipnorm: ClipnormOpt = 1.0,
     loss: LossOpt = Loss.MSE,
     seed: SeedOpt = 42,
+    device: DeviceOpt = Device.AUTO,
+    mixed_precision: MixedPrecisionFlag = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Train several networks on DATA with the same settings and compare them with baselines."""
@@ -523,7 +554,17 @@ def compare(
         _data_config(target, time_col, features, fill, freq, aggregate, decimal, calendar, id_col),
         WindowConfig(lookback, horizon, val_fraction, scale),
         candidates,
-        TrainConfig(epochs, batch_size, learning_rate, clipnorm, loss, patience, seed),
+        TrainConfig(
+            epochs,
+            batch_size,
+            learning_rate,
+            clipnorm,
+            loss,
+            patience,
+            seed,
+            device,
+            mixed_precision,
+        ),
         CompareConfig(
             season, repeats, steps, jobs or min(os.cpu_count() or 1, len(candidates)), overwrite
         ),
@@ -615,6 +656,8 @@ def backtest(
     clipnorm: ClipnormOpt = 1.0,
     loss: LossOpt = Loss.MSE,
     seed: SeedOpt = 42,
+    device: DeviceOpt = Device.AUTO,
+    mixed_precision: MixedPrecisionFlag = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Rolling-origin evaluation: forecast the last --folds blocks of --steps steps, each
@@ -634,7 +677,17 @@ def backtest(
         ),
         WindowConfig(lookback, horizon, val_fraction, scale),
         ModelConfig(parse_layers(layers, merge_mode), head, dropout, recurrent_dropout, anchor),
-        TrainConfig(epochs, batch_size, learning_rate, clipnorm, loss, patience, seed),
+        TrainConfig(
+            epochs,
+            batch_size,
+            learning_rate,
+            clipnorm,
+            loss,
+            patience,
+            seed,
+            device,
+            mixed_precision,
+        ),
     )
     from forecast_cli.backtest_run import run_backtest, write
     from forecast_cli.intervals import parse_levels

@@ -28,6 +28,7 @@ from forecast_cli.loading import Series, load_panel, panel_notes
 from forecast_cli.parallel import run_parallel
 from forecast_cli.predict_run import future_index, inputs_after_end
 from forecast_cli.report import Report
+from forecast_cli.runtime import use_device
 from forecast_cli.train_run import (
     Prepared,
     build_network,
@@ -108,6 +109,7 @@ def run_compare(
     """Train every candidate ``options.repeats`` times, score them next to the baselines, and
     write the comparison to ``out_dir`` (atomically: all of it or nothing)."""
     check_out_dir(out_dir, options.overwrite)
+    device = use_device(training.device, training.mixed_precision)
     with report.reading(path):
         panel = load_panel(path, data)
     series = panel[0]
@@ -149,7 +151,7 @@ def run_compare(
         jobs = _jobs(panel, data, window, candidates, training, options, staging)
         report.console.print(
             f"Training {len(candidates)} candidate(s) x {options.repeats} seed(s) in "
-            f"{len(jobs)} job(s), {min(options.jobs, len(jobs))} at a time"
+            f"{len(jobs)} job(s), {min(options.jobs, len(jobs))} at a time, on the {device}"
         )
         with report.epochs(training.epochs, len(jobs)) as on_epoch:
             if options.jobs == 1 or len(jobs) == 1:
@@ -215,6 +217,7 @@ def _jobs(panel, data, window, candidates, training, options, staging) -> list[_
 
 def _train_job(job: _Job, on_epoch) -> _Run:
     """Train and score one job's candidates in a worker process."""
+    use_device(job.training.device, job.training.mixed_precision)
     prepared = prepare(job.panel, job.window)
     return _train_all(prepared, job, on_epoch)
 

@@ -56,6 +56,14 @@ class HeadChoice(StrEnum):
         return tuple(Head) if self is HeadChoice.BOTH else (Head(self.value),)
 
 
+class Device(StrEnum):
+    """Where TensorFlow trains and forecasts (``--device``)."""
+
+    AUTO = "auto"  # a GPU if TensorFlow sees one, else the CPU
+    CPU = "cpu"
+    GPU = "gpu"
+
+
 class Refit(StrEnum):
     """How ``forecast backtest`` trains each fold."""
 
@@ -251,6 +259,8 @@ class TrainConfig:
     loss: Loss = Loss.MSE
     patience: int = 10
     seed: int = 42
+    device: Device = Device.AUTO
+    mixed_precision: bool = False  # float16 compute, float32 weights (GPUs)
 
     def __post_init__(self) -> None:
         for flag, value in (("--learning-rate", self.learning_rate), ("--clipnorm", self.clipnorm)):
@@ -258,4 +268,4 @@ class TrainConfig:
                 raise ForecastError(f"{flag} must be greater than 0, got {value}.")
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "loss": str(self.loss)}
+        return {**asdict(self), "loss": str(self.loss), "device": str(self.device)}

@@ -40,7 +40,10 @@ def build_model(
     n_targets: int,
     name: str = "network",
 ):
-    """A functional Keras model from ``(samples, lookback, n_features)`` windows."""
+    """A functional Keras model from ``(samples, lookback, n_features)`` windows.
+
+    Its output layers compute in float32 whatever the global dtype policy: with
+    ``--mixed-precision`` the layers below compute in float16, and the loss does not."""
     k = keras()
     cells = {Cell.LSTM: k.layers.LSTM, Cell.GRU: k.layers.GRU, Cell.RNN: k.layers.SimpleRNN}
     inputs = k.Input(shape=(lookback, n_features), name="window")
@@ -68,13 +71,17 @@ def build_model(
     start = "zeros" if anchored else "glorot_uniform"
     dense = k.layers.Dense(horizon * n_targets, kernel_initializer=start, name="dense")
     if config.head is Head.MANY_TO_ONE:
-        outputs = k.layers.Reshape((horizon, n_targets), name="forecast")(dense(x))
+        outputs = k.layers.Reshape((horizon, n_targets), name="forecast", dtype="float32")(dense(x))
     else:
         x = k.layers.TimeDistributed(dense, name="per_step")(x)
-        outputs = k.layers.Reshape((lookback, horizon, n_targets), name="forecast")(x)
+        outputs = k.layers.Reshape(
+            (lookback, horizon, n_targets), name="forecast", dtype="float32"
+        )(x)
     if anchored:
         period = config.season if config.anchor is Anchor.SEASONAL else 1
-        outputs = layers.Anchored(period, horizon, n_targets, name="anchored")([inputs, outputs])
+        outputs = layers.Anchored(period, horizon, n_targets, name="anchored", dtype="float32")(
+            [inputs, outputs]
+        )
     return k.Model(inputs, outputs, name=name)
 
 

@@ -14,6 +14,9 @@ import sys
 import tempfile
 from types import ModuleType
 
+from forecast_cli.config import Device
+from forecast_cli.errors import ForecastError
+
 
 @functools.cache
 def tensorflow() -> ModuleType:
@@ -47,6 +50,33 @@ def keras() -> ModuleType:
     import keras
 
     return keras
+
+
+def use_device(device: Device, mixed_precision: bool) -> str:
+    """Apply ``--device`` and ``--mixed-precision`` before any TensorFlow op; say what is
+    used. Worker processes inherit the choice of the CPU through the environment."""
+    if device is Device.CPU:
+        os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+    tf = tensorflow()
+    gpus = tf.config.list_physical_devices("GPU")
+    if device is Device.CPU and gpus:  # TensorFlow was imported before the choice
+        tf.config.set_visible_devices([], "GPU")
+        gpus = []
+    if device is Device.GPU and not gpus:
+        raise ForecastError(
+            "--device gpu: TensorFlow sees no GPU (it needs one with its CUDA drivers, and "
+            "the tensorflow[and-cuda] build); use --device cpu, or auto."
+        )
+    if mixed_precision:
+        if not gpus:
+            raise ForecastError(
+                "--mixed-precision computes in float16, which only GPUs do faster; on the "
+                "CPU it slows training down: leave it out."
+            )
+        keras().mixed_precision.set_dtype_policy("mixed_float16")
+    if gpus:
+        return f"GPU ({len(gpus)}){', mixed precision' if mixed_precision else ''}"
+    return f"CPU ({os.cpu_count()} cores)"
 
 
 def seed_everything(seed: int) -> None:

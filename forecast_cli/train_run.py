@@ -41,7 +41,7 @@ from forecast_cli.loading import Series, load_panel, panel_notes
 from forecast_cli.metrics import mae, rmse, smape
 from forecast_cli.network import build_model, describe, fitted_shape
 from forecast_cli.report import Report
-from forecast_cli.runtime import seed_everything
+from forecast_cli.runtime import seed_everything, use_device
 from forecast_cli.scaling import Scaler
 from forecast_cli.training import Branch, TrainResult, fit
 from forecast_cli.windows import (
@@ -191,12 +191,14 @@ def run_train(
 ) -> ModelCard:
     """Train one model on ``path`` and save it to ``model_dir``; return its card."""
     check_destination(model_dir)
+    device = use_device(training.device, training.mixed_precision)
     with report.reading(path):
         panel = load_panel(path, data)
     window, resolved, notes = resolve_defaults(window, model_config, panel, season)
     report.notes(panel_notes(panel) + tuple(notes))
     prepared = prepare(panel, window)
-    report.facts("Data and windows", window_facts(prepared, window, resolved.head))
+    facts = window_facts(prepared, window, resolved.head) + [("device", device)]
+    report.facts("Data and windows", facts)
 
     networks = build_networks(choices(model_config, resolved), prepared, training.seed)
     first, model = networks[0]

@@ -1,0 +1,56 @@
+"""--device and --mixed-precision: what is used is said, and what cannot be is refused."""
+
+import numpy as np
+import pytest
+from conftest import FAST, error_line, flat
+
+from forecast_cli.config import Anchor, Head, ModelConfig, TrainConfig, parse_layers
+from forecast_cli.network import build_model
+from forecast_cli.runtime import keras
+from forecast_cli.training import Branch, fit
+
+
+def test_training_says_which_device_it_used(cli, sine_csv):
+    result = cli("train", sine_csv, *FAST, "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert "device CPU (" in flat(result.output)
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        (["--device", "gpu"], "--device gpu: TensorFlow sees no GPU"),
+        (["--mixed-precision"], "--mixed-precision computes in float16, which only GPUs"),
+    ],
+)
+@pytest.mark.parametrize("command", ["train", "compare", "backtest"])
+def test_what_this_machine_lacks_is_refused_before_reading_the_data(cli, command, flag, message):
+    # the tests run with no GPU visible, like CI; the data file does not even exist
+    assert message in error_line(cli(command, "missing.csv", *flag))
+
+
+@pytest.fixture
+def mixed_float16():
+    policy = keras().mixed_precision.global_policy()
+    keras().mixed_precision.set_dtype_policy("mixed_float16")
+    yield
+    keras().mixed_precision.set_dtype_policy(policy)
+
+
+@pytest.mark.parametrize("anchor", [Anchor.NONE, Anchor.LAST])
+def test_under_mixed_precision_the_network_trains_and_answers_in_float32(mixed_float16, anchor):
+    """What --mixed-precision sets on a GPU, run on the CPU: float16 layers, float32 output."""
+    config = ModelConfig(parse_layers("lstm:4"), Head.MANY_TO_ONE, anchor=anchor)
+    model = build_model(config, 5, 1, 2, 1)
+    assert model.get_layer("lstm_1").compute_dtype == "float16"
+    assert model.output.dtype == "float32"
+    rng = np.random.default_rng(0)
+    inputs = rng.normal(size=(64, 5, 1)).astype(np.float32)
+    targets = inputs[:, -2:, :1]
+    result = fit(
+        [Branch("net", model, Head.MANY_TO_ONE)],
+        (inputs[:48], targets[:48]),
+        (inputs[48:], targets[48:]),
+        TrainConfig(epochs=3),
+    )["net"]
+    assert np.isfinite(result.history["loss"]).all() and result.epochs_run == 3
