@@ -131,7 +131,12 @@ def load_panel(path: Path, config: DataConfig) -> tuple[Series, ...]:
         return (_series(file, None, numbers, times, config, notes),)
     return tuple(
         _series(
-            file, name, numbers[rows], times[rows] if times is not None else None, config, notes
+            file,
+            name,
+            numbers.iloc[rows],
+            times[rows] if times is not None else None,
+            config,
+            notes,
         )
         for name, rows in ids
     )
@@ -149,7 +154,8 @@ class _File:
 
 
 def _ids(frame: pd.DataFrame, id_col: str, path: Path) -> list[tuple[str, np.ndarray]]:
-    """Each series' name and its rows (a boolean mask), in order of first appearance."""
+    """Each series' name and its row positions, in order of first appearance (index
+    arrays, together as long as the file: one mask per series would be rows x series)."""
     _require_column(frame, id_col, path)
     column = frame[id_col]
     missing = np.flatnonzero(column.isna().to_numpy())
@@ -158,8 +164,10 @@ def _ids(frame: pd.DataFrame, id_col: str, path: Path) -> list[tuple[str, np.nda
             f"--id-col '{id_col}' in {path} is empty on line {_line(column.index[missing[0]])}; "
             "every row needs the name of its series."
         )
-    names = column.astype(str).str.strip().to_numpy()
-    return [(name, names == name) for name in pd.unique(names)]
+    codes, names = pd.factorize(column.astype(str).str.strip())
+    order = np.argsort(codes, kind="stable")
+    ends = np.cumsum(np.bincount(codes, minlength=len(names)))[:-1]
+    return list(zip(names, np.split(order, ends), strict=True))
 
 
 def _series(

@@ -191,3 +191,23 @@ def test_future_features_of_each_series_come_from_its_own_rows(cli, write_csv, t
     assert result.exit_code == 0, result.output
     forecast = pd.read_csv(tmp_path / "forecast.csv")
     assert forecast["site"].value_counts().to_dict() == {"north": 5, "south": 5, "east": 5}
+
+
+def test_many_series_load_without_a_mask_per_series(write_csv):
+    """3,000 series of 5 rows: one boolean mask per series would hold 45 million cells."""
+    import tracemalloc
+
+    frame = pd.DataFrame(
+        {
+            "site": np.repeat([f"s{i}" for i in range(3000)], 5),
+            "time": np.tile(pd.date_range("2026-01-01", periods=5, freq="D"), 3000),
+            "load": np.arange(15000.0),
+        }
+    )
+    path = write_csv("many.csv", frame)
+    tracemalloc.start()
+    panel = load_panel(path, DataConfig(id_col="site"))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(panel) == 3000 and panel[-1].values[-1, 0] == 14999
+    assert peak < 30e6, peak
