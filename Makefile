@@ -26,9 +26,7 @@ test: install
 	$(BIN)/python -m pytest
 
 bench: install
-	$(BIN)/python bench/predict_steps.py
-	$(BIN)/python bench/compare_vs_script.py
-	$(BIN)/python bench/large_file.py
+	$(BIN)/python bench/run.py
 
 eval: install
 	$(BIN)/python -m pip install --quiet -e '.[eval]'

@@ -8,7 +8,7 @@ validation rows for both). ``forecast compare`` runs twice: with the script's ne
 (``--anchor none --horizon 1``: the same plain BiLSTM on windows of 20, scored one step
 ahead) for the like-for-like time ratio, and with its defaults (anchored on the series'
 40-step cycle, windows of 40, the 20 steps emitted at once and scored over all 20), whose
-cost and accuracy a user actually gets. Results go to ``bench/compare_vs_script.json``.
+cost and accuracy a user actually gets.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-from publish import machine, publish
 
 ROOT = Path(__file__).resolve().parents[1]
 SINE = ROOT / "sample_data" / "sine.csv"
@@ -77,7 +75,7 @@ def run_compare(scratch: Path, *flags: str) -> tuple[float, float]:
     return seconds, statistics.fmean(float(row["val_rmse"]) for row in rows)
 
 
-def main() -> None:
+def measure() -> dict:
     runs = {"script": [], "same network": [], "defaults": []}
     with tempfile.TemporaryDirectory() as scratch:
         for _ in range(REPEATS):
@@ -98,16 +96,10 @@ def main() -> None:
 
     same = versus_script("same network")
     same["rmse_difference_pct"] = round(100 * (rmse["same network"] / rmse["script"] - 1), 2)
-    results = {
-        "machine": machine(),
+    return {
         "repeats": REPEATS,
         "script_s": round(seconds["script"], 2),
         "script_mean_rmse": round(rmse["script"], 5),  # one step ahead
         "same_network": same,
         "defaults": versus_script("defaults"),  # RMSE over 20 steps ahead: not comparable
     }
-    publish(results, "compare_vs_script")
-
-
-if __name__ == "__main__":
-    main()

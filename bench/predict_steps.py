@@ -1,23 +1,22 @@
 """Start-up and forecast cost, measured side by side in one run.
 
-* ``forecast --help`` wall time (the CLI must answer before any heavy import);
+* ``forecast --help`` wall time (the CLI must answer before any heavy import), and how
+  long ``forecast train`` takes to reach its first training step;
 * ``forecast predict --steps 20`` against ``--steps 500`` as whole processes: the
   recursive roll is one compiled loop, so 500 steps should cost little more than 20;
-* inside one process, the compiled roll against a per-step ``model.predict`` loop.
-
-Run with ``make bench``; results are printed and written to ``bench/predict_steps.json``.
+* inside one process, the compiled roll against a per-step ``model.predict`` loop, for
+  500 steps of one series and 20 steps of 1,000 series at once.
 """
 
 from __future__ import annotations
 
+import json
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-from publish import machine, publish
 
 ROOT = Path(__file__).resolve().parents[1]
 FORECAST = str(Path(sys.executable).with_name("forecast"))
@@ -40,35 +39,44 @@ def median_walls(commands: dict[str, list[str]], cwd: Path) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def in_process(model_dir: Path, steps: int) -> dict[str, float]:
-    """Seconds for ``steps`` forecast steps: compiled roll (after its first trace) vs per step."""
+def in_process(model_dir: Path) -> dict[str, float]:
+    """Seconds of the compiled roll (after its first trace) against a per-step
+    ``model.predict`` loop: 500 steps of one window, 20 steps of 1,000 windows."""
     import numpy as np
 
     from forecast_cli.artifacts import load_model_dir
     from forecast_cli.forecasting import roll
 
     model, card = load_model_dir(model_dir)
-    window = np.zeros((1, card.window.lookback, 1), dtype=np.float32)
-    started = time.perf_counter()
-    roll(model, window, steps, card.model.head)
-    compiled = time.perf_counter() - started
-    started = time.perf_counter()
-    for _ in range(steps):
-        step = model.predict(window, verbose=0)
-        window = np.concatenate([window[:, 1:], step], axis=1)
-    return {"compiled_roll_s": compiled, "predict_per_step_s": time.perf_counter() - started}
+    timings = {}
+    for name, batch, steps in (("500_steps", 1, 500), ("1000_series", 1000, 20)):
+        window = np.zeros((batch, card.window.lookback, 1), dtype=np.float32)
+        roll(model, window, steps, card.model.head)  # the trace, paid once per process
+        started = time.perf_counter()
+        roll(model, window, steps, card.model.head)
+        timings[f"roll_{name}_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        for _ in range(steps):
+            step = model.predict(window, verbose=0, batch_size=batch)
+            window = np.concatenate([window[:, 1:], step], axis=1)
+        timings[f"predict_loop_{name}_s"] = time.perf_counter() - started
+    return timings
 
 
-def main() -> None:
+def measure() -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         cwd = Path(scratch)
-        subprocess.run(
+        started = time.perf_counter()
+        done = subprocess.run(
             # horizon 1: the worst case for the roll, one network call per step
-            [FORECAST, "train", str(SINE), "--epochs", "5", "--horizon", "1"],
+            [FORECAST, "train", str(SINE), "--epochs", "5", "--horizon", "1", "--json"],
             cwd=cwd,
             check=True,
             capture_output=True,
+            text=True,
         )
+        whole = time.perf_counter() - started
+        fit_s = json.loads(done.stdout.splitlines()[-1])["train_seconds"]
         walls = median_walls(
             {
                 "help": [FORECAST, "--help"],
@@ -77,20 +85,19 @@ def main() -> None:
             },
             cwd,
         )
-        loop = in_process(cwd / "forecast-model", 500)
-    results = {
-        "machine": machine(),
+        loop = in_process(cwd / "forecast-model")
+    return {
         "repeats": REPEATS,
         "help_s": round(walls["help"], 3),
+        "train_until_first_step_s": round(whole - fit_s, 2),
         "predict_20_s": round(walls["predict_20"], 3),
         "predict_500_s": round(walls["predict_500"], 3),
         "predict_500_over_20": round(walls["predict_500"] / walls["predict_20"], 3),
-        "roll_500_steps_s": round(loop["compiled_roll_s"], 3),
-        "predict_loop_500_steps_s": round(loop["predict_per_step_s"], 3),
-        "roll_speedup": round(loop["predict_per_step_s"] / loop["compiled_roll_s"], 1),
+        **{key: round(value, 3) for key, value in loop.items()},
+        "roll_speedup_500_steps": round(
+            loop["predict_loop_500_steps_s"] / loop["roll_500_steps_s"], 1
+        ),
+        "roll_speedup_1000_series": round(
+            loop["predict_loop_1000_series_s"] / loop["roll_1000_series_s"], 1
+        ),
     }
-    publish(results, "predict_steps")
-
-
-if __name__ == "__main__":
-    main()

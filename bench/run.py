@@ -1,0 +1,86 @@
+"""``make bench``: every speed measurement in one run, side by side on the same machine.
+
+Prints the figures against the goals of issue 7 and writes them all to
+``bench/results.json``. Each section lives in its own module (``measure()``); the
+defaults' accuracy is ``make eval`` (``bench/eval_defaults.py``), not timed here.
+
+    python bench/run.py [SECTION ...]    # all sections by default
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import compare_vs_script
+import jobs
+import predict_steps
+import scaling
+import throughput
+
+OUT = Path(__file__).resolve().parent / "results.json"
+SECTIONS = {
+    "startup_and_forecast": predict_steps.measure,
+    "throughput": throughput.measure,
+    "compare_vs_script": compare_vs_script.measure,
+    "scaling": scaling.measure,
+    "backtest_jobs": jobs.measure,
+}
+# (section, key, goal as text, test)
+GOALS = [
+    ("startup_and_forecast", "help_s", "< 0.3 s", lambda v: v < 0.3),
+    ("throughput", "ratio", ">= 1.0x Keras fit", lambda v: v >= 1.0),
+    (
+        "startup_and_forecast",
+        "roll_speedup_500_steps",
+        ">= 20x per-step predict",
+        lambda v: v >= 20,
+    ),
+    ("startup_and_forecast", "roll_speedup_1000_series", "faster than per-step", lambda v: v > 1),
+    ("compare_vs_script", "same_network", "time ratio < 1", lambda v: v["time_ratio"] < 1),
+    ("scaling", "time_growth_rows", "linear (slope ~1)", lambda v: 0.8 <= v <= 1.2),
+    ("scaling", "time_growth_series", "linear (slope ~1)", lambda v: 0.8 <= v <= 1.2),
+    ("backtest_jobs", "speedup", "> 1 on 2 cores", lambda v: v > 1),
+]
+
+
+def machine() -> dict:
+    from forecast_cli.runtime import tensorflow
+
+    tf = tensorflow()
+
+    return {
+        "cpu": platform.machine(),
+        "cores": os.cpu_count(),
+        "gpus": len(tf.config.list_physical_devices("GPU")),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+    }
+
+
+def main(names: list[str]) -> None:
+    results = json.loads(OUT.read_text()) if OUT.exists() and names else {}
+    results["machine"] = machine()
+    results["date"] = datetime.now(UTC).date().isoformat()
+    for name in names or SECTIONS:
+        started = time.perf_counter()
+        results[name] = SECTIONS[name]()
+        print(f"{name}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    OUT.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"{'measure':<42}  {'value':>10}  goal")
+    for section, key, goal, met in GOALS:
+        if key in results.get(section, {}):
+            value = results[section][key]
+            shown = value["time_ratio"] if isinstance(value, dict) else value
+            mark = "met" if met(value) else "MISSED"
+            print(f"{section + '.' + key:<42}  {shown!s:>10}  {goal} ({mark})")
+    print(f"written: {OUT}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

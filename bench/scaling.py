@@ -1,0 +1,127 @@
+"""How training time and memory grow with the series' length and with their number.
+
+Each point is a whole ``forecast train`` process (one epoch of ``lstm:16``, unanchored,
+windows of 20, one step out) on a generated file: one series of 10^3 to 10^6 rows, or
+1 to 10^4 series of 100 rows each (long format, ``--id-col``). Its training time per
+epoch comes from ``--json``; its peak resident memory is ``VmHWM`` in
+``/proc/PID/status``, read while it runs (a child's rusage also counts the memory its
+parent had when it forked: here, TensorFlow's). The load time of the largest file is
+timed in this process. The growth is the slope of log(time) against log(size) over the
+last decade (10^5 to 10^6 rows in all), where the fixed cost of a run no longer hides
+it: 1 is linear.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+FORECAST = str(Path(sys.executable).with_name("forecast"))
+ROWS = [10**3, 10**4, 10**5, 10**6]
+SERIES = [1, 10, 100, 1000, 10**4]
+SERIES_ROWS = 100
+FLAGS = ["--layers", "lstm:16", "--epochs", "1", "--anchor", "none", "--horizon", "1"]
+FLAGS += ["--lookback", "20"]
+
+
+def one_series(rows: int) -> pd.DataFrame:
+    """A minute-by-minute daily cycle with noise."""
+    minutes = np.arange(rows)
+    noise = np.random.default_rng(0).normal(0, 0.1, rows)
+    return pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2020-01-01", periods=rows, freq="min"),
+            "value": np.round(np.sin(2 * np.pi * minutes / 1440) + noise, 4),
+        }
+    )
+
+
+def many_series(count: int) -> pd.DataFrame:
+    """``count`` hourly series of ``SERIES_ROWS`` rows, of different levels."""
+    hours = np.arange(SERIES_ROWS)
+    rng = np.random.default_rng(0)
+    levels = rng.uniform(1, 1000, count)
+    values = levels[:, None] * (1 + 0.2 * np.sin(2 * np.pi * hours / 24))
+    values += rng.normal(0, 1, values.shape)
+    return pd.DataFrame(
+        {
+            "id": np.repeat([f"s{i}" for i in range(count)], SERIES_ROWS),
+            "timestamp": np.tile(pd.date_range("2026-01-01", periods=SERIES_ROWS, freq="h"), count),
+            "value": np.round(values.ravel(), 3),
+        }
+    )
+
+
+def train(path: Path, *extra: str) -> dict:
+    """One ``forecast train`` process: seconds per epoch and peak memory (MiB)."""
+    with tempfile.TemporaryDirectory() as model_dir, tempfile.TemporaryFile() as output:
+        args = [FORECAST, "train", str(path), *FLAGS, *extra, "--model-dir", model_dir, "--json"]
+        process = subprocess.Popen(args, stdout=output, stderr=subprocess.DEVNULL)
+        peak_kib = 0
+        while process.poll() is None:
+            peak_kib = max(peak_kib, _high_water_kib(process.pid))
+            time.sleep(0.05)
+        if process.returncode:
+            raise RuntimeError(f"{' '.join(args)} failed ({process.returncode})")
+        output.seek(0)
+        summary = json.loads(output.read().decode().splitlines()[-1])
+    return {
+        "train_s_per_epoch": round(summary["train_seconds"] / summary["epochs_run"], 2),
+        "peak_memory_mib": round(peak_kib / 1024),
+    }
+
+
+def _high_water_kib(pid: int) -> int:
+    """The process' peak resident memory so far, 0 once it has gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    line = next((line for line in status.splitlines() if line.startswith("VmHWM:")), "")
+    return int(line.split()[1]) if line else 0
+
+
+def slope(sizes: list[int], values: list[float]) -> float:
+    """The exponent of the growth over the last decade of sizes (1: linear)."""
+    return round(math.log(values[-1] / values[-2]) / math.log(sizes[-1] / sizes[-2]), 2)
+
+
+def measure() -> dict:
+    from forecast_cli.config import DataConfig
+    from forecast_cli.loading import load_series
+
+    by_rows, by_series = {}, {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for rows in ROWS:
+            path = Path(scratch) / f"rows{rows}.csv"
+            one_series(rows).to_csv(path, index=False)
+            by_rows[rows] = train(path)
+        started = time.perf_counter()
+        load_series(path, DataConfig())
+        by_rows[ROWS[-1]]["load_s"] = round(time.perf_counter() - started, 2)
+        by_rows[ROWS[-1]]["file_mb"] = round(path.stat().st_size / 1e6, 1)
+        for count in SERIES:
+            path = Path(scratch) / f"series{count}.csv"
+            many_series(count).to_csv(path, index=False)
+            by_series[count] = train(path, "--id-col", "id")
+    return {
+        "network": " ".join(FLAGS),
+        "by_rows": by_rows,
+        "by_series": by_series,
+        "time_growth_rows": slope(ROWS, [p["train_s_per_epoch"] for p in by_rows.values()]),
+        "time_growth_series": slope(
+            [c * SERIES_ROWS for c in SERIES], [p["train_s_per_epoch"] for p in by_series.values()]
+        ),
+        "memory_growth_rows": slope(ROWS, [p["peak_memory_mib"] for p in by_rows.values()]),
+        "memory_growth_series": slope(
+            [c * SERIES_ROWS for c in SERIES], [p["peak_memory_mib"] for p in by_series.values()]
+        ),
+    }
