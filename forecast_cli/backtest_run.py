@@ -90,7 +90,7 @@ def run_backtest(
     coverage of the model's conformal intervals at ``options.levels`` (percent); retrained
     folds run in ``options.jobs`` worker processes."""
     folds, steps, season = options.folds, options.steps, options.season
-    device = use_device(training.device, training.mixed_precision)
+    device = use_device(training.device, training.mixed_precision, training.strategy)
     jobs = min(options.jobs, folds)
     if options.refit is Refit.FINE_TUNE and options.jobs > 1:
         raise ForecastError(
@@ -202,7 +202,11 @@ class _Settings:
 def _fold_job(job: tuple, on_epoch) -> Fold:
     """``_fold`` of a freshly trained network, in a worker process."""
     number, panel, starts, settings = job
-    use_device(settings.training.device, settings.training.mixed_precision)
+    use_device(
+        settings.training.device,
+        settings.training.mixed_precision,
+        settings.training.strategy,
+    )
     return _fold(number, panel, starts, settings, None, on_epoch)[0]
 
 

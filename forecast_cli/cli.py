@@ -34,6 +34,7 @@ from forecast_cli.config import (
     ModelConfig,
     Refit,
     Scale,
+    Strategy,
     TrainConfig,
     WindowConfig,
     parse_layers,
@@ -355,6 +356,15 @@ MixedPrecisionFlag = Annotated[
         help="Compute in float16 with float32 weights: faster on GPUs with tensor cores.",
     ),
 ]
+StrategyOpt = Annotated[
+    Strategy,
+    typer.Option(
+        case_sensitive=False,
+        rich_help_panel=TRAINING,
+        help="mirrored: train on every local GPU at once (tf.distribute.MirroredStrategy), "
+        "each batch split between them.",
+    ),
+]
 SeedOpt = Annotated[
     int, typer.Option(help="Random seed: same seed, same model.", rich_help_panel=TRAINING)
 ]
@@ -415,6 +425,7 @@ def train(
     seed: SeedOpt = 42,
     device: DeviceOpt = Device.AUTO,
     mixed_precision: MixedPrecisionFlag = False,
+    strategy: StrategyOpt = Strategy.NONE,
     model_dir: Annotated[Path, typer.Option(help="Where to save the model.")] = Path(
         "forecast-model"
     ),
@@ -447,6 +458,7 @@ def train(
             seed,
             device,
             mixed_precision,
+            strategy,
         ),
     )
     from forecast_cli.report import Report
@@ -540,6 +552,7 @@ def compare(
     seed: SeedOpt = 42,
     device: DeviceOpt = Device.AUTO,
     mixed_precision: MixedPrecisionFlag = False,
+    strategy: StrategyOpt = Strategy.NONE,
     json_output: JsonFlag = False,
 ) -> None:
     """Train several networks on DATA with the same settings and compare them with baselines."""
@@ -564,6 +577,7 @@ def compare(
             seed,
             device,
             mixed_precision,
+            strategy,
         ),
         CompareConfig(
             season, repeats, steps, jobs or min(os.cpu_count() or 1, len(candidates)), overwrite
@@ -658,6 +672,7 @@ def backtest(
     seed: SeedOpt = 42,
     device: DeviceOpt = Device.AUTO,
     mixed_precision: MixedPrecisionFlag = False,
+    strategy: StrategyOpt = Strategy.NONE,
     json_output: JsonFlag = False,
 ) -> None:
     """Rolling-origin evaluation: forecast the last --folds blocks of --steps steps, each
@@ -687,6 +702,7 @@ def backtest(
             seed,
             device,
             mixed_precision,
+            strategy,
         ),
     )
     from forecast_cli.backtest_run import run_backtest, write

@@ -109,7 +109,7 @@ def run_compare(
     """Train every candidate ``options.repeats`` times, score them next to the baselines, and
     write the comparison to ``out_dir`` (atomically: all of it or nothing)."""
     check_out_dir(out_dir, options.overwrite)
-    device = use_device(training.device, training.mixed_precision)
+    device = use_device(training.device, training.mixed_precision, training.strategy)
     with report.reading(path):
         panel = load_panel(path, data)
     series = panel[0]
@@ -217,7 +217,7 @@ def _jobs(panel, data, window, candidates, training, options, staging) -> list[_
 
 def _train_job(job: _Job, on_epoch) -> _Run:
     """Train and score one job's candidates in a worker process."""
-    use_device(job.training.device, job.training.mixed_precision)
+    use_device(job.training.device, job.training.mixed_precision, job.training.strategy)
     prepared = prepare(job.panel, job.window)
     return _train_all(prepared, job, on_epoch)
 

@@ -64,6 +64,13 @@ class Device(StrEnum):
     GPU = "gpu"
 
 
+class Strategy(StrEnum):
+    """How training is spread over devices (``--strategy``)."""
+
+    NONE = "none"  # one device
+    MIRRORED = "mirrored"  # every local GPU, tf.distribute.MirroredStrategy
+
+
 class Refit(StrEnum):
     """How ``forecast backtest`` trains each fold."""
 
@@ -261,6 +268,7 @@ class TrainConfig:
     seed: int = 42
     device: Device = Device.AUTO
     mixed_precision: bool = False  # float16 compute, float32 weights (GPUs)
+    strategy: Strategy = Strategy.NONE
 
     def __post_init__(self) -> None:
         for flag, value in (("--learning-rate", self.learning_rate), ("--clipnorm", self.clipnorm)):
@@ -268,4 +276,9 @@ class TrainConfig:
                 raise ForecastError(f"{flag} must be greater than 0, got {value}.")
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "loss": str(self.loss), "device": str(self.device)}
+        return {
+            **asdict(self),
+            "loss": str(self.loss),
+            "device": str(self.device),
+            "strategy": str(self.strategy),
+        }

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from types import ModuleType
 
-from forecast_cli.config import Device
+from forecast_cli.config import Device, Strategy
 from forecast_cli.errors import ForecastError
 
 
@@ -52,9 +52,10 @@ def keras() -> ModuleType:
     return keras
 
 
-def use_device(device: Device, mixed_precision: bool) -> str:
-    """Apply ``--device`` and ``--mixed-precision`` before any TensorFlow op; say what is
-    used. Worker processes inherit the choice of the CPU through the environment."""
+def use_device(device: Device, mixed_precision: bool, strategy: Strategy = Strategy.NONE) -> str:
+    """Apply ``--device``, ``--mixed-precision`` and ``--strategy`` before any TensorFlow
+    op; say what is used. Worker processes call it too (the CPU choice also reaches them
+    through the environment)."""
     if device is Device.CPU:
         os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
     tf = tensorflow()
@@ -74,9 +75,17 @@ def use_device(device: Device, mixed_precision: bool) -> str:
                 "CPU it slows training down: leave it out."
             )
         keras().mixed_precision.set_dtype_policy("mixed_float16")
-    if gpus:
-        return f"GPU ({len(gpus)}){', mixed precision' if mixed_precision else ''}"
-    return f"CPU ({os.cpu_count()} cores)"
+    used = f"GPU ({len(gpus)})" if gpus else f"CPU ({os.cpu_count()} cores)"
+    if mixed_precision:
+        used += ", mixed precision"
+    # The default strategy of every network built and trained from here on, as if each
+    # were inside its scope (mirrored: each batch split over the devices' replicas);
+    # none also clears an earlier run's in the same process.
+    mirrored = tf.distribute.MirroredStrategy() if strategy is Strategy.MIRRORED else None
+    tf.distribute.experimental_set_strategy(mirrored)
+    if mirrored is not None:
+        used += f", mirrored over {mirrored.num_replicas_in_sync} replica(s)"
+    return used
 
 
 def seed_everything(seed: int) -> None:

@@ -191,7 +191,7 @@ def run_train(
 ) -> ModelCard:
     """Train one model on ``path`` and save it to ``model_dir``; return its card."""
     check_destination(model_dir)
-    device = use_device(training.device, training.mixed_precision)
+    device = use_device(training.device, training.mixed_precision, training.strategy)
     with report.reading(path):
         panel = load_panel(path, data)
     window, resolved, notes = resolve_defaults(window, model_config, panel, season)

@@ -1,5 +1,7 @@
 """--device and --mixed-precision: what is used is said, and what cannot be is refused."""
 
+import json
+
 import numpy as np
 import pytest
 from conftest import FAST, error_line, flat
@@ -54,3 +56,18 @@ def test_under_mixed_precision_the_network_trains_and_answers_in_float32(mixed_f
         TrainConfig(epochs=3),
     )["net"]
     assert np.isfinite(result.history["loss"]).all() and result.epochs_run == 3
+
+
+def test_mirrored_training_on_one_device_matches_plain_training(cli, sine_csv, tmp_path):
+    """--strategy mirrored (tf.distribute.MirroredStrategy) over this machine's one device:
+    the batches are not split, so the result matches training without it."""
+    scores = {}
+    for strategy in ("none", "mirrored"):
+        args = ["train", sine_csv, *FAST, "--strategy", strategy, "--model-dir", strategy]
+        result = cli(*args, "--json")
+        assert result.exit_code == 0, result.output
+        scores[strategy] = json.loads(result.stdout.splitlines()[-1])["val_rmse"]
+    assert "mirrored over 1 replica(s)" in flat(result.output)
+    # the loss is reduced over replicas in another order: equal to float rounding
+    assert scores["mirrored"] == pytest.approx(scores["none"], rel=5e-3)
+    assert cli("predict", "--model", "mirrored", "--steps", 3, "--no-plot").exit_code == 0
