@@ -34,7 +34,7 @@ from forecast_cli.loading import Series, load_panel, panel_notes
 from forecast_cli.metrics import mae, mase, rmse, smape
 from forecast_cli.parallel import run_parallel
 from forecast_cli.report import Report
-from forecast_cli.runtime import use_device
+from forecast_cli.runtime import one_machine, use_device
 from forecast_cli.train_run import (
     Trained,
     build_networks,
@@ -90,6 +90,7 @@ def run_backtest(
     coverage of the model's conformal intervals at ``options.levels`` (percent); retrained
     folds run in ``options.jobs`` worker processes."""
     folds, steps, season = options.folds, options.steps, options.season
+    one_machine(training.strategy, "backtest")
     device = use_device(training.device, training.mixed_precision, training.strategy)
     jobs = min(options.jobs, folds)
     if options.refit is Refit.FINE_TUNE and options.jobs > 1:

@@ -28,7 +28,7 @@ from forecast_cli.loading import Series, load_panel, panel_notes
 from forecast_cli.parallel import run_parallel
 from forecast_cli.predict_run import future_index, inputs_after_end
 from forecast_cli.report import Report
-from forecast_cli.runtime import use_device
+from forecast_cli.runtime import one_machine, use_device
 from forecast_cli.train_run import (
     Prepared,
     build_network,
@@ -109,6 +109,7 @@ def run_compare(
     """Train every candidate ``options.repeats`` times, score them next to the baselines, and
     write the comparison to ``out_dir`` (atomically: all of it or nothing)."""
     check_out_dir(out_dir, options.overwrite)
+    one_machine(training.strategy, "compare")
     device = use_device(training.device, training.mixed_precision, training.strategy)
     with report.reading(path):
         panel = load_panel(path, data)

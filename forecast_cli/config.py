@@ -69,6 +69,7 @@ class Strategy(StrEnum):
 
     NONE = "none"  # one device
     MIRRORED = "mirrored"  # every local GPU, tf.distribute.MirroredStrategy
+    MULTI_WORKER = "multi-worker"  # several machines: MultiWorkerMirroredStrategy, TF_CONFIG
 
 
 class Refit(StrEnum):

@@ -79,13 +79,52 @@ def use_device(device: Device, mixed_precision: bool, strategy: Strategy = Strat
     if mixed_precision:
         used += ", mixed precision"
     # The default strategy of every network built and trained from here on, as if each
-    # were inside its scope (mirrored: each batch split over the devices' replicas);
-    # none also clears an earlier run's in the same process.
-    mirrored = tf.distribute.MirroredStrategy() if strategy is Strategy.MIRRORED else None
-    tf.distribute.experimental_set_strategy(mirrored)
-    if mirrored is not None:
-        used += f", mirrored over {mirrored.num_replicas_in_sync} replica(s)"
+    # were inside its scope (each batch split over the replicas); none also clears an
+    # earlier run's in the same process.
+    chosen = None
+    if strategy is Strategy.MIRRORED:
+        chosen = tf.distribute.MirroredStrategy()
+        used += f", mirrored over {chosen.num_replicas_in_sync} replica(s)"
+    elif strategy is Strategy.MULTI_WORKER:
+        if "TF_CONFIG" not in os.environ:
+            raise ForecastError(
+                "--strategy multi-worker reads the cluster from the TF_CONFIG environment "
+                "variable, which is not set: see the README's 'Training on several "
+                "machines'."
+            )
+        chosen = tf.distribute.MultiWorkerMirroredStrategy()
+        resolver = chosen.cluster_resolver
+        used += (
+            f", {resolver.task_type} {resolver.task_id} of {chosen.num_replicas_in_sync} "
+            "replica(s) (multi-worker)"
+        )
+    tf.distribute.experimental_set_strategy(chosen)
     return used
+
+
+def one_machine(strategy: Strategy, command: str) -> None:
+    """Refuse multi-worker training for commands that train many networks (compare,
+    backtest): across machines, ``forecast train`` trains one."""
+    if strategy is Strategy.MULTI_WORKER:
+        raise ForecastError(
+            f"--strategy multi-worker trains one network across machines, with forecast "
+            f"train; forecast {command} runs its networks in worker processes instead "
+            "(--jobs)."
+        )
+
+
+def is_chief() -> bool:
+    """Whether this process writes results: always, but for the workers of a multi-worker
+    cluster other than its chief (the task 'chief', or worker 0 if there is none)."""
+    tf = tensorflow()
+    strategy = tf.distribute.get_strategy()
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return True
+    resolver = strategy.cluster_resolver
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "chief" or (
+        not has_chief and resolver.task_type == "worker" and resolver.task_id == 0
+    )
 
 
 def seed_everything(seed: int) -> None:

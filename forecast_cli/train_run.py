@@ -41,7 +41,7 @@ from forecast_cli.loading import Series, load_panel, panel_notes
 from forecast_cli.metrics import mae, rmse, smape
 from forecast_cli.network import build_model, describe, fitted_shape
 from forecast_cli.report import Report
-from forecast_cli.runtime import seed_everything, use_device
+from forecast_cli.runtime import is_chief, seed_everything, use_device
 from forecast_cli.scaling import Scaler
 from forecast_cli.training import Branch, TrainResult, fit
 from forecast_cli.windows import (
@@ -216,7 +216,8 @@ def run_train(
 
     metrics = scores(prepared, validation_forecast(model, prepared, model_config.head))
     card = model_card(prepared, data, window, model_config, training, model, result, metrics)
-    save_model_dir(model_dir, model, card, result.history)
+    if is_chief():
+        save_model_dir(model_dir, model, card, result.history)
     single = len(panel) == 1 and len(prepared.targets) == 1
     unit = f" ({prepared.targets[0]} units)" if single else ""
     report.facts(
@@ -228,7 +229,10 @@ def run_train(
             ("time", f"{result.seconds:.1f} s"),
         ],
     )
-    report.written("Model saved", model_dir)
+    if is_chief():
+        report.written("Model saved", model_dir)
+    else:
+        report.notes(("A worker of a multi-worker cluster: the chief writes the model.",))
     return card
 
 

@@ -113,6 +113,8 @@ def fit(
             if all(state.done for state in progress.values()) or (keep and leader().done):
                 self.model.stop_training = True
 
+    if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+        _fix_keras_for_multi_worker(joint)
     started = time.perf_counter()
     validation = _dataset(tf, val, branches, config.batch_size)
     # Epoch 0, the untrained network, is the first candidate for the best weights: an
@@ -150,6 +152,28 @@ def fit(
             seconds,
         )
     return results
+
+
+def _fix_keras_for_multi_worker(joint) -> None:
+    """Keras 3.15's ``fit`` fails twice under ``MultiWorkerMirroredStrategy``
+    (keras-team/keras#20585): building the model reduces a batch eagerly across workers,
+    and each step's scalar losses are averaged over axis 0. The model is built when
+    called instead, and scalars are averaged whole; ``tests/test_multi_worker.py`` fails
+    if a Keras upgrade changes either."""
+    from keras.src.backend.tensorflow import trainer
+
+    joint._distribute_strategy = None  # Keras then takes the default strategy, ours
+    original = getattr(trainer.reduce_per_replica, "original", trainer.reduce_per_replica)
+
+    def reduce_per_replica(values, strategy, reduction="auto"):
+        if reduction != "auto":
+            return original(values, strategy, reduction)
+        return keras().tree.map_structure(
+            lambda value: strategy.reduce("MEAN", value, axis=None), values
+        )
+
+    reduce_per_replica.original = original
+    trainer.reduce_per_replica = reduce_per_replica
 
 
 def _record(
@@ -195,7 +219,10 @@ def _dataset(tf, data, branches: list[Branch], batch_size: int, shuffle_seed: in
 
         return x, {b.name: per_step(y) if b.head is Head.MANY_TO_MANY else y for b in branches}
 
-    return dataset.batch(batch_size).map(per_branch).prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()  # over several workers, each takes its part of each batch
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    batches = dataset.batch(batch_size).map(per_branch).prefetch(tf.data.AUTOTUNE)
+    return batches.with_options(options)
 
 
 def _gatherer(tf, windows: np.ndarray):
