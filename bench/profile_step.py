@@ -17,7 +17,7 @@ import json
 import tempfile
 import time
 
-from throughput import SINE
+import throughput
 
 GROUPS = {
     "MatMul": "matrix products",
@@ -30,19 +30,9 @@ GROUPS = {
 
 
 def setup():
-    from forecast_cli.config import (
-        Anchor,
-        DataConfig,
-        ModelConfig,
-        TrainConfig,
-        WindowConfig,
-        parse_layers,
-    )
-    from forecast_cli.loading import load_series
-    from forecast_cli.train_run import prepare
+    from forecast_cli.config import TrainConfig
 
-    prepared = prepare((load_series(SINE, DataConfig()),), WindowConfig(lookback=40, horizon=20))
-    config = ModelConfig(parse_layers("bilstm:50"), anchor=Anchor.SEASONAL, season=40)
+    prepared, config = throughput.setup()
     return prepared, config, TrainConfig(epochs=3, patience=10)
 
 

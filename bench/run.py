@@ -72,6 +72,13 @@ def main(names: list[str]) -> None:
         results[name] = SECTIONS[name]()
         print(f"{name}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     OUT.write_text(json.dumps(results, indent=2) + "\n")
+    for curve in ("by_rows", "by_series"):
+        points = results.get("scaling", {}).get(curve, {})
+        if points:
+            print(f"{curve.replace('_', ' ')}: size, train s per epoch, peak MiB")
+            for size, point in points.items():
+                seconds, mib = point["train_s_per_epoch"], point["peak_memory_mib"]
+                print(f"  {int(size):>9,}  {seconds:>7}  {mib:>6}")
     print(f"{'measure':<42}  {'value':>10}  goal")
     for section, key, goal, met in GOALS:
         if key in results.get(section, {}):

@@ -18,23 +18,23 @@ SINE = ROOT / "sample_data" / "sine.csv"
 EPOCHS, REPEATS, BATCH = 5, 3, 32
 
 
-def measure() -> dict:
-    from forecast_cli.config import (
-        Anchor,
-        DataConfig,
-        ModelConfig,
-        TrainConfig,
-        WindowConfig,
-        parse_layers,
-    )
+def setup():
+    """The sine's windows, scaled, and the network ``forecast train`` resolves for them."""
+    from forecast_cli.config import Anchor, DataConfig, ModelConfig, WindowConfig, parse_layers
     from forecast_cli.loading import load_series
+    from forecast_cli.train_run import prepare
+
+    prepared = prepare((load_series(SINE, DataConfig()),), WindowConfig(lookback=40, horizon=20))
+    return prepared, ModelConfig(parse_layers("bilstm:50"), anchor=Anchor.SEASONAL, season=40)
+
+
+def measure() -> dict:
+    from forecast_cli.config import TrainConfig
     from forecast_cli.runtime import keras
-    from forecast_cli.train_run import build_network, prepare
+    from forecast_cli.train_run import build_network
     from forecast_cli.training import Branch, fit
 
-    series = load_series(SINE, DataConfig())
-    prepared = prepare((series,), WindowConfig(lookback=40, horizon=20))
-    config = ModelConfig(parse_layers("bilstm:50"), anchor=Anchor.SEASONAL, season=40)
+    prepared, config = setup()
     training = TrainConfig(epochs=EPOCHS, batch_size=BATCH, patience=EPOCHS + 1)
     (x, y), val = prepared.train, prepared.val
 
