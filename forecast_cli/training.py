@@ -113,10 +113,11 @@ def fit(
             if all(state.done for state in progress.values()) or (keep and leader().done):
                 self.model.stop_training = True
 
-    if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+    workers = isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy)
+    if workers:
         _fix_keras_for_multi_worker(joint)
     started = time.perf_counter()
-    validation = _dataset(tf, val, branches, config.batch_size)
+    validation = _dataset(tf, val, branches, config.batch_size, workers=workers)
     # Epoch 0, the untrained network, is the first candidate for the best weights: an
     # anchored network starts as its anchor, and training only keeps what beats it.
     initial = joint.evaluate(validation, verbose=0, return_dict=True)
@@ -126,7 +127,9 @@ def fit(
     interrupted = False
     try:
         joint.fit(
-            _dataset(tf, train, branches, config.batch_size, shuffle_seed=config.seed),
+            _dataset(
+                tf, train, branches, config.batch_size, shuffle_seed=config.seed, workers=workers
+            ),
             validation_data=validation,
             epochs=config.epochs,
             shuffle=False,  # the pipeline shuffles, with its own seed
@@ -194,7 +197,14 @@ def _loss(loss: Loss):
     return {Loss.MSE: "mse", Loss.MAE: "mae", Loss.HUBER: keras().losses.Huber()}[loss]
 
 
-def _dataset(tf, data, branches: list[Branch], batch_size: int, shuffle_seed: int | None = None):
+def _dataset(
+    tf,
+    data,
+    branches: list[Branch],
+    batch_size: int,
+    shuffle_seed: int | None = None,
+    workers: bool = False,
+):
     """One ``tf.data`` pipeline for all branches: batches of windows and per-branch targets.
 
     The pipeline shuffles window *indices* and gathers each batch's windows from the
@@ -219,9 +229,12 @@ def _dataset(tf, data, branches: list[Branch], batch_size: int, shuffle_seed: in
 
         return x, {b.name: per_step(y) if b.head is Head.MANY_TO_MANY else y for b in branches}
 
-    options = tf.data.Options()  # over several workers, each takes its part of each batch
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     batches = dataset.batch(batch_size).map(per_branch).prefetch(tf.data.AUTOTUNE)
+    if not workers:
+        return batches
+    # Over several workers, each takes its part of each batch; one process reads them all.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return batches.with_options(options)
 
 
