@@ -85,6 +85,12 @@ def load_panel(path: Path, config: DataConfig) -> tuple[Series, ...]:
     """Every series in ``path``: one per value of ``config.id_col`` (long format), in the
     order they first appear, or the file's one series. Columns, time column and target are
     settled once for the whole file; each series is sorted, deduplicated and filled alone."""
+    both = set(config.features) & set(config.future_features)
+    if both:  # a usage error: said before the file is read
+        raise ForecastError(
+            f"Column '{sorted(both)[0]}' is in both --features (known up to now) and "
+            "--future-features (known ahead); name it in one of them."
+        )
     data = _read_bytes(path)
     if path.suffix.lower() == ".parquet":
         frame = _read_parquet(path, data)
@@ -98,12 +104,6 @@ def load_panel(path: Path, config: DataConfig) -> tuple[Series, ...]:
         frame = frame.drop(columns=id_col)
     time_col = config.time_col or _detect_time_column(frame, notes)
     inputs = (*config.features, *config.future_features)
-    both = set(config.features) & set(config.future_features)
-    if both:
-        raise ForecastError(
-            f"Column '{sorted(both)[0]}' is in both --features (known up to now) and "
-            "--future-features (known ahead); name it in one of them."
-        )
     if time_col is not None and time_col in (*(config.targets or ()), *inputs):
         raise ForecastError(
             f"Column '{time_col}' in {path} is the time column; it cannot also be a target "

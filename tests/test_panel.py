@@ -104,7 +104,7 @@ def test_windows_never_span_two_series_and_each_is_scaled_on_its_own_training_ro
     assert np.abs(prepared.train[0].mean()) < 0.1
 
 
-def test_train_then_predict_every_series_or_the_ones_named(cli, panel_csv, tmp_path):
+def test_train_then_predict_every_series_or_the_ones_named(cli, panel_csv, tmp_path, monkeypatch):
     trained = cli("train", panel_csv, "--id-col", "site", *FAST, "--val-fraction", 0.3)
     assert trained.exit_code == 0, trained.output
     output = flat(trained.output)
@@ -115,6 +115,12 @@ def test_train_then_predict_every_series_or_the_ones_named(cli, panel_csv, tmp_p
     assert card["scaling"]["series"]["south"]["offset"][0] == pytest.approx(1000, abs=10)
     assert set(card["metrics"]["per_series"]) == {"north", "south", "east"}
 
+    import forecast_cli.plotting as plotting
+
+    drawn, draw = [], plotting.plot_forecast
+    monkeypatch.setattr(
+        plotting, "plot_forecast", lambda panels, *rest: drawn.extend(panels) or draw(panels, *rest)
+    )
     result = cli("predict", "--steps", 25, "--intervals", "80", "--max-plots", 2)
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(tmp_path / "forecast.csv")
@@ -128,6 +134,8 @@ def test_train_then_predict_every_series_or_the_ones_named(cli, panel_csv, tmp_p
     widths = (frame["load_upper_80"] - frame["load_lower_80"]).groupby(frame["site"]).mean()
     assert widths["south"] > 100 * widths["east"]  # one calibration, each series' own spread
     assert (tmp_path / "forecast.png").stat().st_size > 0
+    assert [panel.label for panel in drawn] == ["north: load", "south: load"]  # --max-plots 2
+    assert all(set(panel.bands) == {80} for panel in drawn)
 
     chosen = cli("predict", "--steps", 3, "--series", "east,north", "--no-plot")
     assert chosen.exit_code == 0, chosen.output
