@@ -18,6 +18,7 @@ from forecast_cli.artifacts import (
     save_model_dir,
     versions,
 )
+from forecast_cli.backup import backup_path
 from forecast_cli.baselines import (
     LONGEST_SEASON,
     fitted_errors,
@@ -206,18 +207,23 @@ def run_train(
     report.layers(
         describe(model), model.count_params(), f"Network: {first.label} ({first.head}){twin}"
     )
+    backup = backup_path(model_dir)
     with report.epochs(training.epochs) as on_epoch:
-        trained = train_networks(networks, prepared, training, on_epoch)
+        trained = train_networks(networks, prepared, training, on_epoch, backup)
     model, model_config, result = trained.model, trained.config, trained.result
-    if trained.note:
-        report.notes((trained.note,))
+    report.notes(tuple(note for note in (result.resumed, trained.note) if note))
     if result.interrupted:
-        report.warn(f"Interrupted: keeping the weights of epoch {result.best_epoch}.")
+        report.warn(
+            f"Interrupted: keeping the weights of epoch {result.best_epoch}; the same command "
+            f"resumes after epoch {result.epochs_run} from the backup {backup}."
+        )
 
     metrics = scores(prepared, validation_forecast(model, prepared, model_config.head))
     card = model_card(prepared, data, window, model_config, training, model, result, metrics)
     if is_chief():
         save_model_dir(model_dir, model, card, result.history)
+        if not result.interrupted:
+            backup.unlink(missing_ok=True)
     single = len(panel) == 1 and len(prepared.targets) == 1
     unit = f" ({prepared.targets[0]} units)" if single else ""
     report.facts(
@@ -377,10 +383,14 @@ class Trained:
 
 
 def train_networks(
-    networks: list[tuple[ModelConfig, object]], prepared: Prepared, training: TrainConfig, on_epoch
+    networks: list[tuple[ModelConfig, object]],
+    prepared: Prepared,
+    training: TrainConfig,
+    on_epoch,
+    backup: Path | None = None,
 ) -> Trained:
     """Train ``networks`` together on the same batches; keep the first unless another has
-    a clearly lower validation loss."""
+    a clearly lower validation loss. With ``backup``, a crashed training resumes."""
     results = fit(
         [Branch(model.name, model, config.head) for config, model in networks],
         prepared.train,
@@ -388,6 +398,7 @@ def train_networks(
         training,
         on_epoch,
         keep=kept,
+        backup=backup,
     )
     losses = [results[model.name].best_loss for _, model in networks]
     config, model = networks[kept(losses)]

@@ -8,6 +8,11 @@ training only saves the per-step overhead of running the fits one after another.
 branch keeps its own early stopping: once its patience runs out its best weights are
 final and the rest of its history is ignored, as if it had stopped. ``forecast train`` is
 the one-branch case.
+
+With a backup file (``forecast train``), the state after each epoch is written there (by
+a cluster's chief only), and a training that finds a backup of the same settings and data
+resumes from it: every epoch's batch order depends on the seed and the epoch alone, so
+the resumed run ends with the weights the uninterrupted run would have had.
 """
 
 from __future__ import annotations
@@ -15,12 +20,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from forecast_cli import backup as backups
 from forecast_cli.config import Head, Loss, TrainConfig
-from forecast_cli.runtime import keras, tensorflow
+from forecast_cli.runtime import is_chief, keras, tensorflow
 
 # Called after each epoch with (epoch, {branch name: (loss, val_loss)} of the branches
 # still training).
@@ -46,6 +53,7 @@ class TrainResult:
     best_loss: float  # its validation loss
     interrupted: bool
     seconds: float
+    resumed: str | None = None  # how a backup was used, if there was one
 
 
 @dataclass
@@ -67,6 +75,7 @@ def fit(
     config: TrainConfig,
     on_epoch: EpochHook | None = None,
     keep: Callable[[list[float]], int] | None = None,
+    backup: Path | None = None,
 ) -> dict[str, TrainResult]:
     """Train every branch in place; each ends holding the weights of its best validation epoch.
 
@@ -75,6 +84,7 @@ def fit(
     With ``keep`` (only one branch will be kept: the index ``keep`` picks from the best
     validation losses) training is a race that ends as soon as the branch it would pick
     stops: the others, not chosen after as many epochs, are not worth waiting for.
+    With ``backup``, each epoch's state is written there and a matching backup resumed.
     Ctrl-C stops training after the current step and keeps the best weights so far.
     """
     k, tf = keras(), tensorflow()
@@ -90,6 +100,9 @@ def fit(
         states = list(progress.values())
         return states[keep([state.best for state in states])]
 
+    def finished() -> bool:
+        return all(state.done for state in progress.values()) or bool(keep and leader().done)
+
     # Keras names a lone output's losses plainly, and each of several by its name.
     keys = {
         b.name: ("loss", "val_loss")
@@ -97,6 +110,9 @@ def fit(
         else (f"{b.name}_loss", f"val_{b.name}_loss")
         for b in branches
     }
+    workers = isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy)
+    key = _backup_key(joint, train, val, config) if backup else ""
+    writes_backup = backup is not None and is_chief()
 
     class Stopper(k.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -108,36 +124,58 @@ def fit(
                 losses = tuple(float(logs[key]) for key in keys[branch.name])
                 _record(state, branch, epoch + 1, *losses, config.patience)
                 active[branch.name] = losses
+            if writes_backup:
+                backups.write(backup, key, _snapshot(epoch + 1, joint, progress))
             if on_epoch is not None:
                 on_epoch(epoch + 1, active)
-            if all(state.done for state in progress.values()) or (keep and leader().done):
+            if finished():
                 self.model.stop_training = True
 
-    workers = isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy)
     if workers:
         _fix_keras_for_multi_worker(joint)
     started = time.perf_counter()
     validation = _dataset(tf, val, branches, config.batch_size, workers=workers)
-    # Epoch 0, the untrained network, is the first candidate for the best weights: an
-    # anchored network starts as its anchor, and training only keeps what beats it.
-    initial = joint.evaluate(validation, verbose=0, return_dict=True)
-    for branch in branches:
-        state = progress[branch.name]
-        state.best, state.weights = float(initial[keys[branch.name][0]]), branch.model.get_weights()
+    snapshot, resumed = backups.read(backup, key) if backup else (None, None)
+    if workers and not _agreed(tf, snapshot.epoch if snapshot else 0):
+        snapshot, resumed = None, f"not every worker sees the backup {backup}"
+    if snapshot:
+        _restore(snapshot, joint, progress)
+        resumed = f"Resumed after epoch {snapshot.epoch} from the backup {backup}."
+        if on_epoch is not None:
+            on_epoch(snapshot.epoch, _last_losses(progress))
+    else:
+        if resumed:
+            resumed = f"Started afresh: {resumed}."
+        # Epoch 0, the untrained network, is the first candidate for the best weights: an
+        # anchored network starts as its anchor, and training only keeps what beats it.
+        initial = joint.evaluate(validation, verbose=0, return_dict=True)
+        for branch in branches:
+            state = progress[branch.name]
+            state.best = float(initial[keys[branch.name][0]])
+            state.weights = branch.model.get_weights()
+    first = snapshot.epoch if snapshot else 0
     interrupted = False
-    try:
-        joint.fit(
-            _dataset(
-                tf, train, branches, config.batch_size, shuffle_seed=config.seed, workers=workers
-            ),
-            validation_data=validation,
-            epochs=config.epochs,
-            shuffle=False,  # the pipeline shuffles, with its own seed
-            callbacks=[Stopper()],
-            verbose=0,
-        )
-    except KeyboardInterrupt:
-        interrupted = True
+    if first < config.epochs and not finished():
+        try:
+            joint.fit(
+                _dataset(
+                    tf,
+                    train,
+                    branches,
+                    config.batch_size,
+                    shuffle=(config.seed, first, config.epochs),
+                    workers=workers,
+                ),
+                validation_data=validation,
+                initial_epoch=first,
+                epochs=config.epochs,
+                steps_per_epoch=math.ceil(len(train[0]) / config.batch_size),
+                shuffle=False,  # the pipeline shuffles, with its own seed
+                callbacks=[Stopper()],
+                verbose=0,
+            )
+        except KeyboardInterrupt:
+            interrupted = True
     seconds = time.perf_counter() - started
     kept = [leader()] if keep else progress.values()
     if interrupted and any(state.best_epoch == 0 for state in kept):
@@ -153,8 +191,89 @@ def fit(
             state.best,
             interrupted,
             seconds,
+            resumed,
         )
     return results
+
+
+def _backup_key(joint, train, val, config: TrainConfig) -> str:
+    """What a backup must match to be resumed: the networks, the training settings but
+    those that change neither the numbers nor their order (where it runs, how many
+    epochs at most), and the data."""
+    settings = asdict(config)
+    for free in ("epochs", "device", "strategy", "mixed_precision"):
+        del settings[free]
+    settings["layers"] = [
+        (type(layer).__name__, _unnamed(layer.get_config())) for layer in _leaves(joint)
+    ]
+    settings["variables"] = [tuple(v.shape) for v in joint.variables]
+    return backups.digest(settings, [_table(array) for array in (*train, *val)])
+
+
+def _leaves(model):
+    """The layers of ``model``, those of the networks inside it in their place."""
+    for layer in model.layers:
+        if isinstance(layer, keras().Model):
+            yield from _leaves(layer)
+        else:
+            yield layer
+
+
+def _unnamed(config):
+    """A layer's configuration without names, which Keras numbers anew in each process."""
+    if isinstance(config, dict):
+        return {key: _unnamed(value) for key, value in config.items() if key != "name"}
+    if isinstance(config, list | tuple):
+        return [_unnamed(value) for value in config]
+    return config
+
+
+def _snapshot(epoch: int, joint, progress: dict[str, _Progress]) -> backups.Snapshot:
+    """The training's whole state after ``epoch``: variables of the networks and of the
+    optimiser (its moments and step count), and each branch's early-stopping state."""
+    variables = [*joint.variables, *joint.optimizer.variables]
+    state = {
+        name: {
+            "best": p.best,
+            "best_epoch": p.best_epoch,
+            "wait": p.wait,
+            "done": p.done,
+            "history": p.history,
+        }
+        for name, p in progress.items()
+    }
+    arrays = {"variables": [np.asarray(v.numpy()) for v in variables]}
+    arrays |= {f"best {name}": p.weights for name, p in progress.items()}
+    return backups.Snapshot(epoch, state, arrays)
+
+
+def _restore(snapshot: backups.Snapshot, joint, progress: dict[str, _Progress]) -> None:
+    """Put ``snapshot`` back into the networks, the optimiser and the early-stopping state."""
+    joint.optimizer.build(joint.trainable_variables)
+    variables = [*joint.variables, *joint.optimizer.variables]
+    for variable, value in zip(variables, snapshot.arrays["variables"], strict=True):
+        variable.assign(value)
+    for name, state in snapshot.state.items():
+        progress[name] = _Progress(weights=snapshot.arrays[f"best {name}"], **state)
+
+
+def _last_losses(progress: dict[str, _Progress]) -> dict[str, tuple[float, float]]:
+    """The last epoch's losses of the branches still training (for the progress hook)."""
+    return {
+        name: (p.history["loss"][-1], p.history["val_loss"][-1])
+        for name, p in progress.items()
+        if not p.done and p.history["loss"]
+    }
+
+
+def _agreed(tf, epoch: int) -> bool:
+    """Whether every worker of the cluster resumes from the same epoch: one that cannot
+    see the chief's backup would otherwise run more steps than the others and hang them.
+    The mean of the epochs and of their squares agree only if all epochs are equal."""
+    strategy = tf.distribute.get_strategy()
+    local = tf.constant([epoch, epoch * epoch], tf.float64)
+    mean = strategy.reduce("MEAN", strategy.run(lambda: tf.identity(local)), axis=None)
+    return float(mean[1]) == float(mean[0]) ** 2 == epoch**2
 
 
 def _fix_keras_for_multi_worker(joint) -> None:
@@ -202,21 +321,33 @@ def _dataset(
     data,
     branches: list[Branch],
     batch_size: int,
-    shuffle_seed: int | None = None,
+    shuffle: tuple[int, int, int] | None = None,
     workers: bool = False,
 ):
     """One ``tf.data`` pipeline for all branches: batches of windows and per-branch targets.
 
-    The pipeline shuffles window *indices* and gathers each batch's windows from the
+    The pipeline orders window *indices* and gathers each batch's windows from the
     series' rows, held once (``_gatherer``): memory grows with the rows, not with rows x
-    lookback. Shuffling uses an explicit seed, so the batch order depends on the seed
-    alone and is the same for a network trained alone or among others.
+    lookback. With ``shuffle = (seed, first, epochs)`` it holds the batches of epochs
+    ``first`` to ``epochs`` in a row, each epoch in an order drawn from the seed and the
+    epoch alone: the same for a network trained alone or among others, and for a training
+    resumed at ``first``.
     """
     inputs, targets = data
     windows, futures = _gatherer(tf, inputs), _gatherer(tf, targets)
-    dataset = tf.data.Dataset.range(len(inputs))
-    if shuffle_seed is not None:
-        dataset = dataset.shuffle(len(inputs), seed=shuffle_seed, reshuffle_each_iteration=True)
+    count = len(inputs)
+    if shuffle is None:
+        indices = tf.data.Dataset.range(count).batch(batch_size)
+    else:
+        seed, first, epochs = shuffle
+
+        def epoch_order(epoch):
+            order = tf.random.experimental.stateless_shuffle(
+                tf.range(count, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+            )
+            return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+        indices = tf.data.Dataset.range(first, epochs).flat_map(epoch_order)
     lookback = inputs.shape[1]
 
     def per_branch(index):
@@ -229,7 +360,7 @@ def _dataset(
 
         return x, {b.name: per_step(y) if b.head is Head.MANY_TO_MANY else y for b in branches}
 
-    batches = dataset.batch(batch_size).map(per_branch).prefetch(tf.data.AUTOTUNE)
+    batches = indices.map(per_branch).prefetch(tf.data.AUTOTUNE)
     if not workers:
         return batches
     # Over several workers, each takes its part of each batch; one process reads them all.
@@ -238,23 +369,26 @@ def _dataset(
     return batches.with_options(options)
 
 
-def _gatherer(tf, windows: np.ndarray):
-    """A function from a batch of indices to those windows ``(batch, length, columns)``.
-
-    Windows cut by ``make_windows`` are views whose consecutive windows share all but one
-    row (the first two strides are equal): then only the rows they span are copied into
-    the graph, and each batch is gathered from them. Other arrays are copied whole.
-    """
+def _table(windows: np.ndarray) -> np.ndarray:
+    """The rows that ``windows`` are cut from, contiguous: when the windows are views whose
+    consecutive windows share all but one row (the first two strides are equal, as
+    ``make_windows`` cuts them), each row once; otherwise the windows themselves."""
     length = windows.shape[1]
-    if length > 1 and windows.strides[0] == windows.strides[1]:
-        rows = np.lib.stride_tricks.as_strided(
+    if windows.ndim == 3 and length > 1 and windows.strides[0] == windows.strides[1]:
+        windows = np.lib.stride_tricks.as_strided(
             windows,
             (len(windows) + length - 1, windows.shape[2]),
             (windows.strides[0], windows.strides[2]),
             writeable=False,
         )
-        table = tf.constant(np.ascontiguousarray(rows, dtype=np.float32))
-        span = tf.range(length, dtype=tf.int64)
-        return lambda index: tf.gather(table, index[:, None] + span)
-    table = tf.constant(np.ascontiguousarray(windows, dtype=np.float32))
-    return lambda index: tf.gather(table, index)
+    return np.ascontiguousarray(windows, dtype=np.float32)
+
+
+def _gatherer(tf, windows: np.ndarray):
+    """A function from a batch of indices to those windows ``(batch, length, columns)``,
+    gathered from ``_table``'s rows held in the graph."""
+    table = tf.constant(_table(windows))
+    if table.shape.rank == windows.ndim:  # the windows themselves
+        return lambda index: tf.gather(table, index)
+    span = tf.range(windows.shape[1], dtype=tf.int64)
+    return lambda index: tf.gather(table, index[:, None] + span)

@@ -70,7 +70,7 @@ def test_a_network_that_knows_the_promotions_ahead_forecasts_them(cli, promo_csv
 
 
 def test_predict_takes_the_future_features_from_future_data(cli, promo_csv, write_csv, tmp_path):
-    card_flags = [*FLAGS, "--future-features", "promo", "--epochs", 60]
+    card_flags = [*FLAGS, "--future-features", "promo", "--epochs", 100]
     assert cli("train", promo_csv, *card_flags).exit_code == 0
     card = json.loads((tmp_path / "forecast-model" / "forecast.json").read_text())
     assert card["data"]["future_features"] == ["promo"] and card["data"]["features"] == []

@@ -2,13 +2,15 @@
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from conftest import FAST, error_line
+from conftest import FAST, error_line, flat
 
 FORECAST = str(Path(sys.executable).with_name("forecast"))
 
@@ -23,31 +25,78 @@ def free_ports(count: int) -> list[int]:
     return ports
 
 
-def test_two_workers_agree_and_match_one_process(sine_csv, tmp_path):
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
-    train = [FORECAST, "train", str(sine_csv), *map(str, FAST), "--json"]
+def start_cluster(tmp_path, args: list[str], model_dirs: list[str]) -> list[subprocess.Popen]:
+    """One ``forecast train`` worker per model directory (worker 0 is the chief)."""
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(len(model_dirs))]}
     workers = []
-    for index in range(2):
+    for index, model_dir in enumerate(model_dirs):
         config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
         env = {**os.environ, "TF_CONFIG": json.dumps(config)}
-        args = [*train, "--strategy", "multi-worker", "--model-dir", f"m{index}"]
+        command = [FORECAST, "train", *args, "--strategy", "multi-worker", "--model-dir", model_dir]
         workers.append(
-            subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
+            subprocess.Popen(
+                command,
+                cwd=tmp_path,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
         )
-    outputs = [worker.communicate(timeout=300)[0] for worker in workers]
-    assert [worker.returncode for worker in workers] == [0, 0], outputs
-    scores = [json.loads(output.splitlines()[-1])["val_rmse"] for output in outputs]
+    return workers
+
+
+def finish(workers: list[subprocess.Popen]) -> list[tuple[str, str]]:
+    """Each worker's standard output and error, once all have succeeded."""
+    outputs = [worker.communicate(timeout=300) for worker in workers]
+    assert [worker.returncode for worker in workers] == [0] * len(workers), outputs
+    return outputs
+
+
+def rmse(output: tuple[str, str]) -> float:
+    return json.loads(output[0].splitlines()[-1])["val_rmse"]
+
+
+def test_two_workers_agree_and_match_one_process(sine_csv, tmp_path):
+    train = [str(sine_csv), *map(str, FAST), "--json"]
+    scores = [rmse(output) for output in finish(start_cluster(tmp_path, train, ["m0", "m1"]))]
     assert scores[0] == scores[1]  # one network, trained by both
     # Only the chief (worker 0, there being no 'chief' task) writes the model.
     assert (tmp_path / "m0" / "forecast.json").is_file() and not (tmp_path / "m1").exists()
     alone = subprocess.run(
-        [*train, "--model-dir", "alone"], cwd=tmp_path, capture_output=True, text=True
+        [FORECAST, "train", *train, "--model-dir", "alone"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     # Each worker computes half of every batch of 32; the gradients are summed: the same
     # training as one process, up to the order of float additions.
-    assert json.loads(alone.stdout.splitlines()[-1])["val_rmse"] == pytest.approx(
-        scores[0], rel=5e-3
-    )
+    assert rmse((alone.stdout, alone.stderr)) == pytest.approx(scores[0], rel=5e-3)
+
+
+def test_a_killed_cluster_resumes_from_the_chiefs_backup(sine_csv, tmp_path):
+    train = [str(sine_csv), *map(str, FAST), "--epochs", "12", "--patience", "12", "--json"]
+    workers = start_cluster(tmp_path, train, ["m", "w1"])
+    backup = tmp_path / "m.backup.npz"
+    deadline = time.monotonic() + 240
+    while not backup.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.5)
+    for worker in workers:  # a machine fails: the whole cluster stops
+        worker.kill()
+        worker.communicate()
+    assert backup.is_file() and not (tmp_path / "w1.backup.npz").exists()  # the chief's alone
+    shutil.copy(backup, tmp_path / "shared.backup.npz")
+
+    # Worker 1 cannot see the backup of its --model-dir: all start afresh rather than hang.
+    afresh = finish(start_cluster(tmp_path, train, ["m", "w1"]))
+    assert all("Started afresh: not every worker sees the backup" in flat(err) for _, err in afresh)
+    assert not backup.exists()  # the chief removes it once the model is saved
+
+    resumed = finish(start_cluster(tmp_path, train, ["shared", "shared"]))
+    assert all("Resumed after epoch" in flat(err) for _, err in resumed)
+    # Resumed, the cluster ends where the uninterrupted cluster ended.
+    assert rmse(resumed[0]) == rmse(resumed[1]) == pytest.approx(rmse(afresh[0]), rel=1e-5)
 
 
 def test_multi_worker_needs_tf_config_and_is_for_train_alone(cli, sine_csv, monkeypatch):

@@ -12,6 +12,7 @@ from forecast_cli.artifacts import load_model_dir
 
 SINE = Path(__file__).parents[1] / "sample_data" / "sine.csv"
 FORECAST = str(Path(sys.executable).with_name("forecast"))
+LONG = ["--epochs", "1000", "--patience", "1000", "--layers", "lstm:8", "--json"]
 
 
 def start(cwd: Path, args: list[str], ready: str, seconds: int) -> subprocess.Popen:
@@ -33,8 +34,7 @@ def start(cwd: Path, args: list[str], ready: str, seconds: int) -> subprocess.Po
 
 def start_training(cwd: Path, *extra: str) -> subprocess.Popen:
     """A long training, a few epochs (of about 0.1 s each) under way."""
-    long = ["--epochs", "1000", "--patience", "1000", "--layers", "lstm:8", "--json"]
-    return start(cwd, ["train", str(SINE), *long, *extra], "Network:", 3)
+    return start(cwd, ["train", str(SINE), *LONG, *extra], "Network:", 3)
 
 
 def test_ctrl_c_stops_training_and_saves_the_best_weights(tmp_path):
@@ -44,10 +44,22 @@ def test_ctrl_c_stops_training_and_saves_the_best_weights(tmp_path):
     assert process.returncode == 0, stderr
     summary = json.loads(stdout.splitlines()[-1])
     assert 1 <= summary["epochs_run"] < 1000
+    ran = summary["epochs_run"]
     assert "Interrupted: keeping the weights of epoch" in stderr
+    assert f"the same command resumes after epoch {ran} from the backup" in " ".join(stderr.split())
     _, card = load_model_dir(tmp_path / "forecast-model")
     assert card.outcome["interrupted"] is True
-    assert card.outcome["epochs_run"] == summary["epochs_run"]
+    assert card.outcome["epochs_run"] == ran
+    # Run again, it goes on from there (--epochs may change), and then drops the backup.
+    again = subprocess.run(
+        [FORECAST, "train", str(SINE), *LONG[2:], "--epochs", str(ran + 2)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert f"Resumed after epoch {ran} from the backup" in " ".join(again.stderr.split())
+    assert json.loads(again.stdout.splitlines()[-1])["epochs_run"] == ran + 2
+    assert not (tmp_path / "forecast-model.backup.npz").exists()
 
 
 @pytest.mark.parametrize("existing", [False, True])
@@ -65,6 +77,8 @@ def test_sigterm_abandons_the_run_and_keeps_the_previous_model(tmp_path, existin
     process.communicate(timeout=60)
     assert process.returncode == 128 + signal.SIGTERM
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    # A preempted machine gets SIGTERM: the epochs done so far wait in the backup.
+    assert (tmp_path / "forecast-model.backup.npz").is_file()
     if existing:
         after = {p.name: p.read_bytes() for p in (tmp_path / "forecast-model").iterdir()}
         assert after == before

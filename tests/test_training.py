@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -14,11 +16,12 @@ def data(seed: int = 0):
     return (inputs[:48], targets[:48]), (inputs[48:], targets[48:])
 
 
-def branch(layers: str = "lstm:3", head: Head = Head.MANY_TO_ONE, name: str = "net") -> Branch:
+def branch(
+    layers: str = "lstm:3", head: Head = Head.MANY_TO_ONE, name: str = "net", dropout: float = 0.0
+) -> Branch:
     seed_everything(0)  # the weights depend on the seed alone, as in forecast train
-    return Branch(
-        name, build_model(ModelConfig(parse_layers(layers), head), 5, 1, 1, 1, name), head
-    )
+    config = ModelConfig(parse_layers(layers), head, dropout=dropout)
+    return Branch(name, build_model(config, 5, 1, 1, 1, name), head)
 
 
 def val_loss_now(net: Branch, val) -> float:
@@ -137,5 +140,73 @@ def test_batches_gather_windows_from_rows_held_once():
     series = np.arange(60, dtype=np.float32).reshape(30, 2)
     inputs, targets = make_windows(series, lookback=5, horizon=3, n_targets=1)
     index = tf.constant([7, 0, 11], dtype=tf.int64)
-    for windows in (inputs, targets, np.ascontiguousarray(inputs[::2])):
+    per_step = inputs[:, 1:, None]  # (samples, steps, 1, columns): many-to-many targets
+    for windows in (inputs, targets, np.ascontiguousarray(inputs[::2]), per_step):
         np.testing.assert_array_equal(_gatherer(tf, windows)(index), windows[[7, 0, 11]])
+
+
+def crash_at(epoch: int):
+    """An epoch hook that fails like a machine would, after ``epoch`` epochs."""
+
+    def hook(reached, active):
+        if reached == epoch:
+            raise RuntimeError("the machine fails")
+
+    return hook
+
+
+def test_a_crashed_training_resumes_from_its_backup_as_if_never_stopped(tmp_path):
+    """Two networks racing, with dropout (whose random state must be restored too): the
+    run that crashes after epoch 5 and resumes ends exactly where the whole run ends."""
+    train, val = data()
+    config = TrainConfig(epochs=12, patience=4, learning_rate=0.05)
+
+    def networks():
+        return [branch("lstm:3", name="a", dropout=0.3), branch("gru:3", Head.MANY_TO_MANY, "b")]
+
+    def race(nets, hook=None, backup=None):
+        keep = lambda losses: int(np.argmin(losses))  # noqa: E731
+        return fit(nets, train, val, config, hook, keep, backup)
+
+    whole = networks()
+    expected = race(whole)
+    backup = tmp_path / "model.backup.npz"
+    with pytest.raises(RuntimeError, match="the machine fails"):
+        race(networks(), crash_at(5), backup)
+    seen = []
+    resumed = networks()
+    results = race(resumed, lambda epoch, active: seen.append(epoch), backup)
+    assert results["a"].resumed == f"Resumed after epoch 5 from the backup {backup}."
+    assert seen[0] == 5 and seen[-1] == expected["a"].epochs_run > 5
+    for mine, theirs in zip(resumed, whole, strict=True):
+        assert results[mine.name].history == expected[mine.name].history
+        assert results[mine.name].best_epoch == expected[mine.name].best_epoch
+        for a, b in zip(mine.model.get_weights(), theirs.model.get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_a_backup_of_other_settings_or_data_or_damaged_is_not_resumed(tmp_path):
+    train, val = data()
+    config = TrainConfig(epochs=6, learning_rate=0.05)
+    backup = tmp_path / "model.backup.npz"
+    with pytest.raises(RuntimeError):
+        fit([branch()], train, val, config, crash_at(3), backup=backup)
+    fresh = fit([branch()], train, val, config)["net"]
+    for changed_config, changed_data in (
+        (dataclasses.replace(config, learning_rate=0.01), data()),
+        (config, data(seed=1)),
+        (dataclasses.replace(config, epochs=50, device="cpu"), data()),  # these may change
+    ):
+        result = fit([branch()], *changed_data, changed_config, backup=backup)["net"]
+        if changed_config.epochs == 50:
+            assert result.resumed.startswith("Resumed after epoch 3")
+            continue
+        assert result.resumed == (
+            f"Started afresh: the backup {backup} was made with other data or settings."
+        )
+        with pytest.raises(RuntimeError):  # puts back the first backup, for the next case
+            fit([branch()], train, val, config, crash_at(3), backup=backup)
+    backup.write_bytes(b"half a file")
+    result = fit([branch()], train, val, config, backup=backup)["net"]
+    assert result.resumed == f"Started afresh: the backup {backup} cannot be read."
+    assert result.history == fresh.history  # a training started afresh is a fresh training
