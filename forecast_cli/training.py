@@ -135,17 +135,12 @@ def fit(
         _fix_keras_for_multi_worker(joint)
     started = time.perf_counter()
     validation = _dataset(tf, val, branches, config.batch_size, workers=workers)
-    snapshot, resumed = backups.read(backup, key) if backup else (None, None)
-    if workers and not _agreed(tf, snapshot.epoch if snapshot else 0):
-        snapshot, resumed = None, f"not every worker sees the backup {backup}"
+    snapshot, resumed = _resumable(tf, backup, key, workers) if backup else (None, None)
     if snapshot:
         _restore(snapshot, joint, progress)
-        resumed = f"Resumed after epoch {snapshot.epoch} from the backup {backup}."
         if on_epoch is not None:
             on_epoch(snapshot.epoch, _last_losses(progress))
     else:
-        if resumed:
-            resumed = f"Started afresh: {resumed}."
         # Epoch 0, the untrained network, is the first candidate for the best weights: an
         # anchored network starts as its anchor, and training only keeps what beats it.
         initial = joint.evaluate(validation, verbose=0, return_dict=True)
@@ -226,6 +221,19 @@ def _unnamed(config):
     if isinstance(config, list | tuple):
         return [_unnamed(value) for value in config]
     return config
+
+
+def _resumable(
+    tf, backup: Path, key: str, workers: bool
+) -> tuple[backups.Snapshot | None, str | None]:
+    """The backup to resume from, if there is one that matches, and a note saying what
+    was made of it."""
+    snapshot, why_not = backups.read(backup, key)
+    if workers and not _agreed(tf, snapshot.epoch if snapshot else 0):
+        snapshot, why_not = None, f"not every worker sees the backup {backup}"
+    if snapshot:
+        return snapshot, f"Resumed after epoch {snapshot.epoch} from the backup {backup}."
+    return None, why_not and f"Started afresh: {why_not}."
 
 
 def _snapshot(epoch: int, joint, progress: dict[str, _Progress]) -> backups.Snapshot:
