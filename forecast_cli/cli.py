@@ -431,7 +431,10 @@ def train(
     ),
     json_output: JsonFlag = False,
 ) -> None:
-    """Train a recurrent network on DATA and save it to --model-dir."""
+    """Train a recurrent network on DATA and save it to --model-dir.
+
+    Stopped (killed, preempted, Ctrl-C), it resumes when the same command runs again.
+    """
     model = ModelConfig(parse_layers(layers, merge_mode), head, dropout, recurrent_dropout, anchor)
     configs = (
         _data_config(
