@@ -46,7 +46,7 @@ def measure() -> dict:
         with tempfile.TemporaryDirectory() as directory:
             started = time.perf_counter()
             backup = Path(directory) / "model.backup.npz"
-            fit([Branch(model.name, model, config.head)], (x, y), val, training, backup=backup)
+            fit([Branch(model.name, model, config.head)], (x, y), val, training, backup_file=backup)
             return time.perf_counter() - started
 
     def plain() -> float:

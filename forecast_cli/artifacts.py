@@ -62,7 +62,7 @@ class ModelCard:
     model: ModelConfig
     training: TrainConfig
     params: int
-    outcome: dict  # epochs_run, best_epoch, interrupted, train_seconds
+    outcome: dict  # epochs_run, best_epoch, interrupted, resumed_after_epoch, train_seconds
     metrics: dict  # val_mae, val_rmse, per target
     versions: dict
     created: str

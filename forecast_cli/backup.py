@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from forecast_cli.artifacts import atomic_path
+
+FORMAT = 1  # of the file; a backup written in another format is not resumed
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ def backup_path(model_dir: Path) -> Path:
 
 def digest(settings: dict, arrays: Iterable[np.ndarray]) -> str:
     """A key for what a training depends on: its settings and the bytes of its data."""
-    key = hashlib.blake2b(json.dumps(settings, sort_keys=True, default=str).encode())
+    key = hashlib.blake2b(json.dumps([FORMAT, settings], sort_keys=True, default=str).encode())
     for array in arrays:
         key.update(f"{array.dtype}{array.shape}".encode())
         key.update(np.ascontiguousarray(array).data)
@@ -49,7 +52,8 @@ def digest(settings: dict, arrays: Iterable[np.ndarray]) -> str:
 
 
 def write(path: Path, key: str, snapshot: Snapshot) -> None:
-    """Replace the backup at ``path`` with ``snapshot`` in one rename."""
+    """Replace the backup at ``path`` with ``snapshot`` in one rename, once its bytes are
+    on the disk."""
     names = list(snapshot.arrays)
     flat = [array for name in names for array in snapshot.arrays[name]]
     meta = {
@@ -60,6 +64,8 @@ def write(path: Path, key: str, snapshot: Snapshot) -> None:
     }
     with atomic_path(path) as temporary, temporary.open("wb") as file:
         np.savez(file, meta=np.array(json.dumps(meta)), **{f"a{i}": a for i, a in enumerate(flat)})
+        file.flush()
+        os.fsync(file.fileno())
 
 
 def read(path: Path, key: str) -> tuple[Snapshot | None, str | None]:
@@ -73,7 +79,7 @@ def read(path: Path, key: str) -> tuple[Snapshot | None, str | None]:
             if meta["key"] != key:
                 return None, f"the backup {path} was made with other data or settings"
             flat = iter([file[f"a{i}"] for i in range(sum(meta["lists"].values()))])
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
         return None, f"the backup {path} cannot be read"
     arrays = {name: [next(flat) for _ in range(count)] for name, count in meta["lists"].items()}
     return Snapshot(int(meta["epoch"]), meta["state"], arrays), None

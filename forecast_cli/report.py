@@ -77,7 +77,9 @@ class Report:
 
         def on_epoch(epoch: int, active: dict[str, tuple[float, float]], job: int = 0) -> None:
             reached[job] = epoch
-            if len(active) == 1:
+            if not active:  # resumed from a backup of a training that had finished
+                losses = ""
+            elif len(active) == 1:
                 ((loss, val_loss),) = active.values()
                 losses = f"loss {loss:.4f}  val_loss {val_loss:.4f}"
             else:

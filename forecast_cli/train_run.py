@@ -213,10 +213,12 @@ def run_train(
     model, model_config, result = trained.model, trained.config, trained.result
     report.notes(tuple(note for note in (result.resumed, trained.note) if note))
     if result.interrupted:
-        report.warn(
-            f"Interrupted: keeping the weights of epoch {result.best_epoch}; the same command "
-            f"resumes after epoch {result.epochs_run} from the backup {backup}."
+        resumes = (
+            f"; the same command resumes after epoch {result.backed_up} from the backup {backup}"
+            if result.backed_up
+            else ""
         )
+        report.warn(f"Interrupted: keeping the weights of epoch {result.best_epoch}{resumes}.")
 
     metrics = scores(prepared, validation_forecast(model, prepared, model_config.head))
     card = model_card(prepared, data, window, model_config, training, model, result, metrics)
@@ -387,10 +389,10 @@ def train_networks(
     prepared: Prepared,
     training: TrainConfig,
     on_epoch,
-    backup: Path | None = None,
+    backup_file: Path | None = None,
 ) -> Trained:
     """Train ``networks`` together on the same batches; keep the first unless another has
-    a clearly lower validation loss. With ``backup``, a crashed training resumes."""
+    a clearly lower validation loss. With ``backup_file``, a crashed training resumes."""
     results = fit(
         [Branch(model.name, model, config.head) for config, model in networks],
         prepared.train,
@@ -398,7 +400,7 @@ def train_networks(
         training,
         on_epoch,
         keep=kept,
-        backup=backup,
+        backup_file=backup_file,
     )
     losses = [results[model.name].best_loss for _, model in networks]
     config, model = networks[kept(losses)]
@@ -455,6 +457,7 @@ def model_card(
             "epochs_run": result.epochs_run,
             "best_epoch": result.best_epoch,
             "interrupted": result.interrupted,
+            "resumed_after_epoch": result.resumed_after,
             "train_seconds": round(result.seconds, 3),
         },
         metrics=metrics,

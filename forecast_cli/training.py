@@ -54,6 +54,8 @@ class TrainResult:
     interrupted: bool
     seconds: float
     resumed: str | None = None  # how a backup was used, if there was one
+    resumed_after: int = 0  # the epoch a backup was resumed after (0: started afresh)
+    backed_up: int = 0  # the last epoch whose state the backup file holds (0: none)
 
 
 @dataclass
@@ -75,7 +77,7 @@ def fit(
     config: TrainConfig,
     on_epoch: EpochHook | None = None,
     keep: Callable[[list[float]], int] | None = None,
-    backup: Path | None = None,
+    backup_file: Path | None = None,
 ) -> dict[str, TrainResult]:
     """Train every branch in place; each ends holding the weights of its best validation epoch.
 
@@ -84,7 +86,7 @@ def fit(
     With ``keep`` (only one branch will be kept: the index ``keep`` picks from the best
     validation losses) training is a race that ends as soon as the branch it would pick
     stops: the others, not chosen after as many epochs, are not worth waiting for.
-    With ``backup``, each epoch's state is written there and a matching backup resumed.
+    With ``backup_file``, each epoch's state is written there and a matching backup resumed.
     Ctrl-C stops training after the current step and keeps the best weights so far.
     """
     k, tf = keras(), tensorflow()
@@ -111,11 +113,14 @@ def fit(
         for b in branches
     }
     workers = isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy)
-    key = _backup_key(joint, train, val, config) if backup else ""
-    writes_backup = backup is not None and is_chief()
+    backup_key = _backup_key(joint, train, val, config) if backup_file else ""
+    writes_backup = backup_file is not None and is_chief()
+    backed_up = 0
+    earlier = 0.0  # seconds trained by the runs a backup resumes
 
     class Stopper(k.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
+            nonlocal backed_up
             active = {}
             for branch in branches:
                 state = progress[branch.name]
@@ -125,7 +130,11 @@ def fit(
                 _record(state, branch, epoch + 1, *losses, config.patience)
                 active[branch.name] = losses
             if writes_backup:
-                backups.write(backup, key, _snapshot(epoch + 1, joint, progress))
+                seconds = earlier + time.perf_counter() - started
+                backups.write(
+                    backup_file, backup_key, _snapshot(epoch + 1, joint, progress, seconds)
+                )
+                backed_up = epoch + 1
             if on_epoch is not None:
                 on_epoch(epoch + 1, active)
             if finished():
@@ -135,9 +144,14 @@ def fit(
         _fix_keras_for_multi_worker(joint)
     started = time.perf_counter()
     validation = _dataset(tf, val, branches, config.batch_size, workers=workers)
-    snapshot, resumed = _resumable(tf, backup, key, workers) if backup else (None, None)
+    snapshot, resumed = (
+        _resumable(tf, backup_file, backup_key, config.epochs, workers)
+        if backup_file
+        else (None, None)
+    )
     if snapshot:
-        _restore(snapshot, joint, progress)
+        earlier = _restore(snapshot, joint, progress)
+        backed_up = snapshot.epoch if writes_backup else 0
         if on_epoch is not None:
             on_epoch(snapshot.epoch, _last_losses(progress))
     else:
@@ -171,7 +185,7 @@ def fit(
             )
         except KeyboardInterrupt:
             interrupted = True
-    seconds = time.perf_counter() - started
+    seconds = earlier + time.perf_counter() - started
     kept = [leader()] if keep else progress.values()
     if interrupted and any(state.best_epoch == 0 for state in kept):
         raise KeyboardInterrupt  # nothing trained beat the untrained network yet: keep nothing
@@ -187,21 +201,26 @@ def fit(
             interrupted,
             seconds,
             resumed,
+            first,
+            backed_up,
         )
     return results
 
 
 def _backup_key(joint, train, val, config: TrainConfig) -> str:
-    """What a backup must match to be resumed: the networks, the training settings but
-    those that change neither the numbers nor their order (where it runs, how many
-    epochs at most), and the data."""
+    """What a backup must match to be resumed: the networks, the data, the library
+    versions and the training settings but those a resumed run may change: how many
+    epochs at most, and the device and strategy (the same ones resume exactly; others
+    continue the same training, with their own rounding)."""
     settings = asdict(config)
-    for free in ("epochs", "device", "strategy", "mixed_precision"):
+    for free in ("epochs", "device", "strategy"):
         del settings[free]
     settings["layers"] = [
         (type(layer).__name__, _unnamed(layer.get_config())) for layer in _leaves(joint)
     ]
     settings["variables"] = [tuple(v.shape) for v in joint.variables]
+    settings["shapes"] = [array.shape for array in (*train, *val)]
+    settings["versions"] = [keras().__version__, tensorflow().__version__]
     return backups.digest(settings, [_table(array) for array in (*train, *val)])
 
 
@@ -224,11 +243,13 @@ def _unnamed(config):
 
 
 def _resumable(
-    tf, backup: Path, key: str, workers: bool
+    tf, backup: Path, key: str, epochs: int, workers: bool
 ) -> tuple[backups.Snapshot | None, str | None]:
     """The backup to resume from, if there is one that matches, and a note saying what
     was made of it."""
     snapshot, why_not = backups.read(backup, key)
+    if snapshot and snapshot.epoch > epochs:
+        snapshot, why_not = None, f"the backup {backup} is past epoch {epochs} (--epochs)"
     if workers and not _agreed(tf, snapshot.epoch if snapshot else 0):
         snapshot, why_not = None, f"not every worker sees the backup {backup}"
     if snapshot:
@@ -236,11 +257,14 @@ def _resumable(
     return None, why_not and f"Started afresh: {why_not}."
 
 
-def _snapshot(epoch: int, joint, progress: dict[str, _Progress]) -> backups.Snapshot:
+def _snapshot(
+    epoch: int, joint, progress: dict[str, _Progress], seconds: float
+) -> backups.Snapshot:
     """The training's whole state after ``epoch``: variables of the networks and of the
-    optimiser (its moments and step count), and each branch's early-stopping state."""
+    optimiser (its moments and step count), each branch's early-stopping state, and the
+    seconds trained so far."""
     variables = [*joint.variables, *joint.optimizer.variables]
-    state = {
+    branches = {
         name: {
             "best": p.best,
             "best_epoch": p.best_epoch,
@@ -252,17 +276,19 @@ def _snapshot(epoch: int, joint, progress: dict[str, _Progress]) -> backups.Snap
     }
     arrays = {"variables": [np.asarray(v.numpy()) for v in variables]}
     arrays |= {f"best {name}": p.weights for name, p in progress.items()}
-    return backups.Snapshot(epoch, state, arrays)
+    return backups.Snapshot(epoch, {"branches": branches, "seconds": seconds}, arrays)
 
 
-def _restore(snapshot: backups.Snapshot, joint, progress: dict[str, _Progress]) -> None:
-    """Put ``snapshot`` back into the networks, the optimiser and the early-stopping state."""
+def _restore(snapshot: backups.Snapshot, joint, progress: dict[str, _Progress]) -> float:
+    """Put ``snapshot`` back into the networks, the optimiser and the early-stopping state;
+    return the seconds trained before it."""
     joint.optimizer.build(joint.trainable_variables)
     variables = [*joint.variables, *joint.optimizer.variables]
     for variable, value in zip(variables, snapshot.arrays["variables"], strict=True):
         variable.assign(value)
-    for name, state in snapshot.state.items():
+    for name, state in snapshot.state["branches"].items():
         progress[name] = _Progress(weights=snapshot.arrays[f"best {name}"], **state)
+    return snapshot.state["seconds"]
 
 
 def _last_losses(progress: dict[str, _Progress]) -> dict[str, tuple[float, float]]:
@@ -277,7 +303,8 @@ def _last_losses(progress: dict[str, _Progress]) -> dict[str, tuple[float, float
 def _agreed(tf, epoch: int) -> bool:
     """Whether every worker of the cluster resumes from the same epoch: one that cannot
     see the chief's backup would otherwise run more steps than the others and hang them.
-    The mean of the epochs and of their squares agree only if all epochs are equal."""
+    Collectives reduce only by sum or mean, not min or max; but the mean of the squares
+    equals the square of the mean only if all epochs are equal."""
     strategy = tf.distribute.get_strategy()
     local = tf.constant([epoch, epoch * epoch], tf.float64)
     mean = strategy.reduce("MEAN", strategy.run(lambda: tf.identity(local)), axis=None)

@@ -81,7 +81,6 @@ def test_a_killed_cluster_resumes_from_the_chiefs_backup(sine_csv, tmp_path):
     deadline = time.monotonic() + 240
     while not backup.exists() and time.monotonic() < deadline:
         time.sleep(0.01)
-    time.sleep(0.5)
     for worker in workers:  # a machine fails: the whole cluster stops
         worker.kill()
         worker.communicate()

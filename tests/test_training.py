@@ -1,10 +1,12 @@
 import dataclasses
+import json
 
 import numpy as np
 import pytest
 
 from forecast_cli.config import Anchor, Head, ModelConfig, TrainConfig, parse_layers
 from forecast_cli.network import build_model
+from forecast_cli.report import Report
 from forecast_cli.runtime import seed_everything
 from forecast_cli.training import Branch, fit
 
@@ -173,10 +175,12 @@ def test_a_crashed_training_resumes_from_its_backup_as_if_never_stopped(tmp_path
     backup = tmp_path / "model.backup.npz"
     with pytest.raises(RuntimeError, match="the machine fails"):
         race(networks(), crash_at(5), backup)
+    trained_before = json.loads(str(np.load(backup)["meta"]))["state"]["seconds"]
     seen = []
     resumed = networks()
     results = race(resumed, lambda epoch, active: seen.append(epoch), backup)
     assert results["a"].resumed == f"Resumed after epoch 5 from the backup {backup}."
+    assert results["a"].resumed_after == 5 and results["a"].seconds > trained_before > 0
     assert seen[0] == 5 and seen[-1] == expected["a"].epochs_run > 5
     for mine, theirs in zip(resumed, whole, strict=True):
         assert results[mine.name].history == expected[mine.name].history
@@ -190,14 +194,14 @@ def test_a_backup_of_other_settings_or_data_or_damaged_is_not_resumed(tmp_path):
     config = TrainConfig(epochs=6, learning_rate=0.05)
     backup = tmp_path / "model.backup.npz"
     with pytest.raises(RuntimeError):
-        fit([branch()], train, val, config, crash_at(3), backup=backup)
+        fit([branch()], train, val, config, crash_at(3), backup_file=backup)
     fresh = fit([branch()], train, val, config)["net"]
     for changed_config, changed_data in (
         (dataclasses.replace(config, learning_rate=0.01), data()),
         (config, data(seed=1)),
         (dataclasses.replace(config, epochs=50, device="cpu"), data()),  # these may change
     ):
-        result = fit([branch()], *changed_data, changed_config, backup=backup)["net"]
+        result = fit([branch()], *changed_data, changed_config, backup_file=backup)["net"]
         if changed_config.epochs == 50:
             assert result.resumed.startswith("Resumed after epoch 3")
             continue
@@ -205,8 +209,43 @@ def test_a_backup_of_other_settings_or_data_or_damaged_is_not_resumed(tmp_path):
             f"Started afresh: the backup {backup} was made with other data or settings."
         )
         with pytest.raises(RuntimeError):  # puts back the first backup, for the next case
-            fit([branch()], train, val, config, crash_at(3), backup=backup)
+            fit([branch()], train, val, config, crash_at(3), backup_file=backup)
     backup.write_bytes(b"half a file")
-    result = fit([branch()], train, val, config, backup=backup)["net"]
+    result = fit([branch()], train, val, config, backup_file=backup)["net"]
     assert result.resumed == f"Started afresh: the backup {backup} cannot be read."
     assert result.history == fresh.history  # a training started afresh is a fresh training
+
+
+def test_a_training_that_had_finished_resumes_to_its_end_without_training(tmp_path):
+    """A crash between the last epoch and the saving of the model: the backup already
+    holds the final state, which the rerun takes as it is (through the real progress
+    bar, which then has no losses to show)."""
+    train, val = data()
+    config = TrainConfig(epochs=30, patience=2, learning_rate=0.5)
+    whole = branch()
+    expected = fit([whole], train, val, config)["net"]
+    assert expected.epochs_run < config.epochs  # stopped early: its last epoch is the end
+    backup = tmp_path / "model.backup.npz"
+    with pytest.raises(RuntimeError):
+        fit([branch()], train, val, config, crash_at(expected.epochs_run), backup_file=backup)
+    resumed = branch()
+    with Report().epochs(config.epochs) as hook:
+        result = fit([resumed], train, val, config, hook, backup_file=backup)["net"]
+    assert result.resumed_after == expected.epochs_run == result.epochs_run
+    assert result.history == expected.history and result.best_epoch == expected.best_epoch
+    for a, b in zip(resumed.model.get_weights(), whole.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_backup_past_the_epochs_asked_for_is_not_resumed(tmp_path):
+    """The run asked for would have stopped before the backup's epoch: its weights are
+    not that run's, so it starts afresh."""
+    train, val = data()
+    config = TrainConfig(epochs=6, learning_rate=0.05)
+    backup = tmp_path / "model.backup.npz"
+    with pytest.raises(RuntimeError):
+        fit([branch()], train, val, config, crash_at(4), backup_file=backup)
+    fewer = dataclasses.replace(config, epochs=3)
+    result = fit([branch()], train, val, fewer, backup_file=backup)["net"]
+    assert result.resumed == f"Started afresh: the backup {backup} is past epoch 3 (--epochs)."
+    assert result.resumed_after == 0 and result.epochs_run == 3
