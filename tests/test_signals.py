@@ -20,13 +20,15 @@ LONG += ["--anchor", "none"]  # its first epoch beats the untrained network: Ctr
 
 def start(cwd: Path, args: list[str], ready: str, seconds: int) -> subprocess.Popen:
     """Start ``forecast ARGS`` and return ``seconds`` after its report prints ``ready``
-    (on stderr with --json, else on stdout)."""
+    (on stderr with --json, else on stdout). Ctrl-C reaches it as at a terminal even when
+    the tests run in a background job, whose shell passes SIGINT on ignored."""
     process = subprocess.Popen(
         [FORECAST, *args],
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     for line in process.stderr if "--json" in args else process.stdout:
         if line.startswith(ready):
