@@ -1,6 +1,7 @@
 """Shared fixtures: CPU only, quiet TensorFlow, tiny data, the CLI run in-process."""
 
 import os
+import time
 
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")  # tests run on the CPU, like CI
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -71,6 +72,13 @@ def error_line(result) -> str:
     assert lines[0].startswith("Error: "), lines[0]
     assert "Traceback" not in result.output
     return lines[0]
+
+
+def wait_for(path: Path, seconds: float) -> None:
+    """Return once ``path`` exists (a file written by another process), or after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def flat(text: str) -> str:

@@ -6,11 +6,10 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from conftest import FAST, error_line, flat
+from conftest import FAST, error_line, flat, wait_for
 
 FORECAST = str(Path(sys.executable).with_name("forecast"))
 
@@ -78,9 +77,7 @@ def test_a_killed_cluster_resumes_from_the_chiefs_backup(sine_csv, tmp_path):
     train = [str(sine_csv), *map(str, FAST), "--epochs", "12", "--patience", "12", "--json"]
     workers = start_cluster(tmp_path, train, ["m", "w1"])
     backup = tmp_path / "m.backup.npz"
-    deadline = time.monotonic() + 240
-    while not backup.exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(backup, 240)
     for worker in workers:  # a machine fails: the whole cluster stops
         worker.kill()
         worker.communicate()

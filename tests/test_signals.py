@@ -5,10 +5,10 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from conftest import flat, wait_for
 
 from forecast_cli.artifacts import load_model_dir
 
@@ -40,10 +40,7 @@ def start(cwd: Path, args: list[str], ready: str, seconds: int) -> subprocess.Po
 def start_training(cwd: Path, *extra: str) -> subprocess.Popen:
     """A long training, its first epoch done: its backup is on disk."""
     process = start(cwd, ["train", str(SINE), *LONG, *extra], "Network:", 0)
-    backup = cwd / "forecast-model.backup.npz"
-    deadline = time.monotonic() + 120
-    while not backup.exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(cwd / "forecast-model.backup.npz", 120)
     return process
 
 
@@ -58,7 +55,7 @@ def test_ctrl_c_stops_training_and_saves_the_best_weights(tmp_path):
     assert "Interrupted: keeping the weights of epoch" in stderr
     # The backup holds the last epoch it was written after: that epoch, or the one before
     # if Ctrl-C came between the epoch's end and the writing of its backup.
-    backed_up = re.search(r"resumes after epoch (\d+) from the backup", " ".join(stderr.split()))
+    backed_up = re.search(r"resumes after epoch (\d+) from the backup", flat(stderr))
     assert backed_up, stderr
     backed_up = int(backed_up[1])
     assert backed_up in (ran - 1, ran)
@@ -72,7 +69,7 @@ def test_ctrl_c_stops_training_and_saves_the_best_weights(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert f"Resumed after epoch {backed_up} from the backup" in " ".join(again.stderr.split())
+    assert f"Resumed after epoch {backed_up} from the backup" in flat(again.stderr)
     assert json.loads(again.stdout.splitlines()[-1])["epochs_run"] == backed_up + 2
     _, card = load_model_dir(tmp_path / "forecast-model")
     assert card.outcome["resumed_after_epoch"] == backed_up and not card.outcome["interrupted"]

@@ -4,7 +4,15 @@ import json
 import numpy as np
 import pytest
 
-from forecast_cli.config import Anchor, Head, ModelConfig, TrainConfig, parse_layers
+from forecast_cli.config import (
+    Anchor,
+    Device,
+    Head,
+    ModelConfig,
+    Strategy,
+    TrainConfig,
+    parse_layers,
+)
 from forecast_cli.network import build_model
 from forecast_cli.report import Report
 from forecast_cli.runtime import seed_everything
@@ -210,9 +218,13 @@ def test_a_backup_of_other_settings_or_data_or_damaged_is_not_resumed(tmp_path):
         )
         with pytest.raises(RuntimeError):  # puts back the first backup, for the next case
             fit([branch()], train, val, config, crash_at(3), backup_file=backup)
-    backup.write_bytes(b"half a file")
-    result = fit([branch()], train, val, config, backup_file=backup)["net"]
-    assert result.resumed == f"Started afresh: the backup {backup} cannot be read."
+    for damaged in (b"half a file", None):  # None: a whole .npz whose text is not ours
+        if damaged is None:
+            np.savez(backup, meta=np.array("[1, 2]"))
+        else:
+            backup.write_bytes(damaged)
+        result = fit([branch()], train, val, config, backup_file=backup)["net"]
+        assert result.resumed == f"Started afresh: the backup {backup} cannot be read."
     assert result.history == fresh.history  # a training started afresh is a fresh training
 
 
@@ -249,3 +261,22 @@ def test_a_backup_past_the_epochs_asked_for_is_not_resumed(tmp_path):
     result = fit([branch()], train, val, fewer, backup_file=backup)["net"]
     assert result.resumed == f"Started afresh: the backup {backup} is past epoch 3 (--epochs)."
     assert result.resumed_after == 0 and result.epochs_run == 3
+
+
+def test_the_backup_key_covers_mixed_precision_but_not_where_or_how_long():
+    """--mixed-precision changes the numbers, so a backup made without it is not resumed;
+    --epochs, --device and --strategy may change between a run and its resumption."""
+    from forecast_cli.runtime import keras
+    from forecast_cli.training import _backup_key
+
+    train, val = data()
+    net = branch()
+    window = keras().Input(shape=(5, 1))
+    joint = keras().Model(window, {net.name: net.model(window)})
+    config = TrainConfig()
+
+    def key(**changes):
+        return _backup_key(joint, train, val, dataclasses.replace(config, **changes))
+
+    assert key(epochs=7, device=Device.CPU, strategy=Strategy.MIRRORED) == key()
+    assert key(mixed_precision=True) != key()
