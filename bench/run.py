@@ -1,8 +1,11 @@
 """``make bench``: every speed measurement in one run, side by side on the same machine.
 
 Prints the figures against the goals of issue 7 and writes them all to
-``bench/results.json``. Each section lives in its own module (``measure()``); the
-defaults' accuracy is ``make eval`` (``bench/eval_defaults.py``), not timed here.
+``bench/results.json``, with each section's wall time and the share of CPU time the
+host took from this machine meanwhile (``steal``, as in ``vmstat``): on a virtual
+machine that share explains most differences between two runs. Each section lives in
+its own module (``measure()``); the defaults' accuracy is ``make eval``
+(``bench/eval_defaults.py``), not timed here.
 
     python bench/run.py [SECTION ...]    # all sections by default
 """
@@ -63,22 +66,38 @@ def machine() -> dict:
     }
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(stolen, all) CPU ticks since boot, from Linux's /proc/stat; (0, 0) elsewhere."""
+    try:
+        first = Path("/proc/stat").read_text().splitlines()[0].split()
+    except OSError:
+        return 0, 0
+    ticks = [int(field) for field in first[1:9]]  # user .. steal; guest is within user
+    return ticks[7], sum(ticks)
+
+
 def main(names: list[str]) -> None:
     results = json.loads(OUT.read_text()) if OUT.exists() and names else {}
     results["machine"] = machine()
     results["date"] = datetime.now(UTC).date().isoformat()
+    seconds = results.setdefault("seconds", {})
+    stolen_at_start, ticks_at_start = cpu_ticks()
     for name in names or SECTIONS:
         started = time.perf_counter()
         results[name] = SECTIONS[name]()
-        print(f"{name}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        seconds[name] = round(time.perf_counter() - started)
+        print(f"{name}: {seconds[name]} s", file=sys.stderr)
+    stolen_at_end, ticks_at_end = cpu_ticks()
+    stolen, ticks = stolen_at_end - stolen_at_start, ticks_at_end - ticks_at_start
+    results["steal_pct"] = round(100 * stolen / ticks, 1) if ticks else None
     OUT.write_text(json.dumps(results, indent=2) + "\n")
     for curve in ("by_rows", "by_series"):
         points = results.get("scaling", {}).get(curve, {})
         if points:
             print(f"{curve.replace('_', ' ')}: size, train s per epoch, peak MiB")
             for size, point in points.items():
-                seconds, mib = point["train_s_per_epoch"], point["peak_memory_mib"]
-                print(f"  {int(size):>9,}  {seconds:>7}  {mib:>6}")
+                per_epoch, mib = point["train_s_per_epoch"], point["peak_memory_mib"]
+                print(f"  {int(size):>9,}  {per_epoch:>7}  {mib:>6}")
     print(f"{'measure':<42}  {'value':>10}  goal")
     for section, key, goal, met in GOALS:
         if key in results.get(section, {}):
@@ -86,6 +105,11 @@ def main(names: list[str]) -> None:
             shown = value["time_ratio"] if isinstance(value, dict) else value
             mark = "met" if met(value) else "MISSED"
             print(f"{section + '.' + key:<42}  {shown!s:>10}  {goal} ({mark})")
+    print(
+        f"sections' wall time {sum(seconds.values()) / 60:.1f} min, "
+        f"CPU time stolen by the host: "
+        f"{results['steal_pct']}%"
+    )
     print(f"written: {OUT}")
 
 
