@@ -100,10 +100,11 @@ def main(names: list[str]) -> None:
     for curve in ("by_rows", "by_series"):
         points = results.get("scaling", {}).get(curve, {})
         if points:
-            print(f"{curve.replace('_', ' ')}: size, train s per epoch, peak MiB")
+            print(f"{curve.replace('_', ' ')}: size, train s per epoch, peak MiB, own MiB")
             for size, point in points.items():
-                per_epoch, mib = point["train_s_per_epoch"], point["peak_memory_mib"]
-                print(f"  {int(size):>9,}  {per_epoch:>7}  {mib:>6}")
+                fields = ("train_s_per_epoch", "peak_memory_mib", "peak_own_memory_mib")
+                per_epoch, peak, own = (point.get(field, "-") for field in fields)
+                print(f"  {int(size):>9,}  {per_epoch:>7}  {peak:>6}  {own:>6}")
     print(f"{'measure':<42}  {'value':>10}  goal")
     for section, key, goal, met in GOALS:
         if key in results.get(section, {}):
