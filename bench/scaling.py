@@ -6,7 +6,7 @@ windows of 20, one step out, batches of 256) on a generated file: one series of 
 of 256 keeps an epoch of 10^6 windows near 20 s instead of 150 s with the default 32:
 the growth is measured here, not one batch size's speed (``throughput.py`` measures the
 default's). Each point runs once per pass over all points, ``PASSES`` times, and keeps
-its shortest time: one run of 10^5 rows took from 2.7 to 4.9 s within an hour.
+its shortest time: one run of 10^5 rows took from 2.5 to 4.9 s within an hour.
 
 Time per epoch comes from ``--json``. Memory is read from ``/proc/PID/status`` while the
 process runs (a child's rusage also counts what its parent held when it forked): the
