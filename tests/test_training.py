@@ -62,6 +62,7 @@ def test_ctrl_c_ends_training_and_keeps_the_best_weights_so_far():
     config = TrainConfig(epochs=50, learning_rate=0.5)
     result = fit([net], train, val, config, press_ctrl_c_at_epoch_4)["net"]
     assert result.interrupted and result.epochs_run == 4
+    assert result.backed_up == 0  # no backup file: the message offers no resume
     assert result.best_epoch == int(np.argmin(seen)) + 1
     np.testing.assert_allclose(val_loss_now(net, val), min(seen), rtol=1e-4)
 
