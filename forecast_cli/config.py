@@ -1,20 +1,33 @@
 """Typed configuration: every choice a user can make, as plain frozen data.
 
-The command line builds these objects from flags, the run records them in the model
-directory, and ``forecast predict`` rebuilds them from there. Nothing here imports
-TensorFlow.
+Each group's fields carry their command-line flag (``options.option``): the default
+and the help of a flag exist here only, and ``options.flatten`` gives them to every
+command that takes the group. The run records the groups in the model directory and
+``forecast predict`` rebuilds them from there. Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
-from enum import StrEnum
+import typing
+from dataclasses import dataclass, fields
+from enum import Enum, StrEnum
 
 from forecast_cli.errors import ForecastError
+from forecast_cli.options import option
 
-DEFAULT_LOOKBACK = 20
+DEFAULT_LOOKBACK = 20  # the lookback when --lookback is not given (one season if longer)
 DEFAULT_STEPS = 20  # forecast predict --steps; what --anchor auto judges anchors on
+DEFAULT_LAYERS = "bilstm:50"
+DEFAULT_LEVELS = (80, 95)  # forecast backtest --intervals, percent
+
+DATA, WINDOWS, NETWORK, TRAINING, RUNTIME = (
+    "Data",
+    "Windows and scaling",
+    "Network",
+    "Training",
+    "Runtime",
+)
 
 
 class Cell(StrEnum):
@@ -38,7 +51,7 @@ class Head(StrEnum):
 class Anchor(StrEnum):
     """What the network's output is added to (see ``network``)."""
 
-    AUTO = "auto"  # seasonal or last, chosen from the training rows (train_run.auto_anchor)
+    AUTO = "auto"  # seasonal or last, chosen from the training rows (resolve.auto_anchor)
     NONE = "none"  # the network forecasts the values themselves
     LAST = "last"  # the network forecasts the change from the window's last value
     SEASONAL = "seasonal"  # ...the change from the last observed season (seasonal naive)
@@ -165,6 +178,21 @@ def parse_layers(spec: str, default_merge: MergeMode = MergeMode.CONCAT) -> tupl
     return tuple(layers)
 
 
+def columns(text: str | None) -> tuple[str, ...]:
+    """``a, b,c`` -> ``("a", "b", "c")``: a comma-separated list of names."""
+    return tuple(name.strip() for name in (text or "").split(",") if name.strip())
+
+
+def _names(given: list[str] | None) -> tuple[str, ...] | None:
+    return tuple(given) if given else None
+
+
+LAYERS_HELP = (
+    "Recurrent layers, bottom first, comma-separated: CELL:UNITS[:MERGE] with CELL "
+    "lstm, gru or rnn, prefixed with bi for bidirectional; e.g. lstm:64,bilstm:32:sum."
+)
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Which columns to read, and how to treat missing values, gaps and repeated times.
@@ -172,46 +200,176 @@ class DataConfig:
     ``None`` means "detect": the loader resolves it and the resolved value is saved.
     """
 
-    targets: tuple[str, ...] | None = None
-    time_col: str | None = None
-    features: tuple[str, ...] = ()
-    fill: Fill | None = None
-    freq: str | None = None  # the time column's step; None: inferred
-    aggregate: Aggregate | None = None  # None: repeated timestamps are an error
-    decimal: str | None = None  # the decimal mark; None: detected
-    calendar: bool = False  # add the position in the day, week and year as inputs
-    id_col: str | None = None  # long format: the column naming each row's series
+    targets: tuple[str, ...] | None = option(
+        None,
+        "--target",
+        cli_type=list[str] | None,
+        parse=_names,
+        metavar="COL",
+        panel=DATA,
+        help="Column to forecast; repeat for several. Default: the only (or last) numeric column.",
+    )
+    time_col: str | None = option(
+        None,
+        metavar="COL",
+        panel=DATA,
+        help="Time column to sort by. Default: a column whose values parse as dates.",
+    )
+    features: tuple[str, ...] = option(
+        (),
+        cli_type=str | None,
+        parse=columns,
+        metavar="COL,...",
+        panel=DATA,
+        help="Extra numeric input columns known up to now, comma-separated; forecasts "
+        "reach at most --horizon steps.",
+    )
     # inputs known ahead (prices, holidays): the network reads their values for the steps
     # it forecasts, given at predict time by --future-data
-    future_features: tuple[str, ...] = ()
+    future_features: tuple[str, ...] = option(
+        (),
+        cli_type=str | None,
+        parse=columns,
+        metavar="COL,...",
+        panel=DATA,
+        help="Extra numeric input columns known ahead (prices, holidays): the network also "
+        "reads their values for the steps it forecasts, which predict takes from "
+        "--future-data.",
+    )
+    fill: Fill | None = option(
+        None,
+        case_sensitive=False,
+        panel=DATA,
+        help="How to fill missing values. Default: refuse.",
+    )
+    freq: str | None = option(  # the time column's step; None: inferred
+        None,
+        panel=DATA,
+        help="Step of the time column as a pandas frequency (h, D, B, W-SUN, MS...). "
+        "Default: inferred, also across missing steps.",
+    )
+    aggregate: Aggregate | None = option(  # None: repeated timestamps are an error
+        None,
+        case_sensitive=False,
+        panel=DATA,
+        help="Combine rows that share a timestamp. Default: refuse them.",
+    )
+    decimal: str | None = option(  # the decimal mark; None: detected
+        None,
+        panel=DATA,
+        help="Decimal mark of the numbers, '.' or ','. Default: ',' in a semicolon or tab "
+        "file whose decimals all use it, else '.'.",
+    )
+    calendar: bool = option(
+        False,
+        "--calendar",
+        panel=DATA,
+        help="Add the position in the day, week and year (sine and cosine) as inputs; "
+        "known ahead, they need no --future-data.",
+    )
+    id_col: str | None = option(  # long format: the column naming each row's series
+        None,
+        metavar="COL",
+        panel=DATA,
+        help="Long format: the column naming each row's series. One network learns "
+        "them all, each series scaled on its own.",
+    )
+
+    def __post_init__(self) -> None:
+        if self.decimal not in (None, ".", ","):
+            raise ForecastError(f"--decimal: expected '.' or ',', got {self.decimal!r}.")
 
 
 @dataclass(frozen=True)
 class WindowConfig:
-    """How the series is cut into (samples, lookback, features) windows and split."""
+    """How the series is cut into (samples, lookback, features) windows, split and
+    scaled; ``None`` is settled from the data (``resolve``) into ``Windows``."""
 
-    lookback: int | None = DEFAULT_LOOKBACK  # None: from the season (see train_run)
-    horizon: int | None = 1  # None: the steps forecast, up to the validation tail
-    val_fraction: float = 0.2
-    scale: Scale = Scale.STANDARD
+    lookback: int | None = option(
+        None,
+        min=1,
+        panel=WINDOWS,
+        help=f"Steps in each input window. Default: {DEFAULT_LOOKBACK}, or one season if "
+        "longer and the anchor is seasonal.",
+    )
+    horizon: int | None = option(
+        None,
+        min=1,
+        panel=WINDOWS,
+        help="Steps the network emits at once; longer forecasts roll it forward. "
+        "Default: the steps forecast (20 for train), at most the validation tail.",
+    )
+    val_fraction: float = option(
+        0.2, min=0.01, max=0.9, panel=WINDOWS, help="Tail of the series kept for validation."
+    )
+    scale: Scale = option(
+        Scale.STANDARD,
+        case_sensitive=False,
+        panel=WINDOWS,
+        help="Scaling, fitted on training rows only.",
+    )
+    season: int | None = option(
+        None,
+        min=1,
+        panel=WINDOWS,
+        help="Season length, for seasonal naive, MASE and --anchor seasonal. Default: one "
+        "the training rows repeat, else the time column's frequency's (hourly 24, daily 7, "
+        "monthly 12...).",
+    )
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The windows settled for the data: every value known (see ``resolve``)."""
+
+    lookback: int
+    horizon: int
+    val_fraction: float = WindowConfig.val_fraction
+    scale: Scale = WindowConfig.scale
+    season: int | None = None  # the one season of the run: anchor, seasonal naive, MASE
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The network: stacked recurrent layers, bottom first, and the output head."""
+    """The network: stacked recurrent layers, bottom first, and the output head.
 
-    layers: tuple[LayerSpec, ...] = field(default_factory=lambda: parse_layers("bilstm:50"))
-    head: Head = Head.MANY_TO_ONE
-    dropout: float = 0.0
-    recurrent_dropout: float = 0.0
-    anchor: Anchor = Anchor.NONE
-    season: int = 1  # the period of the seasonal anchor
+    ``layers`` may be given as ``--layers`` text; bidirectional layers that name no merge
+    mode take ``merge_mode``."""
+
+    layers: tuple[LayerSpec, ...] = option(
+        DEFAULT_LAYERS, cli_type=str, metavar="SPEC", panel=NETWORK, help=LAYERS_HELP
+    )
+    head: Head = option(Head.MANY_TO_ONE, case_sensitive=False, panel=NETWORK, help="Output head.")
+    dropout: float = option(0.0, min=0.0, max=0.95, panel=NETWORK, help="Dropout between layers.")
+    recurrent_dropout: float = option(
+        0.0, min=0.0, max=0.95, panel=NETWORK, help="Dropout along time (disables cuDNN)."
+    )
+    anchor: Anchor = option(
+        Anchor.AUTO,
+        case_sensitive=False,
+        panel=NETWORK,
+        help="Forecast the values (none), or their change from the window's last "
+        "value (last) or last season (seasonal: the network corrects seasonal naive); auto: "
+        "the season of the frequency, or one found in the training rows, else last.",
+    )
+    merge_mode: MergeMode = option(
+        MergeMode.CONCAT,
+        case_sensitive=False,
+        panel=NETWORK,
+        help="Merge mode of bidirectional layers that name none.",
+    )
+    season: int = 1  # the period of the seasonal anchor, once resolved
+
+    def __post_init__(self) -> None:
+        if isinstance(self.layers, str):
+            object.__setattr__(self, "layers", parse_layers(self.layers, self.merge_mode))
 
     @property
     def label(self) -> str:
         return ",".join(str(layer) for layer in self.layers)
 
     def to_dict(self) -> dict:
+        """Plain data; the layers as their specs, which name their merge modes."""
         return {
             "layers": [str(layer) for layer in self.layers],
             "head": str(self.head),
@@ -234,52 +392,151 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
-class CompareConfig:
-    """What ``forecast compare`` adds to the training settings."""
-
-    season: int | None = None  # None: from the time column's frequency
-    repeats: int = 1
-    steps: int = 20
-    jobs: int = 1  # worker processes
-    overwrite: bool = False
-
-
-@dataclass(frozen=True)
-class BacktestConfig:
-    """What ``forecast backtest`` adds to the training settings."""
-
-    folds: int = 5
-    steps: int = 10  # forecast per fold
-    refit: Refit = Refit.RETRAIN
-    season: int | None = None  # None: from the time column's frequency
-    levels: tuple[int, ...] = (80, 95)  # interval coverage levels, percent
-    jobs: int = 1  # worker processes training folds (retrain only)
-
-
-@dataclass(frozen=True)
 class TrainConfig:
     """Optimiser, loss and stopping rule."""
 
-    epochs: int = 100
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    clipnorm: float = 1.0
-    loss: Loss = Loss.MSE
-    patience: int = 10
-    seed: int = 42
-    device: Device = Device.AUTO
-    mixed_precision: bool = False  # float16 compute, float32 weights (GPUs)
-    strategy: Strategy = Strategy.NONE
+    epochs: int = option(100, min=1, panel=TRAINING, help="Most epochs to train.")
+    batch_size: int = option(
+        32, min=1, panel=TRAINING, help="Windows per weight update (and per validation batch)."
+    )
+    learning_rate: float = option(1e-3, panel=TRAINING, help="Adam learning rate.")
+    clipnorm: float = option(1.0, panel=TRAINING, help="Clip gradients to this norm.")
+    loss: Loss = option(
+        Loss.MSE, case_sensitive=False, panel=TRAINING, help="Loss minimised in training."
+    )
+    patience: int = option(
+        10,
+        min=1,
+        panel=TRAINING,
+        help="Epochs without validation improvement before stopping.",
+    )
+    seed: int = option(42, panel=TRAINING, help="Random seed: same seed, same model.")
 
     def __post_init__(self) -> None:
         for flag, value in (("--learning-rate", self.learning_rate), ("--clipnorm", self.clipnorm)):
             if not value > 0:
                 raise ForecastError(f"{flag} must be greater than 0, got {value}.")
 
-    def to_dict(self) -> dict:
-        return {
-            **asdict(self),
-            "loss": str(self.loss),
-            "device": str(self.device),
-            "strategy": str(self.strategy),
-        }
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """Where networks train: the device, its precision and how a training is spread."""
+
+    device: Device = option(
+        Device.AUTO,
+        case_sensitive=False,
+        panel=RUNTIME,
+        help="Where to train: a GPU if TensorFlow sees one (auto), or the one named.",
+    )
+    mixed_precision: bool = option(  # float16 compute, float32 weights (GPUs)
+        False,
+        "--mixed-precision",
+        panel=RUNTIME,
+        help="Compute in float16 with float32 weights: faster on GPUs with tensor cores.",
+    )
+    strategy: Strategy = option(
+        Strategy.NONE,
+        case_sensitive=False,
+        panel=RUNTIME,
+        help="mirrored: train on every local GPU at once (tf.distribute.MirroredStrategy), "
+        "each batch split between them.",
+    )
+
+
+def parse_levels(text: str | None) -> tuple[int, ...]:
+    """``--intervals 80,95`` -> (80, 95); ``none`` -> ()."""
+    if text is None:
+        return DEFAULT_LEVELS
+    if text.strip().lower() == "none":
+        return ()
+    try:
+        levels = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        levels = ()
+    if not levels or not all(0 < level < 100 for level in levels):
+        raise ForecastError(
+            f"--intervals: expected coverage levels in percent between 1 and 99, "
+            f"comma-separated (e.g. 80,95), got {text!r}."
+        )
+    return levels
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """What ``forecast compare`` adds to the training settings."""
+
+    repeats: int = option(1, min=1, help="Seeds per candidate; scores are averaged.")
+    steps: int = option(DEFAULT_STEPS, min=1, help="Steps to forecast.")
+    jobs: int | None = option(  # None: one per core, at most one per candidate
+        None,
+        min=1,
+        help="Worker processes training candidates in parallel, sharing the cores. "
+        "Default: one per core, at most one per candidate.",
+    )
+    overwrite: bool = option(
+        False, "--overwrite", help="Replace an earlier comparison in --out-dir."
+    )
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    """What ``forecast backtest`` adds to the training settings."""
+
+    folds: int = option(5, min=1, help="Cut-offs at the end of the series.")
+    steps: int = option(  # forecast per fold
+        10, min=1, help="Steps forecast per fold, as forecast predict --steps."
+    )
+    refit: Refit = option(
+        Refit.RETRAIN,
+        case_sensitive=False,
+        help="A fresh network per fold, or fine-tune the previous fold's.",
+    )
+    levels: tuple[int, ...] = option(  # interval coverage levels, percent
+        DEFAULT_LEVELS,
+        "--intervals",
+        cli_type=str | None,
+        parse=parse_levels,
+        metavar="LEVEL,...",
+        help="Coverage levels (percent) of the conformal intervals whose empirical "
+        "coverage is reported; 'none' for none. Default: 80,95.",
+    )
+    jobs: int | None = option(  # None: one per core and fold; 1 with fine-tune
+        None,
+        min=1,
+        help="Worker processes training folds in parallel, sharing the cores. "
+        "Default: one per core, at most one per fold; 1 with --refit fine-tune.",
+    )
+
+
+def to_dict(config) -> dict:
+    """A configuration dataclass as plain JSON data: enums by value, tuples as lists."""
+    return {f.name: _plain(getattr(config, f.name)) for f in fields(config)}
+
+
+def from_dict(cls, data: dict):
+    """``cls`` from ``to_dict``'s output (unknown keys ignored, missing ones defaulted),
+    with every enum, tuple and number back in the type its field declares."""
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    return cls(**{name: _typed(hints[name], v) for name, v in data.items() if name in known})
+
+
+def _plain(value):
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _typed(hint, value):
+    """``value`` as the type ``hint`` names: ``Fill | None``, ``tuple[str, ...]``, ``int``..."""
+    if value is None:
+        return None
+    kinds = [k for k in typing.get_args(hint) if k is not type(None)] or [hint]
+    kind = kinds[0] if len(kinds) == 1 else hint
+    if typing.get_origin(kind) is tuple:
+        return tuple(value)
+    if isinstance(kind, type) and issubclass(kind, Enum | int | float | str | bool):
+        return kind(value)
+    return value
