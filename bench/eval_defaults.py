@@ -16,6 +16,7 @@ Naming settings runs only those and updates their entries in the file.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import tempfile
@@ -33,6 +34,7 @@ from forecast_cli.config import (
     DataConfig,
     ModelConfig,
     Refit,
+    RuntimeConfig,
     TrainConfig,
     WindowConfig,
     parse_layers,
@@ -226,10 +228,11 @@ def evaluate(names: list[str]) -> dict:
                 table = run_backtest(
                     path,
                     DataConfig(),
-                    window,
+                    dataclasses.replace(window, season=case.season),
                     model,
                     TrainConfig(),
-                    BacktestConfig(FOLDS, case.horizon, Refit.RETRAIN, case.season, (80, 95)),
+                    RuntimeConfig(),
+                    BacktestConfig(FOLDS, case.horizon, Refit.RETRAIN, (80, 95), jobs=1),
                     quiet,
                 ).table
                 overall = table[table["fold"] == "all"].set_index("method")

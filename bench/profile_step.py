@@ -37,7 +37,7 @@ def setup():
 
 
 def run(prepared, config, training) -> float:
-    from forecast_cli.train_run import build_network
+    from forecast_cli.pipeline import build_network
     from forecast_cli.training import Branch, fit
 
     model = build_network(config, prepared, training.seed)
@@ -76,7 +76,7 @@ def xla(prepared, config, training) -> dict:
     """Whether Keras compiles this network with XLA when asked (``jit_compile=True``)."""
     import warnings
 
-    from forecast_cli.train_run import build_network
+    from forecast_cli.pipeline import build_network
 
     model = build_network(config, prepared, training.seed)
     with warnings.catch_warnings():

@@ -24,18 +24,18 @@ EPOCHS, REPEATS, BATCH = 5, 5, 32
 
 def setup():
     """The sine's windows, scaled, and the network ``forecast train`` resolves for them."""
-    from forecast_cli.config import Anchor, DataConfig, ModelConfig, WindowConfig, parse_layers
+    from forecast_cli.config import Anchor, DataConfig, ModelConfig, Windows, parse_layers
     from forecast_cli.loading import load_series
-    from forecast_cli.train_run import prepare
+    from forecast_cli.pipeline import prepare
 
-    prepared = prepare((load_series(SINE, DataConfig()),), WindowConfig(lookback=40, horizon=20))
+    prepared = prepare((load_series(SINE, DataConfig()),), Windows(lookback=40, horizon=20))
     return prepared, ModelConfig(parse_layers("bilstm:50"), anchor=Anchor.SEASONAL, season=40)
 
 
 def measure() -> dict:
     from forecast_cli.config import TrainConfig
+    from forecast_cli.pipeline import build_network
     from forecast_cli.runtime import keras
-    from forecast_cli.train_run import build_network
     from forecast_cli.training import Branch, fit
 
     prepared, config = setup()

@@ -1,8 +1,10 @@
-"""The model directory: ``model.keras``, a readable ``forecast.json`` and ``history.csv``.
+"""Every file a command writes: model directories, forecasts, comparisons, backtests.
 
-A directory is written whole into a temporary sibling and swapped into place, so a
-failed or interrupted run never leaves a half-written model or replaces a good one.
-Nothing is pickled, and ``model.keras`` is loaded in Keras safe mode.
+A model directory holds ``model.keras``, a readable ``forecast.json`` and
+``history.csv``. A directory is written whole into a temporary sibling and swapped into
+place, and a file is written beside its path and renamed onto it, so a failed or
+interrupted run never leaves a half-written result or replaces a good one. Nothing is
+pickled, and ``model.keras`` is loaded in Keras safe mode.
 """
 
 from __future__ import annotations
@@ -15,22 +17,23 @@ import platform
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from forecast_cli import __version__
 from forecast_cli.config import (
-    Aggregate,
     DataConfig,
-    Fill,
     ModelConfig,
-    Scale,
+    RuntimeConfig,
     TrainConfig,
-    WindowConfig,
+    Windows,
+    from_dict,
+    to_dict,
 )
 from forecast_cli.errors import ForecastError
 from forecast_cli.scaling import Scaler
@@ -39,6 +42,12 @@ FORMAT = 1
 MODEL_FILE = "model.keras"
 CARD_FILE = "forecast.json"
 HISTORY_FILE = "history.csv"
+TABLE_FILE = "comparison.csv"
+FORECASTS_FILE = "forecasts.csv"
+GRID_FILE = "compare-grid.png"
+OVERLAY_FILE = "compare-overlay.png"
+MODELS_DIR = "models"
+COMPARISON_FILES = (TABLE_FILE, FORECASTS_FILE, GRID_FILE, OVERLAY_FILE, MODELS_DIR + "/")
 
 
 @dataclass(frozen=True)
@@ -57,10 +66,11 @@ class ModelCard:
 
     data: DataConfig
     source: DataSource
-    window: WindowConfig
+    window: Windows
     scalers: dict[str | None, Scaler]  # by series name (--id-col); {None: ...} for one series
     model: ModelConfig
     training: TrainConfig
+    runtime: RuntimeConfig
     params: int
     outcome: dict  # epochs_run, best_epoch, interrupted, resumed_after_epoch, train_seconds
     metrics: dict  # val_mae, val_rmse, per target
@@ -68,58 +78,36 @@ class ModelCard:
     created: str
 
     def to_dict(self) -> dict:
+        data = to_dict(self.data)
+        del data["freq"]  # the source's, below
+        window = to_dict(self.window)
+        data["season"] = window.pop("season")  # the data's, as the run settled it
         return {
             "format": FORMAT,
             "created": self.created,
             "versions": self.versions,
-            "data": {
-                **asdict(self.source),
-                "time_col": self.data.time_col,
-                "targets": list(self.data.targets or ()),
-                "features": list(self.data.features),
-                "future_features": list(self.data.future_features),
-                "fill": self.data.fill and str(self.data.fill),
-                "aggregate": self.data.aggregate and str(self.data.aggregate),
-                "decimal": self.data.decimal,
-                "calendar": self.data.calendar,
-                "id_col": self.data.id_col,
-            },
-            "window": {**asdict(self.window), "scale": str(self.window.scale)},
+            "data": {**asdict(self.source), **data},
+            "window": window,
             "scaling": _scaling_to_dict(self.scalers),
             "model": {**self.model.to_dict(), "params": self.params},
-            "training": {**self.training.to_dict(), **self.outcome},
+            "training": {**to_dict(self.training), **to_dict(self.runtime), **self.outcome},
             "metrics": self.metrics,
         }
 
     @classmethod
     def from_dict(cls, card: dict) -> ModelCard:
-        data, window, training = card["data"], card["window"], card["training"]
-        train_fields = TrainConfig.__dataclass_fields__
+        data, training = card["data"], card["training"]
+        settings = {f.name for group in (TrainConfig, RuntimeConfig) for f in fields(group)}
         return cls(
-            data=DataConfig(
-                targets=tuple(data["targets"]),
-                time_col=data["time_col"],
-                features=tuple(data["features"]),
-                future_features=tuple(data.get("future_features", ())),
-                fill=Fill(data["fill"]) if data["fill"] else None,
-                freq=data["freq"],
-                aggregate=Aggregate(data["aggregate"]) if data.get("aggregate") else None,
-                decimal=data.get("decimal"),
-                calendar=bool(data.get("calendar", False)),
-                id_col=data.get("id_col"),
-            ),
+            data=from_dict(DataConfig, data),
             source=DataSource(data["path"], data["sha256"], int(data["rows"]), data["freq"]),
-            window=WindowConfig(
-                lookback=int(window["lookback"]),
-                horizon=int(window["horizon"]),
-                val_fraction=float(window["val_fraction"]),
-                scale=Scale(window["scale"]),
-            ),
+            window=from_dict(Windows, {**card["window"], "season": data.get("season")}),
             scalers=_scaling_from_dict(card["scaling"]),
             model=ModelConfig.from_dict(card["model"]),
-            training=TrainConfig(**{k: v for k, v in training.items() if k in train_fields}),
+            training=from_dict(TrainConfig, training),
+            runtime=from_dict(RuntimeConfig, training),
             params=int(card["model"]["params"]),
-            outcome={k: v for k, v in training.items() if k not in train_fields},
+            outcome={k: v for k, v in training.items() if k not in settings},
             metrics=card["metrics"],
             versions=card["versions"],
             created=card["created"],
@@ -156,6 +144,28 @@ def versions() -> dict:
         "python": platform.python_version(),
         **{name: metadata.version(name) for name in packages},
     }
+
+
+def version_notes(recorded: dict) -> tuple[str, ...]:
+    """What to tell about a model saved with other library versions than these; a model
+    saved by a newer major Keras or TensorFlow cannot be trusted to load: refused."""
+    notes = []
+    for name in ("keras", "tensorflow"):
+        saved, here = recorded.get(name), metadata.version(name)
+        if saved is None or saved == here:
+            continue
+        saved_major, here_major = (int(v.split(".")[0]) for v in (saved, here))
+        if saved_major > here_major:
+            raise ForecastError(
+                f"The model was saved with {name} {saved}, newer than the {here} installed: "
+                f"upgrade {name} (pip install -U '{name}>={saved_major}') or retrain the model."
+            )
+        if saved_major < here_major:
+            notes.append(
+                f"The model was saved with {name} {saved} and is loaded with {here}: compare "
+                "its forecasts with the old ones, or retrain it."
+            )
+    return tuple(notes)
 
 
 def now() -> str:
@@ -220,10 +230,11 @@ def load_model_dir(directory: Path):
         )
     try:
         card = ModelCard.from_dict(raw)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ForecastError(
             f"{directory / CARD_FILE} is corrupt ({type(exc).__name__}: {exc}). {retrain}"
         ) from None
+    version_notes(card.versions)  # refuses a model of a newer major Keras or TensorFlow
     from forecast_cli.network import anchor_layers
     from forecast_cli.runtime import keras
 
@@ -286,3 +297,133 @@ def _exchange(a: Path, b: Path) -> bool:
         return False
     done = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
     return done == 0
+
+
+def check_comparison_dir(out_dir: Path, overwrite: bool) -> None:
+    """Refuse to mix runs: an earlier comparison is replaced only with ``--overwrite``,
+    and a directory holding anything else never."""
+    if not out_dir.exists() or (out_dir.is_dir() and not any(out_dir.iterdir())):
+        return
+    if not (out_dir / TABLE_FILE).is_file():
+        raise ForecastError(
+            f"--out-dir {out_dir} exists and does not hold a comparison; choose a new "
+            "--out-dir (it is created)."
+        )
+    if not overwrite:
+        raise ForecastError(
+            f"--out-dir {out_dir} holds the results of another run; pass --overwrite to "
+            "replace them, or choose another --out-dir."
+        )
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """``frame`` as CSV at ``path``, atomically."""
+    with atomic_path(path) as temporary:
+        frame.to_csv(temporary, index=False)
+
+
+def write_forecast(forecast, csv_path: Path, plot_path: Path | None, max_plots: int = 6) -> None:
+    """A ``predict_run.Forecast`` as CSV and, with ``plot_path``, the history's tail and
+    the forecast of each target of the first ``max_plots`` series, titled with the
+    architecture."""
+    write_csv(forecast.frame, csv_path)
+    if plot_path is None:
+        return
+    from forecast_cli.plotting import ForecastPanel, plot_forecast
+
+    card, steps = forecast.card, len(forecast.frame) // len(forecast.panel)
+    panels, x_label = [], "row"
+    for index, series in enumerate(forecast.panel[:max_plots]):
+        rows = forecast.frame.iloc[index * steps : (index + 1) * steps]
+        time = rows.get(series.time_col)
+        tail = min(len(series.values), max(5 * card.window.lookback, 100, steps))
+        if series.times is not None and time is not None:
+            history_x, forecast_x, x_label = series.times[-tail:], time.to_numpy(), series.time_col
+        else:
+            end = len(series.values)
+            history_x, forecast_x = np.arange(end - tail, end) + 1, np.arange(end, end + steps) + 1
+        for i, target in enumerate(series.targets):
+            panels.append(
+                ForecastPanel(
+                    target if series.name is None else f"{series.name}: {target}",
+                    np.asarray(history_x),
+                    series.values[-tail:, i],
+                    np.asarray(forecast_x),
+                    rows[target].to_numpy(),
+                    {
+                        level: (
+                            rows[f"{target}_lower_{level}"].to_numpy(),
+                            rows[f"{target}_upper_{level}"].to_numpy(),
+                        )
+                        for level in forecast.levels
+                    },
+                )
+            )
+    shown = len(forecast.panel[:max_plots])
+    which = f", {shown} of {len(forecast.panel)} series" if len(forecast.panel) > 1 else ""
+    title = (
+        f"{card.model.label} ({card.model.head}), lookback {card.window.lookback}: "
+        f"next {steps} steps{which}"
+    )
+    plot_forecast(panels, x_label, title, plot_path)
+
+
+def write_comparison(directory: Path, comparison) -> None:
+    """A ``compare_run.Comparison``'s table, forecasts and both pictures into ``directory``."""
+    from forecast_cli.plotting import plot_comparison
+
+    table = pd.DataFrame([asdict(row) for row in comparison.rows])
+    table.to_csv(directory / TABLE_FILE, index=False)
+    comparison.forecasts.to_csv(directory / FORECASTS_FILE, index=False)
+    prepared = comparison.prepared
+    first = prepared.parts[0]  # with several series, the pictures show the first
+    series, split = first.series, first.split
+    tail = min(len(series.values), split.rows - split.train_rows + 3 * prepared.val[0].shape[1])
+    rows = np.arange(len(series.values))
+    x = series.times if series.times is not None else rows + 1
+    steps = len(comparison.forecasts) // len(prepared.parts)
+    forecast_x = np.asarray(series.future_index(steps, series.freq)[1])
+    if series.times is None or series.freq is None:
+        forecast_x = len(series.values) + np.arange(1, steps + 1)
+    plot_comparison(
+        history_x=np.asarray(x[-tail:]),
+        history=series.values[-tail:, 0],
+        fit_x=np.asarray(x[split.train_rows : split.train_rows + split.val_windows]),
+        fits={name: fit[: split.val_windows, 0] for name, fit in comparison.val_fits.items()},
+        forecast_x=forecast_x,
+        forecasts={name: values[0, :, 0] for name, values in comparison.future.items()},
+        networks={
+            row.name: f"{row.name}: RMSE {row.val_rmse:.4f} (rank {row.rank})"
+            for row in comparison.rows
+            if row.params > 0
+        },
+        target=series.targets[0] if series.name is None else f"{series.name}: {series.targets[0]}",
+        title=comparison.title,
+        grid_path=directory / GRID_FILE,
+        overlay_path=directory / OVERLAY_FILE,
+    )
+
+
+def write_backtest(backtest, table_path: Path, plot_path: Path) -> None:
+    """A ``backtest_run.Backtest``'s scores as CSV and its folds' forecasts as a picture
+    (of the first series, with --id-col, and its first target)."""
+    from forecast_cli.plotting import plot_backtest
+
+    write_csv(backtest.table, table_path)
+    first, steps = backtest.folds[0], backtest.folds[0].actual.shape[1]
+    start = max(0, first.cutoff - 3 * steps * len(backtest.folds))
+    series_rows = np.arange(start, backtest.folds[-1].cutoff + steps)
+    truth = np.concatenate([first.history[0][start:], *[f.actual[0] for f in backtest.folds]])
+    plot_backtest(
+        rows=series_rows + 1,
+        truth=truth[:, 0],
+        folds=[
+            (
+                np.arange(f.cutoff, f.cutoff + steps) + 1,
+                {m: v[0, :, 0] for m, v in f.forecasts.items()},
+            )
+            for f in backtest.folds
+        ],
+        title=backtest.title,
+        path=plot_path,
+    )

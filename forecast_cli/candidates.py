@@ -6,10 +6,8 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from forecast_cli.config import Head, MergeMode, ModelConfig, parse_layers
+from forecast_cli.config import DEFAULT_LAYERS, Head, MergeMode, ModelConfig, parse_layers
 from forecast_cli.errors import ForecastError
-
-DEFAULT_LAYERS = "bilstm:50"
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,17 @@
-"""``forecast compare``: several networks and two baselines on the same windows, side by side.
+"""``forecast compare``: several networks and the baselines on the same windows, side by side.
 
-All candidates see the same split, scaling, windows and batches. The work is cut into
-jobs, one per seed and share of the candidates; each job trains its candidates together as
-branches of one model (see ``training``), and with ``--jobs`` above one the jobs run in
-worker processes that share the cores. Neither changes a candidate's result: it is the one
-it gets trained alone with the same seed.
+All candidates see the same split, scaling, windows and batches, and each is trained as
+``forecast train`` trains one (with its unanchored twin under ``--anchor auto``). The
+work is cut into jobs, one per seed and share of the candidates; each job trains its
+candidates together as branches of one model (see ``training``), and with ``--jobs``
+above one the jobs run in worker processes that share the cores. Neither changes a
+candidate's result: it is the one it gets trained alone with the same seed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import statistics
 from dataclasses import dataclass
 from functools import partial
@@ -18,35 +20,38 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast_cli.artifacts import save_model_dir, staged_directory
-from forecast_cli.baselines import naive, season_from_freq, seasonal_naive
+from forecast_cli.artifacts import (
+    check_comparison_dir,
+    save_model_dir,
+    staged_directory,
+    write_comparison,
+)
 from forecast_cli.candidates import Candidate
-from forecast_cli.config import Anchor, CompareConfig, DataConfig, TrainConfig, WindowConfig
+from forecast_cli.config import (
+    CompareConfig,
+    DataConfig,
+    RuntimeConfig,
+    TrainConfig,
+    WindowConfig,
+    Windows,
+)
 from forecast_cli.errors import ForecastError
-from forecast_cli.forecasting import roll_together
-from forecast_cli.loading import Series, load_panel, panel_notes
+from forecast_cli.evaluation import baselines, scores
+from forecast_cli.forecasting import Origins, after_end, forecast_from
+from forecast_cli.loading import Series, Source, load_panel, panel_notes, source_path
 from forecast_cli.parallel import run_parallel
-from forecast_cli.predict_run import future_index, inputs_after_end
-from forecast_cli.report import Report
-from forecast_cli.runtime import one_machine, use_device
-from forecast_cli.train_run import (
+from forecast_cli.pipeline import (
     Prepared,
-    build_network,
-    common_freq,
+    build_candidates,
+    choices,
+    fit_candidates,
     model_card,
     prepare,
-    resolve_defaults,
-    scores,
-    validation_forecast,
-    window_facts,
 )
-from forecast_cli.training import Branch, fit
-
-TABLE_FILE = "comparison.csv"
-FORECASTS_FILE = "forecasts.csv"
-GRID_FILE = "compare-grid.png"
-OVERLAY_FILE = "compare-overlay.png"
-NAIVE, SEASONAL = "naive", "seasonal naive"
+from forecast_cli.report import Report
+from forecast_cli.resolve import resolve
+from forecast_cli.runtime import one_machine, use_device
+from forecast_cli.windows import rows_ahead
 
 
 @dataclass(frozen=True)
@@ -77,85 +82,76 @@ class Comparison:
     val_fits: dict[str, np.ndarray]  # one step ahead on the validation windows of every
     # series, stacked: (windows, targets)
     notes: list[str]
+    prepared: Prepared  # the windows every candidate was trained on
+    title: str
+    out_dir: Path
+    repeats: int
 
-
-def check_out_dir(out_dir: Path, overwrite: bool) -> None:
-    """Refuse to mix runs: an earlier comparison is replaced only with ``--overwrite``,
-    and a directory holding anything else never."""
-    if not out_dir.exists() or (out_dir.is_dir() and not any(out_dir.iterdir())):
-        return
-    if not (out_dir / TABLE_FILE).is_file():
-        raise ForecastError(
-            f"--out-dir {out_dir} exists and does not hold a comparison; choose a new "
-            "--out-dir (it is created)."
-        )
-    if not overwrite:
-        raise ForecastError(
-            f"--out-dir {out_dir} holds the results of another run; pass --overwrite to "
-            "replace them, or choose another --out-dir."
-        )
+    def summary(self) -> dict:
+        """The ``--json`` object."""
+        return {
+            "rows": [dataclasses.asdict(row) for row in self.rows],
+            "forecasts": self.forecasts.to_dict(orient="records"),
+            "notes": self.notes,
+            "season": self.prepared.windows.season,
+            "out_dir": str(self.out_dir.absolute()),
+        }
 
 
 def run_compare(
-    path: Path,
+    source: Source,
     data: DataConfig,
     window: WindowConfig,
     candidates: list[Candidate],
     training: TrainConfig,
+    runtime: RuntimeConfig,
     options: CompareConfig,
     out_dir: Path,
     report: Report,
 ) -> Comparison:
     """Train every candidate ``options.repeats`` times, score them next to the baselines, and
     write the comparison to ``out_dir`` (atomically: all of it or nothing)."""
-    check_out_dir(out_dir, options.overwrite)
-    one_machine(training.strategy, "compare")
-    device = use_device(training.device, training.mixed_precision, training.strategy)
-    with report.reading(path):
-        panel = load_panel(path, data)
-    series = panel[0]
+    check_comparison_dir(out_dir, options.overwrite)
+    one_machine(runtime.strategy, "compare")
+    device = use_device(runtime)
+    with report.reading(source):
+        panel = load_panel(source, data)
     # The candidates differ in layers and head only: the data settles the rest alike.
-    window, resolved, notes = resolve_defaults(
-        window, candidates[0].model, panel, options.season, options.steps
-    )
-    if series.features and window.horizon < options.steps:
+    resolved = resolve(window, candidates[0].model, panel, options.steps)
+    windows = resolved.windows
+    if panel[0].features and windows.horizon < options.steps:
         # Rolled past its horizon, the network would need the features' future values,
         # which compare has no way to be given: refuse rather than guess them.
         raise ForecastError(
-            f"With --features {','.join(series.features)}, compare forecasts only as far as "
-            f"the network's --horizon ({window.horizon}), which is shorter than --steps "
-            f"{options.steps}: pass --steps {window.horizon} or --horizon {options.steps}."
+            f"With --features {','.join(panel[0].features)}, compare forecasts only as far as "
+            f"the network's --horizon ({windows.horizon}), which is shorter than --steps "
+            f"{options.steps}: pass --steps {windows.horizon} or --horizon {options.steps}."
         )
-    candidates = [
-        dataclasses.replace(
-            c, model=dataclasses.replace(c.model, anchor=resolved.anchor, season=resolved.season)
+    twins = [
+        choices(
+            c.model,
+            dataclasses.replace(
+                c.model, anchor=resolved.model.anchor, season=resolved.model.season
+            ),
         )
         for c in candidates
     ]
-    report.notes(panel_notes(panel) + tuple(notes))
-    prepared = prepare(panel, window)
-    report.facts("Data and windows", window_facts(prepared, window, candidates[0].model.head))
-    notes = []  # for the comparison's own notes
-    # The baseline repeats the season the networks are anchored on, when auto found one.
-    anchored = resolved.season if resolved.anchor is Anchor.SEASONAL else None
-    season = options.season or anchored or season_from_freq(common_freq(panel))
-    if season is None:
-        notes.append(
-            "No season length (no regular time column): pass --season N to add the "
-            "seasonal naive baseline."
-        )
-    elif season >= min(part.split.train_rows for part in prepared.parts):
-        notes.append(f"Season {season} is longer than the training part: seasonal naive left out.")
-        season = None
+    candidates = [
+        dataclasses.replace(c, model=configs[0])
+        for c, configs in zip(candidates, twins, strict=True)
+    ]
+    report.notes(panel_notes(panel) + resolved.notes)
+    prepared = prepare(panel, windows)
+    report.windows(prepared, candidates[0].model.head)
+    season, notes = _baseline_season(prepared)
+    jobs_at_once = options.jobs or min(os.cpu_count() or 1, len(candidates))
 
     with staged_directory(out_dir) as staging:
-        jobs = _jobs(panel, data, window, candidates, training, options, staging)
-        report.console.print(
-            f"Training {len(candidates)} candidate(s) x {options.repeats} seed(s) in "
-            f"{len(jobs)} job(s), {min(options.jobs, len(jobs))} at a time, on the {device}"
-        )
+        jobs = _jobs(panel, windows, candidates, twins, data, training, runtime, options, staging)
+        workers = min(jobs_at_once, len(jobs))
+        report.training_jobs(len(candidates), options.repeats, len(jobs), workers, device)
         with report.epochs(training.epochs, len(jobs)) as on_epoch:
-            if options.jobs == 1 or len(jobs) == 1:
+            if workers == 1:
                 runs = [
                     _train_all(prepared, job, partial(on_epoch, job=i))
                     for i, job in enumerate(jobs)
@@ -164,24 +160,40 @@ def run_compare(
                 runs = run_parallel(
                     _train_job,
                     jobs,
-                    min(options.jobs, len(jobs)),
+                    workers,
                     lambda i, event: on_epoch(*event, job=i),
+                    runtime,
                 )
         by_seed: dict[int, _Run] = {}  # each seed's jobs, put back together
         for job, run in zip(jobs, runs, strict=True):
-            whole = by_seed.setdefault(job.training.seed, _Run({}, {}, {}))
+            whole = by_seed.setdefault(job.training.seed, _Run({}, {}, {}, []))
             whole.scores.update(run.scores)
             whole.val_fits.update(run.val_fits)
             whole.forecasts.update(run.forecasts)
-        comparison = _combine(
-            prepared, candidates, list(by_seed.values()), season, options.steps, notes
-        )
+            whole.notes.extend(run.notes)
         title = (
-            f"{series.path.name}: {len(candidates)} candidate(s), lookback "
-            f"{window.lookback}, {options.repeats} seed(s)"
+            f"{source_path(source).name}: {len(candidates)} candidate(s), lookback "
+            f"{windows.lookback}, {options.repeats} seed(s)"
         )
-        _write(staging, comparison, prepared, title)
+        report.notes(by_seed[training.seed].notes)  # the twin each candidate kept
+        comparison = _combine(
+            prepared, candidates, list(by_seed.values()), season, options, notes, title, out_dir
+        )
+        write_comparison(staging, comparison)
     return comparison
+
+
+def _baseline_season(prepared: Prepared) -> tuple[int | None, list[str]]:
+    """The season of seasonal naive: the run's, unless it is unknown or too long."""
+    season = prepared.windows.season
+    if season is None:
+        return None, [
+            "No season length (no regular time column): pass --season N to add the "
+            "seasonal naive baseline."
+        ]
+    if season >= min(part.split.train_rows for part in prepared.parts):
+        return None, [f"Season {season} is longer than the training part: seasonal naive left out."]
+    return season, []
 
 
 @dataclass(frozen=True)
@@ -190,24 +202,28 @@ class _Job:
     carries the loaded series, not their path: standard input cannot be read twice."""
 
     panel: tuple[Series, ...]
-    data: DataConfig
-    window: WindowConfig
+    windows: Windows
     candidates: list[Candidate]
+    twins: list[list]  # per candidate, its configurations (see ``pipeline.choices``)
+    data: DataConfig
     training: TrainConfig
+    runtime: RuntimeConfig
     steps: int
     save_to: Path | None  # where the models go (first seed only)
 
 
-def _jobs(panel, data, window, candidates, training, options, staging) -> list[_Job]:
+def _jobs(panel, windows, candidates, twins, data, training, runtime, options, staging):
     """One job per seed and share of the candidates, ``options.jobs`` shares per seed."""
-    shares = min(options.jobs, len(candidates))
+    shares = min(options.jobs or os.cpu_count() or 1, len(candidates))
     return [
         _Job(
             panel,
-            data,
-            window,
+            windows,
             candidates[share::shares],
+            twins[share::shares],
+            data,
             dataclasses.replace(training, seed=training.seed + repeat),
+            runtime,
             options.steps,
             staging / "models" if repeat == 0 else None,
         )
@@ -218,9 +234,7 @@ def _jobs(panel, data, window, candidates, training, options, staging) -> list[_
 
 def _train_job(job: _Job, on_epoch) -> _Run:
     """Train and score one job's candidates in a worker process."""
-    use_device(job.training.device, job.training.mixed_precision, job.training.strategy)
-    prepared = prepare(job.panel, job.window)
-    return _train_all(prepared, job, on_epoch)
+    return _train_all(prepare(job.panel, job.windows), job, on_epoch)
 
 
 @dataclass(frozen=True)
@@ -229,55 +243,50 @@ class _Run:
 
     scores: dict[str, dict]  # metrics, params, epochs_run, train_seconds
     val_fits: dict[str, np.ndarray]  # (val windows, targets): one step ahead, data units
-    forecasts: dict[str, np.ndarray]  # (steps, targets) after the series' end, data units
+    forecasts: dict[str, np.ndarray]  # (series, steps, targets) after the series' end
+    notes: list[str]  # which twin each candidate kept
 
 
 def _train_all(prepared: Prepared, job: _Job, on_epoch) -> _Run:
     """Train the job's candidates together; score, forecast and save each."""
-    branches = [
-        Branch(name, build_network(c.model, prepared, job.training.seed, name), c.model.head)
-        for name, c in ((f"candidate_{i}", c) for i, c in enumerate(job.candidates))
-    ]
-    results = fit(branches, prepared.train, prepared.val, job.training, on_epoch)
-    if any(result.interrupted for result in results.values()):
+    names = [f"candidate_{i}" for i in range(len(job.candidates))]
+    networks = build_candidates(job.twins, prepared, job.training.seed, names)
+    trained = fit_candidates(networks, prepared, job.training, on_epoch)
+    if any(t.result.interrupted for t in trained):
         raise KeyboardInterrupt  # a comparison is written whole or not at all
-    parts, window = prepared.parts, job.window
+    windows = prepared.windows
     # the calendar is the only extra input compare rolls past the horizon (run_compare)
-    inputs = [
-        inputs_after_end(p.series, p.scaler, None, window.lookback, window.horizon, job.steps)
-        for p in parts
+    ends = [
+        Origins(
+            after_end(p.series, None, rows_ahead(job.steps, windows.horizon)),
+            p.scaler,
+            np.array([len(p.series.values)]),
+            p.series.known_ahead,
+        )
+        for p in prepared.parts
     ]
-    calendar = None if inputs[0][1] is None else np.stack([extra for _, extra in inputs])
-    futures = roll_together(
-        [(b.model, b.head) for b in branches], np.stack([w for w, _ in inputs]), job.steps, calendar
+    futures = forecast_from(
+        [(t.model, t.config.head) for t in trained],
+        ends,
+        windows.lookback,
+        job.steps,
+        len(prepared.targets),
     )
-    run = _Run({}, {}, {})
-    for candidate, branch, future in zip(job.candidates, branches, futures, strict=True):
-        result = results[branch.name]
-        predicted = validation_forecast(branch.model, prepared, branch.head)
-        metrics = scores(prepared, predicted)
-        card = model_card(
-            prepared,
-            job.data,
-            job.window,
-            candidate.model,
-            job.training,
-            branch.model,
-            result,
-            metrics,
-        )
+    run = _Run({}, {}, {}, [])
+    for candidate, one, future in zip(job.candidates, trained, futures, strict=True):
+        card = model_card(prepared, job.data, job.training, job.runtime, one)
         run.scores[candidate.label] = {
-            **metrics,
+            **one.metrics,
             "params": card.params,
-            "epochs_run": result.epochs_run,
-            "train_seconds": result.seconds,
+            "epochs_run": one.result.epochs_run,
+            "train_seconds": one.result.seconds,
         }
-        run.val_fits[candidate.label] = predicted[:, 0]
-        run.forecasts[candidate.label] = np.stack(
-            [p.scaler.inverse(f) for p, f in zip(parts, future, strict=True)]
-        )
+        run.val_fits[candidate.label] = one.val_forecast[:, 0]
+        run.forecasts[candidate.label] = np.concatenate(future)
+        if one.note:
+            run.notes.append(f"{candidate.label}: {one.note}")
         if job.save_to is not None:
-            save_model_dir(job.save_to / candidate.slug, branch.model, card, result.history)
+            save_model_dir(job.save_to / candidate.slug, one.model, card, one.result.history)
     return run
 
 
@@ -286,8 +295,10 @@ def _combine(
     candidates: list[Candidate],
     runs: list[_Run],
     season: int | None,
-    steps: int,
+    options: CompareConfig,
     notes: list[str],
+    title: str,
+    out_dir: Path,
 ) -> Comparison:
     """Average the seeds, add the baselines, rank by validation RMSE."""
     rows, fits, forecasts = [], {}, {}
@@ -311,23 +322,13 @@ def _combine(
         fits[label] = np.mean([run.val_fits[label] for run in runs], axis=0)
         forecasts[label] = np.mean([run.forecasts[label] for run in runs], axis=0)
 
-    horizon, n_targets = prepared.val_actual.shape[1], len(prepared.targets)
-    baselines = {NAIVE: naive}
-    if season is not None:
-        baselines[SEASONAL] = partial(seasonal_naive, season=season)
-    for name, method in baselines.items():
-        # each series' own: from the first target row of each validation window, and
-        # from its end
-        predicted = np.concatenate(
-            [
-                method(
-                    p.series.values[:, :n_targets],
-                    p.split.train_rows + np.arange(p.split.val_windows),
-                    horizon,
-                )
-                for p in prepared.parts
-            ]
-        )
+    horizon, n_targets = prepared.windows.horizon, len(prepared.targets)
+    history = [p.series.values[:, :n_targets] for p in prepared.parts]
+    # each series' own: from the first target row of each validation window, and from its end
+    at_val = baselines(history, [p.val_origins for p in prepared.parts], horizon, season)
+    at_end = baselines(history, [np.array([len(h)]) for h in history], options.steps, season)
+    for name, predicted in at_val.items():
+        predicted = np.concatenate(predicted)
         rows.append(
             Scores(
                 name=name,
@@ -341,18 +342,15 @@ def _combine(
             )
         )
         fits[name] = predicted[:, 0]
-        forecasts[name] = np.stack(
-            [
-                method(p.series.values[:, :n_targets], np.array([len(p.series.values)]), steps)[0]
-                for p in prepared.parts
-            ]
-        )
+        forecasts[name] = np.concatenate(at_end[name])
 
     rows.sort(key=lambda row: row.val_rmse)
     rows = [dataclasses.replace(row, rank=rank) for rank, row in enumerate(rows, start=1)]
     notes.extend(_noise_notes(rows, candidates, len(runs)))
-    frame = _forecast_frame(prepared, forecasts, steps)
-    return Comparison(rows, frame, forecasts, fits, notes)
+    frame = _forecast_frame(prepared, forecasts, options.steps)
+    return Comparison(
+        rows, frame, forecasts, fits, notes, prepared, title, out_dir, options.repeats
+    )
 
 
 def _mean_scores(per_seed: list[dict]) -> dict:
@@ -402,43 +400,8 @@ def _forecast_frame(prepared: Prepared, forecasts: dict[str, np.ndarray], steps:
                 for i, target in enumerate(targets)
             }
         )
-        frame.insert(0, *future_index(series, steps, series.freq))
+        frame.insert(0, *series.future_index(steps, series.freq))
         if series.name is not None:
             frame.insert(0, series.id_col, series.name)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
-
-
-def _write(directory: Path, comparison: Comparison, prepared: Prepared, title: str) -> None:
-    """The table, the forecasts and both pictures into ``directory``."""
-    from forecast_cli.plotting import plot_comparison
-
-    table = pd.DataFrame([dataclasses.asdict(row) for row in comparison.rows])
-    table.to_csv(directory / TABLE_FILE, index=False)
-    comparison.forecasts.to_csv(directory / FORECASTS_FILE, index=False)
-    first = prepared.parts[0]  # with several series, the pictures show the first
-    series, split = first.series, first.split
-    tail = min(len(series.values), split.rows - split.train_rows + 3 * prepared.val[0].shape[1])
-    rows = np.arange(len(series.values))
-    x = series.times if series.times is not None else rows + 1
-    steps = len(comparison.forecasts) // len(prepared.parts)
-    forecast_x = np.asarray(future_index(series, steps, series.freq)[1])
-    if series.times is None or series.freq is None:
-        forecast_x = len(series.values) + np.arange(1, steps + 1)
-    plot_comparison(
-        history_x=np.asarray(x[-tail:]),
-        history=series.values[-tail:, 0],
-        fit_x=np.asarray(x[split.train_rows : split.train_rows + split.val_windows]),
-        fits={name: fit[: split.val_windows, 0] for name, fit in comparison.val_fits.items()},
-        forecast_x=forecast_x,
-        forecasts={name: values[0, :, 0] for name, values in comparison.future.items()},
-        networks={
-            row.name: f"{row.name}: RMSE {row.val_rmse:.4f} (rank {row.rank})"
-            for row in comparison.rows
-            if row.params > 0
-        },
-        target=series.targets[0] if series.name is None else f"{series.name}: {series.targets[0]}",
-        title=title,
-        grid_path=directory / GRID_FILE,
-        overlay_path=directory / OVERLAY_FILE,
-    )

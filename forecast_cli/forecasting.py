@@ -1,4 +1,9 @@
-"""Recursive multi-step forecasting as one compiled TensorFlow loop.
+"""Forecasting from an origin, and recursive multi-step forecasting as one compiled loop.
+
+``forecast_from`` is the one way every command forecasts: the window before an origin,
+scaled with the series' training statistics, rolled forward, in the data's units again;
+predict forecasts from the data's end, backtest from each cut-off, validation and the
+intervals from every origin of the validation tail.
 
 The network emits ``horizon`` steps at once. For longer forecasts its output is appended
 to the window and fed back, ``ceil(steps / horizon)`` times. The loop runs inside a
@@ -9,12 +14,82 @@ round trip or ``model.predict`` per step, so 500 steps cost little more than 20.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
+from forecast_cli.calendar_features import future_calendar
 from forecast_cli.config import Head
+from forecast_cli.loading import Series
 from forecast_cli.network import final_step
 from forecast_cli.runtime import tensorflow
+from forecast_cli.scaling import Scaler
+from forecast_cli.windows import lead
+
+
+@dataclass(frozen=True)
+class Origins:
+    """Where to forecast one series from.
+
+    ``values`` holds the series in data units, targets first; after an origin it must
+    hold the inputs known there (future features, calendar) for as long as a roll reads
+    them (``windows.rows_ahead``); its targets there are never read.
+    """
+
+    values: np.ndarray  # (rows, columns)
+    scaler: Scaler
+    rows: np.ndarray  # the first forecast row of each forecast
+    known_ahead: slice = field(default_factory=lambda: slice(0, 0))  # its future features
+
+
+def after_end(series: Series, ahead: np.ndarray | None, rows: int) -> np.ndarray:
+    """``series.values`` and ``rows`` more rows holding what is known after its end: the
+    future features ``ahead`` (data units), the calendar of the future times."""
+    future = np.full((rows, len(series.columns)), np.nan, dtype=np.float32)
+    if ahead is not None:
+        future[:, series.known_ahead] = ahead
+    if series.calendar:
+        first = len(series.columns) - len(series.calendar)
+        future[:, first:] = future_calendar(series.times, series.freq, series.calendar, rows)
+    return np.concatenate([series.values, future])
+
+
+def forecast_from(
+    networks: list[tuple[object, Head]],
+    origins: list[Origins],
+    lookback: int,
+    steps: int,
+    n_targets: int,
+) -> list[list[np.ndarray]]:
+    """Forecast ``steps`` values from every origin of every series, in data units.
+
+    Returns, per network, per series, ``(len(rows), steps, n_targets)``. All windows of
+    all series roll in one compiled loop; each series' forecasts are unscaled with its
+    own scaler.
+    """
+    horizon = networks[0][0].output_shape[-2]
+    calls = math.ceil(steps / horizon)
+    span = lookback + calls * horizon  # the window, and the rows its roll reads after it
+    windows, extras = [], []
+    for one in origins:
+        rows = np.asarray(one.rows)
+        needed = max(int(rows.max()) - lookback + span - len(one.values), 0)
+        values = np.pad(one.values, ((0, needed), (0, 0)), constant_values=np.nan)
+        table = lead(one.scaler.transform(values), one.known_ahead, horizon)
+        picked = sliding_window_view(table, span, axis=0)[rows - lookback].transpose(0, 2, 1)
+        windows.append(picked[:, :lookback])
+        extras.append(picked[:, lookback : lookback + (calls - 1) * horizon, n_targets:])
+    future = np.concatenate(extras) if calls > 1 else None
+    rolled = roll_together(networks, np.concatenate(windows), steps, future)
+    ends = np.cumsum([len(w) for w in windows])[:-1]
+    return [
+        [
+            one.scaler.inverse(piece)
+            for one, piece in zip(origins, np.split(scaled, ends), strict=True)
+        ]
+        for scaled in rolled
+    ]
 
 
 def roll(

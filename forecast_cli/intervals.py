@@ -18,25 +18,11 @@ import numpy as np
 
 from forecast_cli.config import Head
 from forecast_cli.errors import ForecastError
-from forecast_cli.forecasting import roll
+from forecast_cli.forecasting import Origins, forecast_from
 from forecast_cli.scaling import Scaler
-from forecast_cli.windows import lead, make_windows, rows_ahead
+from forecast_cli.windows import rows_ahead
 
 MIN_ORIGINS = 10
-
-
-def parse_levels(text: str) -> tuple[int, ...]:
-    """``--intervals 80,95`` -> (80, 95)."""
-    try:
-        levels = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
-    except ValueError:
-        levels = ()
-    if not levels or not all(0 < level < 100 for level in levels):
-        raise ForecastError(
-            f"--intervals: expected coverage levels in percent between 1 and 99, "
-            f"comma-separated (e.g. 80,95), got {text!r}."
-        )
-    return levels
 
 
 @dataclass(frozen=True)
@@ -86,26 +72,21 @@ def calibrate(
             f"truth after them; {'these series have' if len(series) > 1 else 'this series has'} "
             f"{origins}. Use fewer --steps."
         )
-    windows, known, actual = [], [], []
-    for one, first, count, scale in zip(series, firsts, counts, scales, strict=True):
-        if count == 0:
-            continue
-        scaled = lead(one.scaler.transform(one.values), one.known_ahead, horizon)
-        inputs, _ = make_windows(scaled, lookback, steps, n_targets)
-        _, truth = make_windows(one.values, lookback, steps, n_targets)
-        extra = scaled.shape[1] - n_targets
-        _, ahead = make_windows(scaled[:, n_targets:], lookback, steps, extra)
-        origins_of = slice(first, first + count)
-        windows.append(inputs[origins_of])
-        known.append(ahead[origins_of])
-        actual.append((truth[origins_of], one.scaler, scale))
-    forecasts = roll(model, np.concatenate(windows), steps, head, np.concatenate(known))
-    pieces = np.split(forecasts, np.cumsum([len(truth) for truth, _, _ in actual])[:-1])
+    used = [
+        (one, first, count, scale)
+        for one, first, count, scale in zip(series, firsts, counts, scales, strict=True)
+        if count
+    ]
+    sources = [
+        Origins(one.values, one.scaler, first + lookback + np.arange(count), one.known_ahead)
+        for one, first, count, _ in used
+    ]
+    forecasts = forecast_from([(model, head)], sources, lookback, steps, n_targets)[0]
     errors = np.sort(
         np.concatenate(
             [
-                np.abs(truth - scaler.inverse(piece)) / scale
-                for (truth, scaler, scale), piece in zip(actual, pieces, strict=True)
+                np.abs(_truth(source.values, source.rows, steps, n_targets) - forecast) / scale
+                for source, forecast, (*_, scale) in zip(sources, forecasts, used, strict=True)
             ]
         ),
         axis=0,
@@ -115,3 +96,8 @@ def calibrate(
         rank = min(math.ceil((origins + 1) * level / 100), origins)  # 1-based order statistic
         widths[level] = errors[rank - 1]
     return [{level: width * scale for level, width in widths.items()} for scale in scales]
+
+
+def _truth(values: np.ndarray, rows: np.ndarray, steps: int, n_targets: int) -> np.ndarray:
+    """``(len(rows), steps, n_targets)``: the values forecast from each origin in ``rows``."""
+    return values[rows[:, None] + np.arange(steps)[None], :n_targets]

@@ -18,11 +18,15 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 
-from forecast_cli.calendar_features import calendar_names, calendar_values
+from forecast_cli.calendar_features import calendar_names, calendar_values, future_times
 from forecast_cli.config import Aggregate, DataConfig, Fill
 from forecast_cli.errors import ForecastError
 
 _TIME_NAMES = ("date", "time", "timestamp", "datetime", "ds")
+STDIN = Path("-")
+FRAME = Path("<DataFrame>")  # how a DataFrame given to the Python API is named
+
+Source = Path | pd.DataFrame  # a file ('-' for standard input), or a frame in memory
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,13 @@ class Series:
         times = self.times[:rows] if self.times is not None else None
         return dataclasses.replace(self, values=self.values[:rows], times=times)
 
+    def future_index(self, steps: int, freq: str | None) -> tuple[str, object]:
+        """``(name, values)`` of a forecast's first column: the times continuing the
+        series at ``freq``, else step numbers."""
+        if self.times is not None and freq:
+            return self.time_col, future_times(self.times, freq, steps)
+        return "step", np.arange(1, steps + 1)
+
     def resolved(self, asked: DataConfig) -> DataConfig:
         """``asked`` with what was detected filled in: it reloads exactly these columns."""
         return dataclasses.replace(
@@ -75,23 +86,33 @@ def panel_notes(panel: tuple[Series, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(note for series in panel for note in series.notes))
 
 
-def load_series(path: Path, config: DataConfig) -> Series:
-    """Load ``path`` with ``config``; raise ``ForecastError`` naming the fix on bad input."""
-    (series,) = load_panel(path, dataclasses.replace(config, id_col=None))
+def load_series(source: Source, config: DataConfig) -> Series:
+    """Load ``source`` with ``config``; raise ``ForecastError`` naming the fix on bad input."""
+    (series,) = load_panel(source, dataclasses.replace(config, id_col=None))
     return series
 
 
-def load_panel(path: Path, config: DataConfig) -> tuple[Series, ...]:
-    """Every series in ``path``: one per value of ``config.id_col`` (long format), in the
+def source_path(source: Source) -> Path:
+    """The path a source is named by in messages and model cards."""
+    return FRAME if isinstance(source, pd.DataFrame) else Path(source)
+
+
+def load_panel(source: Source, config: DataConfig) -> tuple[Series, ...]:
+    """Every series in ``source``: one per value of ``config.id_col`` (long format), in the
     order they first appear, or the file's one series. Columns, time column and target are
-    settled once for the whole file; each series is sorted, deduplicated and filled alone."""
+    settled once for the whole file; each series is sorted, deduplicated and filled alone.
+    A DataFrame is read as the CSV file it would be written to."""
     both = set(config.features) & set(config.future_features)
     if both:  # a usage error: said before the file is read
         raise ForecastError(
             f"Column '{sorted(both)[0]}' is in both --features (known up to now) and "
             "--future-features (known ahead); name it in one of them."
         )
-    data = _read_bytes(path)
+    path = source_path(source)
+    if isinstance(source, pd.DataFrame):
+        data = source.to_csv(index=False).encode()
+    else:
+        data = _read_bytes(path)
     if path.suffix.lower() == ".parquet":
         frame = _read_parquet(path, data)
     else:

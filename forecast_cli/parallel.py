@@ -13,6 +13,8 @@ import queue
 from collections.abc import Callable
 from typing import Any
 
+from forecast_cli.config import RuntimeConfig
+
 Hook = Callable[..., None]
 
 
@@ -21,18 +23,20 @@ def run_parallel(
     items: list,
     workers: int,
     on_event: Callable[[int, tuple], None],
+    runtime: RuntimeConfig,
 ) -> list:
     """``[task(item, hook) for item in items]`` on ``workers`` processes, in order.
 
-    ``task`` must be a module-level function. What a task passes to its ``hook`` reaches
-    ``on_event(item index, arguments)`` in this process while it runs. An exception in a
-    task is raised here; Ctrl-C stops every worker at once.
+    ``task`` must be a module-level function. Each worker is set up once as it starts:
+    its share of the cores, then ``runtime``'s device. What a task passes to its ``hook``
+    reaches ``on_event(item index, arguments)`` in this process while it runs. An
+    exception in a task is raised here; Ctrl-C stops every worker at once.
     """
     context = multiprocessing.get_context("spawn")
     threads = max(1, (os.cpu_count() or 1) // workers)
     with context.Manager() as manager:
         events = manager.Queue()
-        pool = context.Pool(workers, initializer=_share_cores, initargs=(threads,))
+        pool = context.Pool(workers, initializer=_set_up, initargs=(threads, runtime))
         try:
             pending = [
                 pool.apply_async(_call, (task, item, events, i)) for i, item in enumerate(items)
@@ -48,10 +52,14 @@ def run_parallel(
             pool.join()
 
 
-def _share_cores(threads: int) -> None:
-    """Runs first in each worker, before TensorFlow starts: its share of the threads."""
+def _set_up(threads: int, runtime: RuntimeConfig) -> None:
+    """Runs first in each worker: its share of the threads before TensorFlow starts, then
+    the device."""
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
     os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
+    from forecast_cli.runtime import use_device
+
+    use_device(runtime)
 
 
 def _call(task, item, events, index: int):

@@ -1,7 +1,8 @@
 """Everything the user reads in the terminal, drawn with rich.
 
+The commands hand their plain results to a ``Report``, which alone formats and prints.
 With ``--json`` the human-readable output moves to stderr so that stdout carries only
-the JSON object, as its last line.
+the JSON object, as its last line; the Python API's report is quiet.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from rich.table import Table
 class Report:
     """The terminal side of a command."""
 
-    def __init__(self, json_mode: bool = False) -> None:
+    def __init__(self, json_mode: bool = False, quiet: bool = False) -> None:
         self.json_mode = json_mode
-        self.console = Console(stderr=json_mode, highlight=False)
+        self.console = Console(stderr=json_mode, highlight=False, quiet=quiet)
 
     def notes(self, notes: tuple[str, ...] | list[str]) -> None:
         for note in notes:
@@ -56,9 +57,93 @@ class Report:
         table.add_row("total", "", "", f"{total_params:,}", style="bold")
         self.console.print(table)
 
-    def reading(self, path: Path):
-        """A spinner while ``path`` loads (a large file takes seconds); gone once read."""
-        return self.console.status(f"Reading {path}", spinner="dots")
+    def reading(self, source):
+        """A spinner while ``source`` loads (a large file takes seconds); gone once read."""
+        from forecast_cli.loading import source_path
+
+        return self.console.status(f"Reading {source_path(source)}", spinner="dots")
+
+    def windows(self, prepared, head, device: str | None = None) -> None:
+        """What was read and the tensors' shapes, printed before training."""
+        rows = window_facts(prepared, head)
+        self.facts("Data and windows", rows + ([("device", device)] if device else []))
+
+    def network(self, twins: list[tuple]) -> None:
+        """The layer table of a candidate's first network (``pipeline.build_candidates``)."""
+        from forecast_cli.network import describe
+
+        config, model = twins[0]
+        twin = ", trained beside its unanchored twin" if len(twins) > 1 else ""
+        self.layers(
+            describe(model), model.count_params(), f"Network: {config.label} ({config.head}){twin}"
+        )
+
+    def trained(self, trained, backup: Path) -> None:
+        """How a training went: resumed, which twin was kept, interrupted."""
+        result = trained.result
+        self.notes(tuple(note for note in (result.resumed, trained.note) if note))
+        if result.interrupted:
+            resumes = (
+                f"; the same command resumes after epoch {result.backed_up} from the backup "
+                f"{backup}"
+                if result.backed_up
+                else ""
+            )
+            self.warn(f"Interrupted: keeping the weights of epoch {result.best_epoch}{resumes}.")
+
+    def training(self, outcome, prepared) -> None:
+        """``forecast train``'s validation scores and where the model went."""
+        card = outcome.card
+        single = len(prepared.parts) == 1 and len(prepared.targets) == 1
+        unit = f" ({prepared.targets[0]} units)" if single else ""
+        self.facts(
+            "Validation",
+            [
+                ("MAE", f"{card.metrics['val_mae']:.4f}{unit}"),
+                ("RMSE", f"{card.metrics['val_rmse']:.4f}{unit}"),
+                (
+                    "epochs",
+                    f"{card.outcome['epochs_run']} run, weights of epoch "
+                    f"{card.outcome['best_epoch']} kept",
+                ),
+                ("time", f"{card.outcome['train_seconds']:.1f} s"),
+            ],
+        )
+        if outcome.saved:
+            self.written("Model saved", outcome.model_dir)
+        else:
+            self.notes(("A worker of a multi-worker cluster: the chief writes the model.",))
+
+    def training_jobs(self, candidates: int, repeats: int, jobs: int, workers: int, device):
+        self.console.print(
+            f"Training {candidates} candidate(s) x {repeats} seed(s) in {jobs} job(s), "
+            f"{workers} at a time, on the {device}"
+        )
+
+    def backtest_plan(self, panel, starts, options, season: int, jobs: int, device) -> None:
+        folds, steps = options.folds, options.steps
+        if len(panel) == 1:
+            where = "at rows " + ", ".join(str(c + 1) for c in starts[0])
+        else:
+            before = ", ".join(str((folds - k) * steps) for k in range(folds))
+            where = f"{before} rows before each series' end"
+        self.console.print(
+            f"Backtest: {folds} fold(s) of {steps} step(s), cut-offs {where}; season {season}; "
+            f"{options.refit}{f', {jobs} folds at a time' if jobs > 1 else ''}; on the {device}"
+        )
+
+    def folds_kept(self, folds, twins: bool, intervals: bool) -> None:
+        """Which anchor each fold kept, and the folds too short to calibrate intervals."""
+        if twins:
+            kept = ", ".join(f"fold {f.number} {f.anchor}" for f in folds)
+            self.notes((f"Anchor kept on validation: {kept}.",))
+        uncalibrated = [f.number for f in folds if intervals and not f.widths]
+        if uncalibrated:
+            self.warn(
+                f"Fold(s) {', '.join(map(str, uncalibrated))}: the validation tail is too short "
+                "to calibrate intervals (10 origins with --steps steps of truth); their "
+                "coverage is left out."
+            )
 
     @contextlib.contextmanager
     def epochs(self, epochs: int, jobs: int = 1) -> Iterator:
@@ -156,3 +241,41 @@ def _cell(value) -> str:
     if isinstance(value, pd.Timestamp):
         return value.isoformat(sep=" ")
     return str(value)
+
+
+def window_facts(prepared, head) -> list[tuple[str, str]]:
+    """The table printed before training: what was read and the tensors' shapes."""
+    from forecast_cli.network import fitted_shape
+
+    windows = prepared.windows
+    series, split = prepared.parts[0].series, prepared.parts[0].split
+    y_train, y_val = (
+        fitted_shape(y.shape, head, windows.lookback) for y in (prepared.train[1], prepared.val[1])
+    )
+    time = f", time column '{series.time_col}'" if series.time_col else ", no time column"
+    freq = f", frequency {series.freq}" if series.freq else ""
+    if len(prepared.parts) == 1:
+        read = f"{split.rows} rows{time}{freq}"
+        train = f"rows 1-{split.train_rows}"
+        val = f"targets in rows {split.train_rows + 1}-{split.rows}"
+        scaling = f"statistics of the {split.train_rows} training rows"
+    else:
+        lengths = sorted(part.split.rows for part in prepared.parts)
+        read = f"{len(lengths)} series of {lengths[0]}-{lengths[-1]} rows{time}{freq}"
+        train, val = "each series' first rows", "each series' last rows"
+        scaling = "per series, statistics of its training rows"
+    return [
+        ("series", f"{series.path} ({read})"),
+        ("targets", ", ".join(series.targets)),
+        ("inputs", ", ".join(series.columns)),
+        ("lookback, horizon", f"{windows.lookback}, {windows.horizon}"),
+        ("train", f"{len(prepared.train[0])} samples ({train})"),
+        ("validation", f"{len(prepared.val[0])} samples ({val})"),
+        ("X train, y train", f"{_shape(prepared.train[0].shape)}, {_shape(y_train)}"),
+        ("X val, y val", f"{_shape(prepared.val[0].shape)}, {_shape(y_val)}"),
+        ("scaling", f"{windows.scale} ({scaling})"),
+    ]
+
+
+def _shape(shape: tuple) -> str:
+    return "(" + ", ".join(map(str, shape)) + ")"

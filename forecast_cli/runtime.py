@@ -14,7 +14,7 @@ import sys
 import tempfile
 from types import ModuleType
 
-from forecast_cli.config import Device, Strategy
+from forecast_cli.config import Device, RuntimeConfig, Strategy
 from forecast_cli.errors import ForecastError
 
 
@@ -52,10 +52,11 @@ def keras() -> ModuleType:
     return keras
 
 
-def use_device(device: Device, mixed_precision: bool, strategy: Strategy = Strategy.NONE) -> str:
+def use_device(runtime: RuntimeConfig) -> str:
     """Apply ``--device``, ``--mixed-precision`` and ``--strategy`` before any TensorFlow
-    op; say what is used. Worker processes call it too (the CPU choice also reaches them
-    through the environment)."""
+    op; say what is used. Worker processes call it too, once as they start (the CPU
+    choice also reaches them through the environment)."""
+    device, mixed_precision, strategy = runtime.device, runtime.mixed_precision, runtime.strategy
     if device is Device.CPU:
         os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
     tf = tensorflow()

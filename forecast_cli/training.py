@@ -78,14 +78,17 @@ def fit(
     on_epoch: EpochHook | None = None,
     keep: Callable[[list[float]], int] | None = None,
     backup_file: Path | None = None,
+    races: list[list[str]] | None = None,
 ) -> dict[str, TrainResult]:
     """Train every branch in place; each ends holding the weights of its best validation epoch.
 
     ``train`` and ``val`` are ``(windows, targets)`` with targets ``(samples, horizon,
     targets)``; many-to-many branches get them repeated at every step on the fly.
-    With ``keep`` (only one branch will be kept: the index ``keep`` picks from the best
-    validation losses) training is a race that ends as soon as the branch it would pick
-    stops: the others, not chosen after as many epochs, are not worth waiting for.
+    With ``keep`` (only one branch of each race will be kept: the index ``keep`` picks
+    from their best validation losses) training is a race that ends as soon as the branch
+    it would pick stops: the others, not chosen after as many epochs, are not worth
+    waiting for. ``races`` groups the branches by name (default: one race of all), and
+    each race ends on its own, as it would if it trained alone.
     With ``backup_file``, each epoch's state is written there and a matching backup resumed.
     Ctrl-C stops training after the current step and keeps the best weights so far.
     """
@@ -98,12 +101,23 @@ def fit(
     )
     progress = {b.name: _Progress() for b in branches}
 
-    def leader() -> _Progress:  # the branch ``keep`` picks as things stand
-        states = list(progress.values())
+    if keep is None:
+        races = []
+    elif races is None:
+        races = [[b.name for b in branches]]
+
+    def leader(race: list[str]) -> _Progress:  # the branch ``keep`` picks as things stand
+        states = [progress[name] for name in race]
         return states[keep([state.best for state in states])]
 
+    def end_races() -> None:  # a race whose leader stopped is over for all its branches
+        for race in races:
+            if leader(race).done:
+                for name in race:
+                    progress[name].done = True
+
     def finished() -> bool:
-        return all(state.done for state in progress.values()) or bool(keep and leader().done)
+        return all(state.done for state in progress.values())
 
     # Keras names a lone output's losses plainly, and each of several by its name.
     keys = {
@@ -135,6 +149,7 @@ def fit(
                     backup_file, backup_key, _snapshot(epoch + 1, joint, progress, seconds)
                 )
                 backed_up = epoch + 1
+            end_races()
             if on_epoch is not None:
                 on_epoch(epoch + 1, active)
             if finished():
@@ -162,6 +177,7 @@ def fit(
             state = progress[branch.name]
             state.best = float(initial[keys[branch.name][0]])
             state.weights = branch.model.get_weights()
+    end_races()  # a resumed race may have ended already
     first = snapshot.epoch if snapshot else 0
     interrupted = False
     if first < config.epochs and not finished():
@@ -186,7 +202,7 @@ def fit(
         except KeyboardInterrupt:
             interrupted = True
     seconds = earlier + time.perf_counter() - started
-    kept = [leader()] if keep else progress.values()
+    kept = [leader(race) for race in races] if races else progress.values()
     if interrupted and any(state.best_epoch == 0 for state in kept):
         raise KeyboardInterrupt  # nothing trained beat the untrained network yet: keep nothing
     results = {}
@@ -209,17 +225,18 @@ def fit(
 
 def _backup_key(joint, train, val, config: TrainConfig) -> str:
     """What a backup must match to be resumed: the networks, the data, the library
-    versions and the training settings but those a resumed run may change: how many
-    epochs at most, and the device and strategy (the same ones resume exactly; others
-    continue the same training, with their own rounding)."""
+    versions and the training settings but how many epochs at most, which a resumed run
+    may change. The device and strategy are not settings of training: the same ones
+    resume exactly, others continue the same training with their own rounding; mixed
+    precision changes the numbers, so it is part of the key."""
     settings = asdict(config)
-    for free in ("epochs", "device", "strategy"):
-        del settings[free]
+    del settings["epochs"]
     settings["layers"] = [
         (type(layer).__name__, _unnamed(layer.get_config())) for layer in _leaves(joint)
     ]
     settings["variables"] = [tuple(v.shape) for v in joint.variables]
     settings["shapes"] = [array.shape for array in (*train, *val)]
+    settings["precision"] = keras().mixed_precision.global_policy().name  # --mixed-precision
     settings["versions"] = [keras().__version__, tensorflow().__version__]
     return backups.digest(settings, [_table(array) for array in (*train, *val)])
 

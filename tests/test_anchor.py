@@ -14,7 +14,8 @@ from forecast_cli.config import Anchor, Head, ModelConfig, WindowConfig, parse_l
 from forecast_cli.errors import ForecastError
 from forecast_cli.loading import Series
 from forecast_cli.network import build_model
-from forecast_cli.train_run import kept, resolve_defaults
+from forecast_cli.pipeline import kept
+from forecast_cli.resolve import resolve as resolve_panel
 
 
 def series(freq: str | None, values: np.ndarray | None = None) -> Series:
@@ -25,12 +26,12 @@ def series(freq: str | None, values: np.ndarray | None = None) -> Series:
 
 
 def resolve(freq, lookback=None, anchor=Anchor.AUTO, season=None, values=None):
-    return resolve_defaults(
-        WindowConfig(lookback=lookback, horizon=4),
+    resolved = resolve_panel(
+        WindowConfig(lookback=lookback, horizon=4, season=season),
         ModelConfig(anchor=anchor),
         (series(freq, values),),
-        season,
     )
+    return resolved.windows, resolved.model, list(resolved.notes)
 
 
 RNG = np.random.default_rng(5)
@@ -106,14 +107,13 @@ def test_an_untrained_anchored_network_is_its_anchor(anchor, season, expected, h
 
 def test_the_default_horizon_is_the_forecast_shortened_to_fit_the_series():
     def horizon(rows, steps):
-        window, _, _ = resolve_defaults(
+        resolved = resolve_panel(
             WindowConfig(lookback=8, horizon=None),
             ModelConfig(anchor=Anchor.NONE),
             (series(None, np.zeros(rows)),),
-            None,
             steps,
         )
-        return window.horizon
+        return resolved.windows.horizon
 
     assert horizon(1000, 20) == 20  # the steps asked for
     assert horizon(1000, 500) == 200  # at most the validation tail (20%)

@@ -8,7 +8,7 @@ import pytest
 from conftest import error_line, flat, sine_frame
 
 from forecast_cli.backtest_run import _fold, _Settings, cutoffs
-from forecast_cli.config import DataConfig, ModelConfig, TrainConfig, WindowConfig, parse_layers
+from forecast_cli.config import DataConfig, ModelConfig, TrainConfig, Windows, parse_layers
 from forecast_cli.loading import load_series
 from forecast_cli.metrics import mase
 
@@ -26,7 +26,7 @@ def test_a_fold_never_sees_the_rows_after_its_cutoff(sine_csv, write_csv):
     frame = sine_frame()
     frame.loc[130:, "value"] = 1e6
     spoiled = load_series(write_csv("spoiled.csv", frame), DataConfig())
-    window = WindowConfig(lookback=8, horizon=2)  # rolled forward to 5 steps
+    window = Windows(lookback=8, horizon=2)  # rolled forward to 5 steps
     model = ModelConfig(parse_layers("lstm:4"))
     training = TrainConfig(epochs=2, batch_size=16)
     settings = _Settings(window, [model], training, steps=5, season=20, levels=(80,))

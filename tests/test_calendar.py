@@ -9,8 +9,8 @@ from forecast_cli.artifacts import load_model_dir
 from forecast_cli.calendar_features import calendar_names, calendar_values
 from forecast_cli.config import DataConfig
 from forecast_cli.errors import ForecastError
+from forecast_cli.forecasting import after_end
 from forecast_cli.loading import load_series
-from forecast_cli.predict_run import _inputs
 
 
 def test_encodings_on_hand_computed_times():
@@ -53,7 +53,8 @@ def test_train_then_predict_past_the_horizon_with_no_future_data(cli, sine_csv, 
     series = load_series(sine_csv, card.data)
     # The roll is fed the encodings of the steps after the data's end, scaled.
     # three calls of 2 steps: the rows appended after the first two
-    fed = _inputs(card, (series,), steps=5, future_path=None)[1][0]
+    end = len(series.values)
+    fed = card.scalers[None].transform(after_end(series, None, 6))[end : end + 4, 1:]
     after = pd.date_range(sine_frame()["timestamp"].iloc[-1], periods=5, freq="h")[1:]
     expected = card.scalers[None].transform(calendar_values(after, series.calendar), first=1)
     np.testing.assert_allclose(fed, expected, rtol=1e-6)

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from conftest import error_line
 
-from forecast_cli.config import DataConfig, WindowConfig
+from forecast_cli.config import DataConfig, Windows
 from forecast_cli.loading import load_series
-from forecast_cli.train_run import prepare_part
+from forecast_cli.pipeline import prepare_part
 from forecast_cli.windows import lead
 
 FLAGS = ["--target", "sales", "--layers", "lstm:16", "--lookback", 8, "--horizon", 4]
@@ -46,7 +46,7 @@ def test_lead_moves_the_known_columns_a_horizon_earlier():
 def test_each_window_reads_the_future_features_of_the_steps_it_forecasts(promo_csv):
     series = load_series(promo_csv, DataConfig(targets=("sales",), future_features=("promo",)))
     assert series.columns == ("sales", "promo") and series.known_ahead == slice(1, 2)
-    part = prepare_part(series, WindowConfig(lookback=8, horizon=4))
+    part = prepare_part(series, Windows(lookback=8, horizon=4))
     (inputs, targets), scaler = part.train, part.scaler
     promo = scaler.transform(series.values)[:, 1]
     starts = np.arange(len(inputs))

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 from conftest import FAST
 
-from forecast_cli.config import Head, ModelConfig, Scale, parse_layers
+from forecast_cli.config import Head, ModelConfig, Scale, parse_layers, parse_levels
 from forecast_cli.errors import ForecastError
-from forecast_cli.intervals import Calibration, calibrate, parse_levels
+from forecast_cli.intervals import Calibration, calibrate
 from forecast_cli.network import build_model
 from forecast_cli.scaling import Scaler
 

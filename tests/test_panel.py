@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from conftest import FAST, error_line, flat
 
-from forecast_cli.config import DataConfig, WindowConfig
+from forecast_cli.config import DataConfig, Windows
 from forecast_cli.loading import load_panel
-from forecast_cli.train_run import prepare, prepare_part
+from forecast_cli.pipeline import prepare, prepare_part
 
 
 def panel_frame(rows: int = 120) -> pd.DataFrame:
@@ -85,7 +85,7 @@ def test_a_row_without_a_series_name_is_refused_naming_its_line(cli, write_csv):
 
 def test_windows_never_span_two_series_and_each_is_scaled_on_its_own_training_rows(panel_csv):
     panel = load_panel(panel_csv, DataConfig(id_col="site"))
-    window = WindowConfig(lookback=8, horizon=3, val_fraction=0.2)
+    window = Windows(lookback=8, horizon=3, val_fraction=0.2)
     prepared = prepare(panel, window)
     alone = [prepare_part(series, window) for series in panel]
     # Stacked on the sample axis: exactly each series' own windows, one after another.

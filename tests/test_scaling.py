@@ -3,10 +3,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from forecast_cli.config import Scale, WindowConfig
+from forecast_cli.config import Scale, Windows
 from forecast_cli.loading import Series
+from forecast_cli.pipeline import prepare_part
 from forecast_cli.scaling import Scaler
-from forecast_cli.train_run import prepare_part
 
 
 def series_of(values: np.ndarray) -> Series:
@@ -18,7 +18,7 @@ def test_scaler_statistics_come_from_the_training_rows_only():
     values = rng.normal(size=(100, 2))
     spiked = values.copy()
     spiked[90:] += 1000.0  # a change confined to the validation tail
-    window = WindowConfig(lookback=5, horizon=1, val_fraction=0.2)
+    window = Windows(lookback=5, horizon=1, val_fraction=0.2)
     plain, shifted = (prepare_part(series_of(v), window) for v in (values, spiked))
     assert plain.split.train_rows == 80
     assert plain.scaler == shifted.scaler

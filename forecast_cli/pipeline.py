@@ -1,0 +1,295 @@
+"""The steps every command takes: prepare windows, build and fit networks, validate.
+
+``forecast train`` is one pass through them; ``compare`` runs them per candidate and
+seed, ``backtest`` per fold. Each step takes and returns plain data (arrays, series,
+configurations), and the twin rule of ``--anchor auto`` (``choices``) lives here alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from forecast_cli.artifacts import DataSource, ModelCard, now, versions
+from forecast_cli.config import (
+    Anchor,
+    DataConfig,
+    ModelConfig,
+    RuntimeConfig,
+    TrainConfig,
+    Windows,
+)
+from forecast_cli.errors import ForecastError
+from forecast_cli.evaluation import scores
+from forecast_cli.forecasting import Origins, forecast_from
+from forecast_cli.loading import FRAME, STDIN, Series
+from forecast_cli.network import build_model
+from forecast_cli.resolve import common_freq
+from forecast_cli.runtime import seed_everything
+from forecast_cli.scaling import Scaler
+from forecast_cli.training import Branch, EpochHook, TrainResult, fit
+from forecast_cli.windows import Split, lead, make_windows, split_series
+
+# The unanchored twin is kept only if its validation loss is below this share of the
+# anchored network's: a short validation tail is a noisy judge (bench/eval_defaults.json).
+CLEAR_WIN = 0.8
+
+
+@dataclass(frozen=True)
+class Part:
+    """One series cut into scaled train and validation windows."""
+
+    series: Series
+    split: Split
+    scaler: Scaler
+    # scaled (samples, lookback, features), (samples, horizon, targets)
+    train: tuple[np.ndarray, np.ndarray]
+    val: tuple[np.ndarray, np.ndarray]
+    val_actual: np.ndarray  # validation targets in the data's own units
+
+    @property
+    def val_origins(self) -> np.ndarray:
+        """The first target row of each validation window."""
+        return self.split.train_rows + np.arange(self.split.val_windows)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The windows of every series stacked on the sample axis, for one global network.
+
+    Each series is split, scaled and windowed alone (``prepare_part``), so no window spans
+    two series and no series' scaling sees another's, or its own validation rows.
+    """
+
+    parts: tuple[Part, ...]
+    windows: Windows
+
+    @cached_property
+    def train(self) -> tuple[np.ndarray, np.ndarray]:
+        return _stack([part.train for part in self.parts])
+
+    @cached_property
+    def val(self) -> tuple[np.ndarray, np.ndarray]:
+        return _stack([part.val for part in self.parts])
+
+    @property
+    def val_actual(self) -> np.ndarray:
+        return _stack([(part.val_actual,) for part in self.parts])[0]
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return self.parts[0].series.targets
+
+    @property
+    def panel(self) -> tuple[Series, ...]:
+        return tuple(part.series for part in self.parts)
+
+
+def _stack(pairs: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """Concatenate on the sample axis; one series' arrays stay the views they are."""
+    if len(pairs) == 1:
+        return pairs[0]
+    return tuple(np.concatenate(arrays) for arrays in zip(*pairs, strict=True))
+
+
+def prepare(panel: tuple[Series, ...], windows: Windows) -> Prepared:
+    """Every series of ``panel`` prepared alone (``prepare_part``), then stacked."""
+    named = len(panel) > 1
+    return Prepared(tuple(prepare_part(series, windows, named) for series in panel), windows)
+
+
+def prepare_part(series: Series, windows: Windows, named: bool = False) -> Part:
+    """Split by time first, fit the scaler on the training rows only, then cut windows
+    (their future features led into them, see ``windows.lead``).
+
+    ``named``: the series is one of several, and an error names it."""
+    n_targets = len(series.targets)
+    try:
+        split = split_series(
+            len(series.values), windows.lookback, windows.horizon, windows.val_fraction
+        )
+    except ForecastError as exc:
+        if not named:
+            raise
+        raise ForecastError(f"Series '{series.name}': {exc}") from None
+    scaler = Scaler.fit(windows.scale, series.values[: split.train_rows])
+    scaled = lead(scaler.transform(series.values), series.known_ahead, windows.horizon)
+    inputs, targets = make_windows(scaled, windows.lookback, windows.horizon, n_targets)
+    _, actual = make_windows(series.values, windows.lookback, windows.horizon, n_targets)
+    return Part(
+        series=series,
+        split=split,
+        scaler=scaler,
+        train=(inputs[: split.train_windows], targets[: split.train_windows]),
+        val=(inputs[split.val_start :], targets[split.val_start :]),
+        val_actual=actual[split.val_start :],
+    )
+
+
+def origins(part: Part, rows: np.ndarray) -> Origins:
+    """Forecasts of ``part``'s series from ``rows``, scaled as it was for training."""
+    return Origins(part.series.values, part.scaler, rows, part.series.known_ahead)
+
+
+def validation_forecasts(networks: list[tuple[object, object]], prepared: Prepared) -> list:
+    """Each network's forecasts ``(windows, horizon, targets)`` for every validation window,
+    in the data's own units (each series' in its own), stacked over the series."""
+    horizon, n_targets = prepared.windows.horizon, len(prepared.targets)
+    sources = [origins(part, part.val_origins) for part in prepared.parts]
+    each = forecast_from(networks, sources, prepared.windows.lookback, horizon, n_targets)
+    return [np.concatenate(pieces) for pieces in each]
+
+
+def choices(asked: ModelConfig, resolved: ModelConfig) -> list[ModelConfig]:
+    """The networks to train for one: ``resolved``, and with ``--anchor auto`` also the
+    unanchored network, which wins on some series (``bench/eval_defaults.json``); the
+    anchored one comes first, as the one never far behind seasonal naive."""
+    if asked.anchor is not Anchor.AUTO:
+        return [resolved]
+    return [resolved, dataclasses.replace(resolved, anchor=Anchor.NONE)]
+
+
+def build_network(model_config: ModelConfig, prepared: Prepared, seed: int, name: str = "network"):
+    """A fresh network for ``prepared``'s windows, its weights drawn from ``seed`` alone."""
+    seed_everything(seed)
+    inputs, targets = prepared.train
+    return build_model(
+        model_config,
+        inputs.shape[1],
+        inputs.shape[2],
+        targets.shape[1],
+        targets.shape[2],
+        name=name,
+    )
+
+
+@dataclass(frozen=True)
+class Trained:
+    """The network kept of one candidate, its configuration, how its training went, why
+    it was kept, and its validation scores and forecasts (data units)."""
+
+    model: object
+    config: ModelConfig
+    result: TrainResult
+    note: str | None  # when its twins competed
+    metrics: dict
+    val_forecast: np.ndarray  # (windows, horizon, targets)
+
+
+Networks = list[list[tuple[ModelConfig, object]]]  # per candidate: (configuration, model)
+
+
+def build_candidates(
+    candidates: list[list[ModelConfig]],
+    prepared: Prepared,
+    seed: int,
+    names: list[str] | None = None,
+) -> Networks:
+    """A fresh network per configuration of every candidate (a network and its twins, see
+    ``choices``), each drawn from ``seed`` as if it were alone. ``names`` name each
+    candidate's first network (default ``network``); a twin adds its anchor."""
+    names = names or [f"network_{i}" if i else "network" for i in range(len(candidates))]
+    return [
+        [
+            (
+                config,
+                build_network(config, prepared, seed, f"{name}_{config.anchor}" if rank else name),
+            )
+            for rank, config in enumerate(twins)
+        ]
+        for twins, name in zip(candidates, names, strict=True)
+    ]
+
+
+def fit_candidates(
+    networks: Networks,
+    prepared: Prepared,
+    training: TrainConfig,
+    on_epoch: EpochHook | None = None,
+    backup_file: Path | None = None,
+) -> list[Trained]:
+    """Train every network together on the same batches, and validate the one kept of
+    each candidate.
+
+    A candidate keeps its first network unless another has a clearly lower validation
+    loss (``kept``); each candidate's race ends on its own, as if it trained alone. With
+    ``backup_file``, a crashed training resumes.
+    """
+    results = fit(
+        [Branch(model.name, model, config.head) for twins in networks for config, model in twins],
+        prepared.train,
+        prepared.val,
+        training,
+        on_epoch,
+        keep=kept,
+        backup_file=backup_file,
+        races=[[model.name for _, model in twins] for twins in networks],
+    )
+    chosen = []
+    for twins in networks:
+        losses = [results[model.name].best_loss for _, model in twins]
+        config, model = twins[kept(losses)]
+        note = None
+        if len(twins) > 1:
+            scored = ", ".join(
+                f"{c.anchor} {loss:.4f}" for (c, _), loss in zip(twins, losses, strict=True)
+            )
+            note = (
+                f"Kept the network anchored on {config.anchor}: validation loss by anchor "
+                f"{scored} (the unanchored one is kept only if {1 - CLEAR_WIN:.0%} lower)."
+            )
+        chosen.append((config, model, results[model.name], note))
+    forecasts = validation_forecasts([(m, c.head) for c, m, _, _ in chosen], prepared)
+    return [
+        Trained(model, config, result, note, scores(prepared, forecast), forecast)
+        for (config, model, result, note), forecast in zip(chosen, forecasts, strict=True)
+    ]
+
+
+def kept(losses: list[float]) -> int:
+    """Which network to keep by validation loss: a short validation tail is a noisy judge,
+    so the first (the safer) unless another's loss is below ``CLEAR_WIN`` times its own."""
+    best = int(np.argmin(losses))
+    return best if losses[best] < CLEAR_WIN * losses[0] else 0
+
+
+def model_card(
+    prepared: Prepared,
+    data: DataConfig,
+    training: TrainConfig,
+    runtime: RuntimeConfig,
+    trained: Trained,
+) -> ModelCard:
+    """Everything about a trained network that ``forecast predict`` needs, with its scores."""
+    panel = prepared.panel
+    series, result = panel[0], trained.result
+    return ModelCard(
+        data=series.resolved(data),
+        source=DataSource(
+            # '-' (standard input) stays '-': predict then reads its data from stdin too
+            str(series.path if series.path in (STDIN, FRAME) else series.path.absolute()),
+            series.sha256,
+            sum(len(s.values) for s in panel),
+            common_freq(panel),
+        ),
+        window=prepared.windows,
+        scalers={s.name: part.scaler for s, part in zip(panel, prepared.parts, strict=True)},
+        model=trained.config,
+        training=training,
+        runtime=runtime,
+        params=trained.model.count_params(),
+        outcome={
+            "epochs_run": result.epochs_run,
+            "best_epoch": result.best_epoch,
+            "interrupted": result.interrupted,
+            "resumed_after_epoch": result.resumed_after,
+            "train_seconds": round(result.seconds, 3),
+        },
+        metrics=trained.metrics,
+        versions=versions(),
+        created=now(),
+    )
