@@ -82,6 +82,13 @@ def resolve(
                 "--anchor seasonal needs a season length and the data has no regular time "
                 "column to infer it from: pass --season N."
             )
+        room = roomiest(rows, 1 if chosen_horizon else horizon, window.val_fraction)
+        if window.lookback is None and period > room:
+            raise ForecastError(
+                f"--anchor seasonal repeats the window's last season of {period} steps, and "
+                f"{rows} rows leave no training window that long: pass a shorter --season "
+                "or a longer series."
+            )
         if period > lookback:
             raise ForecastError(
                 f"--anchor seasonal repeats the window's last season of {period} steps: "
@@ -100,6 +107,12 @@ def resolve(
     )
 
 
+def roomiest(rows: int, horizon: int, val_fraction: float) -> int:
+    """The longest lookback that leaves ``rows`` a training window (0 if none does)."""
+    fitting = range(rows, 0, -1)
+    return next((n for n in fitting if not too_short(rows, n, horizon, val_fraction)), 0)
+
+
 def common_freq(panel: tuple[Series, ...]) -> str | None:
     """The frequency every series of ``panel`` shares, if they share one."""
     freqs = {series.freq for series in panel}
@@ -111,7 +124,8 @@ def auto_anchor(
 ) -> tuple[Anchor, int | None, str]:
     """``--anchor auto``: the anchor, its period and why.
 
-    ``--season N`` is taken as given. Otherwise the season the frequency implies is kept
+    ``--season N`` is taken as given if the window can hold it, and the last value is the
+    anchor if it cannot. Otherwise the season the frequency implies is kept
     if repeating it forecasts ``steps`` steps of the training rows about as well as the
     best period does; if not, or with no season known, the period that fits them best is
     found, and the last value is the anchor when no period fits. Each series' errors are
@@ -119,8 +133,12 @@ def auto_anchor(
     averaged over the series.
     """
     season, longest = window.season, window.lookback
-    if season is not None and (longest is None or season <= longest):
-        return Anchor.SEASONAL, season, f"--season {season}"
+    if season is not None:
+        shortest = min(len(series.values) for series in panel)
+        room = longest or roomiest(shortest, horizon, window.val_fraction)
+        if season <= room:
+            return Anchor.SEASONAL, season, f"--season {season}"
+        return Anchor.LAST, None, f"--season {season} is longer than a window of {room} rows"
     freq = common_freq(panel)
     known = season_from_freq(freq)
     rows = [training_rows(len(s.values), horizon, window.val_fraction) for s in panel]

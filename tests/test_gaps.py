@@ -392,15 +392,6 @@ def test_predict_errors_name_the_model_directory_and_the_data_file(run, out, tra
     assert line.startswith(f"Error: {data}: no such file.")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Bug: with --anchor auto and no --lookback, --season is taken as the anchor's "
-    "season without checking it against the data, and the default lookback becomes that "
-    "season; so --season 500 on 160 rows is refused with 'too few for --lookback 500 ... "
-    "Use a longer series or a smaller --lookback', naming a flag and value the user never "
-    "passed and not --season, the cause. (With --lookback 8 added, train and compare run, "
-    "anchor auto falling back to last, and backtest refuses naming --season.)",
-)
 @pytest.mark.parametrize("command", COMMANDS)
 def test_a_season_longer_than_the_data_is_named_when_it_is_refused(run, data, out, command):
     """Run, or refuse naming the flag given: the season of 500 steps, on 160 rows."""
@@ -410,3 +401,11 @@ def test_a_season_longer_than_the_data_is_named_when_it_is_refused(run, data, ou
     if result.exit_code != 0:
         line = error_line(result)
         assert "--season" in line and "--lookback 500" not in line, line
+    else:  # the window cannot hold the season, so auto anchors on the last value, and says why
+        assert "Anchor: last (--season 500 is longer than a window of" in result.output
+
+
+def test_a_seasonal_anchor_longer_than_the_data_names_the_season(run, data, out):
+    result = run("train", data, "--anchor", "seasonal", "--season", "500", "--epochs", "1")
+    assert error_line(result).startswith("Error: --anchor seasonal repeats the window's last")
+    assert "pass a shorter --season" in error_line(result)
