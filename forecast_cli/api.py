@@ -202,7 +202,7 @@ def backtest(
 ):
     """Rolling-origin evaluation: forecast the last ``options.folds`` blocks of
     ``options.steps`` steps, each from the data before it, next to the baselines; with
-    ``out`` and ``plot`` also write the scores' CSV and the folds' picture.
+    ``out`` also write the scores' CSV there, and with ``plot`` the folds' picture.
 
     Returns a ``backtest_run.Backtest`` whose ``.table`` holds MAE, RMSE, sMAPE and MASE
     per fold and method, and over all folds. Example::
@@ -212,16 +212,14 @@ def backtest(
                               training=api.TrainConfig(epochs=3))
         print(result.table.query("fold == 'all'")[["method", "mase"]])
     """
-    from forecast_cli.artifacts import write_backtest, write_csv
+    from forecast_cli.artifacts import write_backtest
     from forecast_cli.backtest_run import run_backtest
 
     result = run_backtest(
         _source(source), data, window, model, training, runtime, options, _quiet(report)
     )
-    if out is not None and plot is not None:
-        write_backtest(result, Path(out), Path(plot))
-    elif out is not None:
-        write_csv(result.table, Path(out))
+    if out is not None:
+        write_backtest(result, Path(out), None if plot is None else Path(plot))
     return result
 
 

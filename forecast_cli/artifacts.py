@@ -404,12 +404,15 @@ def write_comparison(directory: Path, comparison) -> None:
     )
 
 
-def write_backtest(backtest, table_path: Path, plot_path: Path) -> None:
-    """A ``backtest_run.Backtest``'s scores as CSV and its folds' forecasts as a picture
-    (of the first series, with --id-col, and its first target)."""
+def write_backtest(backtest, table_path: Path, plot_path: Path | None) -> None:
+    """A ``backtest_run.Backtest``'s scores as CSV and, unless ``plot_path`` is None, its
+    folds' forecasts as a picture (of the first series, with --id-col, and its first
+    target)."""
+    write_csv(backtest.table, table_path)
+    if plot_path is None:
+        return
     from forecast_cli.plotting import plot_backtest
 
-    write_csv(backtest.table, table_path)
     first, steps = backtest.folds[0], backtest.folds[0].actual.shape[1]
     start = max(0, first.cutoff - 3 * steps * len(backtest.folds))
     series_rows = np.arange(start, backtest.folds[-1].cutoff + steps)

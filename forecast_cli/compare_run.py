@@ -144,11 +144,14 @@ def run_compare(
     prepared = prepare(panel, windows)
     report.windows(prepared, candidates[0].model.head)
     season, notes = _baseline_season(prepared)
-    jobs_at_once = options.jobs or min(os.cpu_count() or 1, len(candidates))
+    # Each seed's candidates are shared among --jobs workers (default: one per core).
+    shares = min(options.jobs or os.cpu_count() or 1, len(candidates))
 
     with staged_directory(out_dir) as staging:
-        jobs = _jobs(panel, windows, candidates, twins, data, training, runtime, options, staging)
-        workers = min(jobs_at_once, len(jobs))
+        jobs = _jobs(
+            panel, windows, candidates, twins, shares, data, training, runtime, options, staging
+        )
+        workers = min(options.jobs or shares, len(jobs))
         report.training_jobs(len(candidates), options.repeats, len(jobs), workers, device)
         with report.epochs(training.epochs, len(jobs)) as on_epoch:
             if workers == 1:
@@ -212,9 +215,8 @@ class _Job:
     save_to: Path | None  # where the models go (first seed only)
 
 
-def _jobs(panel, windows, candidates, twins, data, training, runtime, options, staging):
-    """One job per seed and share of the candidates, ``options.jobs`` shares per seed."""
-    shares = min(options.jobs or os.cpu_count() or 1, len(candidates))
+def _jobs(panel, windows, candidates, twins, shares, data, training, runtime, options, staging):
+    """One job per seed and share of the candidates."""
     return [
         _Job(
             panel,

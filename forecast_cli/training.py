@@ -99,6 +99,9 @@ def fit(
         optimizer=k.optimizers.Adam(learning_rate=config.learning_rate, clipnorm=config.clipnorm),
         loss={b.name: _loss(config.loss) for b in branches},
     )
+    # Built now, the optimizer's slots are not created inside the first train step, which
+    # tf.function would then trace a second time (a second or more per fit on a CPU).
+    joint.optimizer.build(joint.trainable_variables)
     progress = {b.name: _Progress() for b in branches}
 
     if keep is None:

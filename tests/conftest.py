@@ -52,16 +52,16 @@ def sine_csv(write_csv):
     return write_csv("sine.csv", sine_frame())
 
 
+def invoke(*args, input: str | None = None):
+    """Run ``forecast ARGS...`` in-process, from the current directory; the click Result."""
+    return CliRunner().invoke(app, [str(a) for a in args], input=input)
+
+
 @pytest.fixture
 def cli(tmp_path, monkeypatch):
     """Run ``forecast ARGS...`` in-process from ``tmp_path``; returns the click Result."""
     monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-
-    def run(*args, input: str | None = None):
-        return runner.invoke(app, [str(a) for a in args], input=input)
-
-    return run
+    return invoke
 
 
 def error_line(result) -> str:

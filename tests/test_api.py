@@ -77,7 +77,7 @@ def test_compare_and_backtest_through_the_api(tmp_path):
     assert (tmp_path / "cmp" / "comparison.csv").is_file()
     result = api.backtest(
         CYCLE,
-        options=api.BacktestConfig(folds=2, steps=5, levels=()),
+        options=api.BacktestConfig(folds=2, steps=5, levels=(), jobs=1),
         out=tmp_path / "bt.csv",
         **TINY,
     )

@@ -47,7 +47,8 @@ def test_mase_on_hand_computed_values():
 
 
 def test_backtest_command_scores_every_fold_against_both_baselines(cli, sine_csv, tmp_path):
-    result = cli("backtest", sine_csv, "--folds", 3, "--steps", 4, "--season", 20, *TINY, "--json")
+    flags = ["--folds", 3, "--steps", 4, "--season", 20, "--jobs", 1]
+    result = cli("backtest", sine_csv, *flags, *TINY, "--json")
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "backtest.csv")
     assert list(table.columns) == [
@@ -76,7 +77,9 @@ def test_backtest_command_scores_every_fold_against_both_baselines(cli, sine_csv
 
 
 def test_fine_tuning_continues_from_the_previous_fold(cli, sine_csv, tmp_path):
-    retrain = cli("backtest", sine_csv, "--folds", 2, "--steps", 4, *TINY, "--out", "a.csv")
+    retrain = cli(
+        "backtest", sine_csv, "--folds", 2, "--steps", 4, *TINY, "--jobs", 1, "--out", "a.csv"
+    )
     tuned = cli(
         "backtest",
         sine_csv,

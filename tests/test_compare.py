@@ -1,11 +1,12 @@
 """``forecast compare`` end to end, through the CLI."""
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import error_line, flat, sine_frame
+from conftest import error_line, flat, invoke, sine_frame
 
 from forecast_cli.artifacts import load_model_dir
 
@@ -15,23 +16,19 @@ SMALL += ["--horizon", "1"]
 THREE = ["--merge-modes", "sum,ave", "--layers", "bilstm:4", "--layers", "lstm:4", *SMALL]
 
 
-@pytest.fixture
-def compared(cli, sine_csv, tmp_path):
-    """The three candidates compared in this process."""
-    result = cli(
-        "compare",
-        sine_csv,
-        *THREE,
-        "--jobs",
-        1,
-        "--json",
-    )
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """The three candidates compared once in this process, read by several tests."""
+    root = tmp_path_factory.mktemp("compared")
+    sine_frame().to_csv(root / "sine.csv", index=False)
+    out = root / "comparison"
+    result = invoke("compare", root / "sine.csv", *THREE, "--jobs", 1, "--out-dir", out, "--json")
     assert result.exit_code == 0, result.output
     assert "--merge-modes do not apply to lstm:4: no bidirectional layer" in flat(result.stderr)
-    return json.loads(result.stdout.splitlines()[-1]), tmp_path / "comparison"
+    return json.loads(result.stdout.splitlines()[-1]), out
 
 
-def test_compare_writes_table_forecasts_pictures_and_models(compared, sine_csv):
+def test_compare_writes_table_forecasts_pictures_and_models(compared):
     payload, out = compared
     names = [row["name"] for row in payload["rows"]]
     assert sorted(names) == sorted(
@@ -106,6 +103,7 @@ def test_worker_processes_give_the_same_scores(compared, cli, sine_csv):
 
 
 def test_an_earlier_comparison_is_replaced_only_with_overwrite(compared, cli, sine_csv, tmp_path):
+    shutil.copytree(compared[1], tmp_path / "comparison")  # the shared one stays as it was
     message = error_line(cli("compare", sine_csv, "--layers", "lstm:4", *SMALL))
     assert message == (
         "Error: --out-dir comparison holds the results of another run; pass --overwrite to "

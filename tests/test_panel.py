@@ -153,7 +153,18 @@ def test_predict_refuses_a_series_the_model_never_saw(cli, panel_csv, write_csv)
 
 def test_backtest_and_compare_score_all_series_together(cli, panel_csv, tmp_path):
     backtest = cli(
-        "backtest", panel_csv, "--id-col", "site", "--folds", 2, "--steps", 4, *FAST, "--json"
+        "backtest",
+        panel_csv,
+        "--id-col",
+        "site",
+        "--folds",
+        2,
+        "--steps",
+        4,
+        *FAST,
+        "--jobs",
+        1,
+        "--json",
     )
     assert backtest.exit_code == 0, backtest.output
     assert "cut-offs 8, 4 rows before each series' end" in flat(backtest.output)
@@ -164,7 +175,7 @@ def test_backtest_and_compare_score_all_series_together(cli, panel_csv, tmp_path
     assert scores.loc[scores["method"] == "naive", "mae"].min() > 1
 
     flags = ["--layers", "bilstm:4", "--merge-modes", "sum,ave", "--epochs", 2, "--lookback", 8]
-    compare = cli("compare", panel_csv, "--id-col", "site", *flags, "--steps", 4)
+    compare = cli("compare", panel_csv, "--id-col", "site", *flags, "--steps", 4, "--jobs", 1)
     assert compare.exit_code == 0, compare.output
     forecasts = pd.read_csv(tmp_path / "comparison" / "forecasts.csv")
     assert list(forecasts.columns[:2]) == ["site", "time"]

@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -101,18 +102,30 @@ def test_sigterm_abandons_the_run_and_keeps_the_previous_model(tmp_path, existin
         assert not (tmp_path / "forecast-model").exists()
 
 
-@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_interrupted_compare_keeps_the_previous_comparison(tmp_path, signum, status):
-    small = ["--layers", "lstm:2", "--layers", "gru:2", "--epochs"]
+SMALL_COMPARE = ["--layers", "lstm:2", "--layers", "gru:2", "--epochs"]
+
+
+@pytest.fixture(scope="module")
+def finished_comparison(tmp_path_factory) -> Path:
+    """A comparison that ran to its end, made once for the tests that interrupt the next."""
+    cwd = tmp_path_factory.mktemp("finished")
     done = subprocess.run(
-        [FORECAST, "compare", str(SINE), *small, "1", "--anchor", "none"],
-        cwd=tmp_path,
+        [FORECAST, "compare", str(SINE), *SMALL_COMPARE, "1", "--anchor", "none", "--jobs", "1"],
+        cwd=cwd,
         capture_output=True,
     )
     assert done.returncode == 0, done.stderr
+    return cwd / "comparison"
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupted_compare_keeps_the_previous_comparison(
+    tmp_path, finished_comparison, signum, status
+):
     out = tmp_path / "comparison"
+    shutil.copytree(finished_comparison, out)
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    long = [*small, "1000", "--patience", "1000", "--overwrite"]
+    long = [*SMALL_COMPARE, "1000", "--patience", "1000", "--overwrite"]
     process = start(tmp_path, ["compare", str(SINE), *long], "Training", 4)  # workers going
     process.send_signal(signum)
     process.communicate(timeout=60)
