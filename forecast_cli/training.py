@@ -99,9 +99,6 @@ def fit(
         optimizer=k.optimizers.Adam(learning_rate=config.learning_rate, clipnorm=config.clipnorm),
         loss={b.name: _loss(config.loss) for b in branches},
     )
-    # Built now, the optimizer's slots are not created inside the first train step, which
-    # tf.function would then trace a second time (a second or more per fit on a CPU).
-    joint.optimizer.build(joint.trainable_variables)
     progress = {b.name: _Progress() for b in branches}
 
     if keep is None:
@@ -162,6 +159,7 @@ def fit(
         _fix_keras_for_multi_worker(joint)
     started = time.perf_counter()
     validation = _dataset(tf, val, branches, config.batch_size, workers=workers)
+    _build_state(tf, joint, validation)
     snapshot, resumed = (
         _resumable(tf, backup_file, backup_key, config.epochs, workers)
         if backup_file
@@ -369,6 +367,18 @@ def _record(
 
 def _loss(loss: Loss):
     return {Loss.MSE: "mse", Loss.MAE: "mae", Loss.HUBER: keras().losses.Huber()}[loss]
+
+
+def _build_state(tf, joint, validation) -> None:
+    """Create the optimizer's slots and the loss trackers before the first step.
+
+    Without a tf.distribute strategy Keras leaves them to the first traced step, which
+    tf.function then traces a second time: about a second per ``fit`` on a CPU.
+    """
+    joint.optimizer.build(joint.trainable_variables)
+    if not tf.distribute.has_strategy():  # with one, Keras builds them itself
+        x, y = next(iter(validation.take(1)))
+        joint.compute_loss(x=x, y=y, y_pred=joint(x))  # evaluate resets what it tracks
 
 
 def _dataset(
