@@ -64,8 +64,10 @@ def test_one_file_gives_the_same_season_and_anchor_in_every_command(cli, write_c
 
 
 def test_compare_and_backtest_through_the_api(tmp_path):
+    short = api.WindowConfig(lookback=8)
     comparison = api.compare(
-        CYCLE,
+        sine_frame(),
+        window=short,
         out_dir=tmp_path / "cmp",
         layers=["bilstm:3"],
         merge_modes=[MergeMode.SUM, MergeMode.AVE],
@@ -76,7 +78,8 @@ def test_compare_and_backtest_through_the_api(tmp_path):
     assert names == {"bilstm:3:sum", "bilstm:3:ave", "naive", "seasonal naive"}
     assert (tmp_path / "cmp" / "comparison.csv").is_file()
     result = api.backtest(
-        CYCLE,
+        sine_frame(),
+        window=short,
         options=api.BacktestConfig(folds=2, steps=5, levels=(), jobs=1),
         out=tmp_path / "bt.csv",
         **TINY,
