@@ -29,7 +29,7 @@ from forecast_cli.config import (
     Windows,
 )
 from forecast_cli.errors import ForecastError
-from forecast_cli.evaluation import baselines, fold_table
+from forecast_cli.evaluation import baselines, beaten, fold_table
 from forecast_cli.forecasting import forecast_from
 from forecast_cli.intervals import Calibration, calibrate
 from forecast_cli.loading import Series, Source, load_panel, panel_notes, source_path
@@ -64,6 +64,7 @@ class Fold:
     # series' validation tail was too short to calibrate them.
     widths: dict[int, np.ndarray]
     anchor: str  # of the network kept
+    notes: tuple[str, ...] = ()  # about the baselines
 
 
 @dataclass(frozen=True)
@@ -165,9 +166,16 @@ def run_backtest(
                 )
                 results.append(fold)
     report.folds_kept(results, len(settings.models) > 1, bool(options.levels))
+    table = fold_table(results, season, options.levels, MODEL)
+    overall = table[table["fold"] == "all"].set_index("method")["mase"]
+    others = overall.drop(MODEL).dropna().to_dict()
+    notes = [note for fold in results for note in fold.notes]
+    report.notes(
+        list(dict.fromkeys(notes + beaten(overall[MODEL], others, "the network over the folds")))
+    )
     model_label = settings.models[0].label
     title = f"{source_path(source).name}: {model_label}, {folds} fold(s) of {steps}"
-    return Backtest(results, season, fold_table(results, season, options.levels, MODEL), title)
+    return Backtest(results, season, table, title)
 
 
 def _check_inputs_ahead(series: Series, horizon: int, steps: int) -> None:
@@ -252,15 +260,16 @@ def _fold(
     )
     history = [p.series.values[:, :n_targets] for p in prepared.parts]
     cut = [np.array([cutoff]) for cutoff in starts]
+    at_cut, notes = baselines(history, cut, steps, settings.season, windows.baselines)
     forecasts = {MODEL: np.concatenate(model)} | {
-        name: np.concatenate(each)
-        for name, each in baselines(history, cut, steps, settings.season).items()
+        name: np.concatenate(each) for name, each in at_cut.items()
     }
     actual = np.stack(
         [s.values[c : c + steps, :n_targets] for s, c in zip(panel, starts, strict=True)]
     )
     widths = _widths(trained, prepared, steps, settings.levels)
-    fold = Fold(number, starts[0], actual, forecasts, history, widths, str(trained.config.anchor))
+    anchor = str(trained.config.anchor)
+    fold = Fold(number, starts[0], actual, forecasts, history, widths, anchor, tuple(notes))
     return fold, trained
 
 

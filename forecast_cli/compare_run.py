@@ -36,7 +36,13 @@ from forecast_cli.config import (
     Windows,
 )
 from forecast_cli.errors import ForecastError
-from forecast_cli.evaluation import baselines, scores
+from forecast_cli.evaluation import (
+    baseline_season,
+    baselines,
+    beaten,
+    scores,
+    validation_baselines,
+)
 from forecast_cli.forecasting import Origins, after_end, forecast_from
 from forecast_cli.loading import Series, Source, load_panel, panel_notes, source_path
 from forecast_cli.parallel import run_parallel
@@ -68,6 +74,7 @@ class Scores:
     val_mae: float
     val_rmse: float
     val_smape: float
+    val_mase: float
     val_rmse_sd: float
     rank: int = 0
 
@@ -143,7 +150,7 @@ def run_compare(
     report.notes(panel_notes(panel) + resolved.notes)
     prepared = prepare(panel, windows)
     report.windows(prepared, candidates[0].model.head)
-    season, notes = _baseline_season(prepared)
+    season, notes = baseline_season(prepared)
     # Each seed's candidates are shared among --jobs workers (default: one per core).
     shares = min(options.jobs or os.cpu_count() or 1, len(candidates))
 
@@ -184,19 +191,6 @@ def run_compare(
         )
         write_comparison(staging, comparison)
     return comparison
-
-
-def _baseline_season(prepared: Prepared) -> tuple[int | None, list[str]]:
-    """The season of seasonal naive: the run's, unless it is unknown or too long."""
-    season = prepared.windows.season
-    if season is None:
-        return None, [
-            "No season length (no regular time column): pass --season N to add the "
-            "seasonal naive baseline."
-        ]
-    if season >= min(part.split.train_rows for part in prepared.parts):
-        return None, [f"Season {season} is longer than the training part: seasonal naive left out."]
-    return season, []
 
 
 @dataclass(frozen=True)
@@ -324,13 +318,20 @@ def _combine(
         fits[label] = np.mean([run.val_fits[label] for run in runs], axis=0)
         forecasts[label] = np.mean([run.forecasts[label] for run in runs], axis=0)
 
-    horizon, n_targets = prepared.windows.horizon, len(prepared.targets)
+    n_targets = len(prepared.targets)
     history = [p.series.values[:, :n_targets] for p in prepared.parts]
-    # each series' own: from the first target row of each validation window, and from its end
-    at_val = baselines(history, [p.val_origins for p in prepared.parts], horizon, season)
-    at_end = baselines(history, [np.array([len(h)]) for h in history], options.steps, season)
+    # each series' own: at each validation window (fitted on the training rows), and
+    # from its end (fitted on all of them)
+    at_val, val_notes = validation_baselines(prepared)
+    at_end, end_notes = baselines(
+        history,
+        [np.array([len(h)]) for h in history],
+        options.steps,
+        season,
+        prepared.windows.baselines,
+    )
+    notes.extend(dict.fromkeys(val_notes + end_notes))
     for name, predicted in at_val.items():
-        predicted = np.concatenate(predicted)
         rows.append(
             Scores(
                 name=name,
@@ -346,6 +347,9 @@ def _combine(
         fits[name] = predicted[:, 0]
         forecasts[name] = np.concatenate(at_end[name])
 
+    networks = [row.val_mase for row in rows if row.params > 0]
+    others = {row.name: row.val_mase for row in rows if row.params == 0}
+    notes.extend(beaten(min(networks), others, "every network on the validation windows"))
     rows.sort(key=lambda row: row.val_rmse)
     rows = [dataclasses.replace(row, rank=rank) for rank, row in enumerate(rows, start=1)]
     notes.extend(_noise_notes(rows, candidates, len(runs)))
@@ -361,6 +365,7 @@ def _mean_scores(per_seed: list[dict]) -> dict:
         "val_mae": statistics.fmean(s["val_mae"] for s in per_seed),
         "val_rmse": statistics.fmean(rmses),
         "val_smape": statistics.fmean(s["val_smape"] for s in per_seed),
+        "val_mase": statistics.fmean(s["val_mase"] for s in per_seed),
         "val_rmse_sd": statistics.stdev(rmses) if len(rmses) > 1 else 0.0,
     }
 

@@ -92,6 +92,49 @@ class Refit(StrEnum):
     FINE_TUNE = "fine-tune"  # each fold continues from the previous fold's weights
 
 
+class Baseline(StrEnum):
+    """A model the network is scored beside (``--baselines``)."""
+
+    NAIVE = "naive"
+    SNAIVE = "snaive"
+    ETS = "ets"
+    THETA = "theta"
+    ARIMA = "arima"
+
+    @property
+    def title(self) -> str:
+        """Its name in tables, CSV files and JSON."""
+        return {
+            "naive": "naive",
+            "snaive": "seasonal naive",
+            "ets": "AutoETS",
+            "theta": "AutoTheta",
+            "arima": "AutoARIMA",
+        }[self.value]
+
+
+# AutoARIMA takes minutes on long seasons (a 40-step one): asked for, not by default.
+DEFAULT_BASELINES = (Baseline.NAIVE, Baseline.SNAIVE, Baseline.ETS, Baseline.THETA)
+
+
+def parse_baselines(text: str | None) -> tuple[Baseline, ...]:
+    """``--baselines naive,ets`` -> (NAIVE, ETS); ``all`` -> every one; ``none`` -> ()."""
+    if text is None:
+        return DEFAULT_BASELINES
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    if names == ["all"]:
+        return tuple(Baseline)
+    if names == ["none"]:
+        return ()
+    unknown = [name for name in names if name not in set(Baseline)]
+    if unknown or not names:
+        raise ForecastError(
+            f"--baselines: unknown baseline {', '.join(unknown) or repr(text)}; use a "
+            f"comma-separated list of {', '.join(Baseline)}, or all, or none."
+        )
+    return tuple(dict.fromkeys(Baseline(name) for name in names))
+
+
 class Scale(StrEnum):
     STANDARD = "standard"
     MINMAX = "minmax"
@@ -282,8 +325,8 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class WindowConfig:
-    """How the series is cut into (samples, lookback, features) windows, split and
-    scaled; ``None`` is settled from the data (``resolve``) into ``Windows``."""
+    """How the series is cut into (samples, lookback, features) windows, split, scaled
+    and scored; ``None`` is settled from the data (``resolve``) into ``Windows``."""
 
     lookback: int | None = option(
         None,
@@ -308,6 +351,16 @@ class WindowConfig:
         panel=WINDOWS,
         help="Scaling, fitted on training rows only.",
     )
+    baselines: tuple[Baseline, ...] = option(
+        DEFAULT_BASELINES,
+        cli_type=str | None,
+        parse=parse_baselines,
+        metavar="NAME,...",
+        panel=WINDOWS,
+        help="Models the network is scored beside, on the same windows or folds: naive, "
+        "snaive (seasonal naive), ets (AutoETS), theta (AutoTheta), arima (AutoARIMA, slow "
+        "on long seasons); all or none. Default: naive,snaive,ets,theta.",
+    )
     season: int | None = option(
         None,
         min=1,
@@ -327,6 +380,7 @@ class Windows:
     val_fraction: float = WindowConfig.val_fraction
     scale: Scale = WindowConfig.scale
     season: int | None = None  # the one season of the run: anchor, seasonal naive, MASE
+    baselines: tuple[Baseline, ...] = DEFAULT_BASELINES
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Every command scores a network the same way: ``scores`` on the validation windows
 (``train``, ``compare``), ``fold_table`` over rolling origins (``backtest``), each next to
-``baselines`` computed from the same rows before the same origins.
+``baselines`` computed from the same rows before the same origins: naive, seasonal naive
+and the statistical models of ``statistical`` (``--baselines``).
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ import numpy as np
 import pandas as pd
 
 from forecast_cli.baselines import naive, seasonal_naive
+from forecast_cli.config import DEFAULT_BASELINES, Baseline
 from forecast_cli.metrics import mae, mase, rmse, smape
+from forecast_cli.statistical import statistical
 
-NAIVE, SEASONAL = "naive", "seasonal naive"
+NAIVE, SEASONAL = Baseline.NAIVE.title, Baseline.SNAIVE.title
+# Statistical models are fitted per series: beyond this many series they are left out.
+MOST_FITTED_SERIES = 50
 
 
 def scores(prepared, predicted: np.ndarray) -> dict:
@@ -27,7 +32,11 @@ def scores(prepared, predicted: np.ndarray) -> dict:
     per_target = {
         name: measure(actual[..., i], predicted[..., i]) for i, name in enumerate(prepared.targets)
     }
-    result = {**measure(actual, predicted), "per_target": per_target}
+    result = {
+        **measure(actual, predicted),
+        "val_mase": _mase(prepared, predicted),
+        "per_target": per_target,
+    }
     if len(prepared.parts) > 1:
         ends = np.cumsum([len(part.val_actual) for part in prepared.parts])[:-1]
         result["per_series"] = {
@@ -39,18 +48,99 @@ def scores(prepared, predicted: np.ndarray) -> dict:
     return result
 
 
+def _mase(prepared, predicted: np.ndarray) -> float:
+    """Validation MASE, each series' scaled by its training rows' seasonal naive (the
+    last value's when the season is unknown or longer than them), averaged over series."""
+    n_targets, each, start = len(prepared.targets), [], 0
+    for part in prepared.parts:
+        rows, count = part.split.train_rows, len(part.val_actual)
+        season = prepared.windows.season if (prepared.windows.season or rows) < rows else 1
+        history = part.series.values[:rows, :n_targets]
+        each.append(mase(part.val_actual, predicted[start : start + count], history, season))
+        start += count
+    return float(np.mean(each))
+
+
+def validation_baselines(prepared) -> tuple[dict[str, np.ndarray], list[str]]:
+    """``baselines`` at every validation window of ``prepared`` (each series' own history,
+    fitted on its training rows), stacked over the series: ``(windows, horizon, targets)``."""
+    season, _ = baseline_season(prepared)
+    n_targets = len(prepared.targets)
+    history = [part.series.values[:, :n_targets] for part in prepared.parts]
+    at = [part.val_origins for part in prepared.parts]
+    forecasts, notes = baselines(
+        history, at, prepared.windows.horizon, season, prepared.windows.baselines
+    )
+    return {name: np.concatenate(each) for name, each in forecasts.items()}, notes
+
+
+def beaten(network: float, others: dict[str, float], whom: str) -> list[str]:
+    """A note when a baseline's MASE is lower than the network's (``whom``, e.g. 'the
+    network on the validation windows'): a table that shows it should also say it."""
+    best = min(others, key=others.get, default=None)
+    if best is None or not others[best] < network:
+        return []
+    return [f"{best} beats {whom} (MASE {others[best]:.3f} against {network:.3f})."]
+
+
+def baseline_season(prepared) -> tuple[int | None, list[str]]:
+    """The season of seasonal naive: the run's, unless it is unknown or too long."""
+    season = prepared.windows.season
+    if season is None:
+        return None, [
+            "No season length (no regular time column): pass --season N to add the "
+            "seasonal naive baseline."
+        ]
+    if season >= min(part.split.train_rows for part in prepared.parts):
+        return None, [f"Season {season} is longer than the training part: seasonal naive left out."]
+    return season, []
+
+
 def baselines(
-    history: list[np.ndarray], origins: list[np.ndarray], steps: int, season: int | None
-) -> dict[str, list[np.ndarray]]:
-    """Naive and (with a season) seasonal naive forecasts ``(origins, steps, targets)``
-    of each series, from its ``history`` (rows, targets) before each of its origins."""
-    methods = {NAIVE: naive}
-    if season is not None:
-        methods[SEASONAL] = lambda values, at, steps: seasonal_naive(values, at, steps, season)
-    return {
-        name: [method(h, o, steps) for h, o in zip(history, origins, strict=True)]
-        for name, method in methods.items()
-    }
+    history: list[np.ndarray],
+    origins: list[np.ndarray],
+    steps: int,
+    season: int | None,
+    methods: tuple[Baseline, ...] = DEFAULT_BASELINES,
+) -> tuple[dict[str, list[np.ndarray]], list[str]]:
+    """Each of ``methods``' forecasts ``(origins, steps, targets)`` of each series from its
+    ``history`` (rows, targets) before each of its origins, by name in the tables; and
+    notes.
+
+    Seasonal naive needs a season. The statistical models are fitted on each series' rows
+    before its first origin; where one cannot be fitted, the naive forecast stands in
+    (as statsforecast's own fallback does) and a note says so.
+    """
+    forecasts, notes = {}, []
+    fitted = [m for m in methods if m not in (Baseline.NAIVE, Baseline.SNAIVE)]
+    if fitted and len(history) > MOST_FITTED_SERIES:
+        notes.append(
+            f"{', '.join(m.title for m in fitted)} left out: fitted per series, they would "
+            f"take long on {len(history)} series (at most {MOST_FITTED_SERIES})."
+        )
+        methods = tuple(m for m in methods if m not in fitted)
+    for method in methods:
+        if method is Baseline.SNAIVE and season is None:
+            continue
+        each, failed = [], 0
+        for values, at in zip(history, origins, strict=True):
+            if method is Baseline.NAIVE:
+                each.append(naive(values, at, steps))
+            elif method is Baseline.SNAIVE:
+                each.append(seasonal_naive(values, at, steps, season))
+            else:
+                try:
+                    each.append(statistical(method, values, at, steps, season))
+                except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+                    each.append(naive(values, at, steps))
+                    failed += 1
+        if failed:
+            notes.append(
+                f"{method.title} could not be fitted on {failed} of {len(history)} "
+                "series: the naive forecast stands in there."
+            )
+        forecasts[method.title] = each
+    return forecasts, notes
 
 
 def fold_table(folds: list, season: int, levels: tuple[int, ...], model: str) -> pd.DataFrame:

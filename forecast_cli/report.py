@@ -101,6 +101,15 @@ class Report:
             [
                 ("MAE", f"{card.metrics['val_mae']:.4f}{unit}"),
                 ("RMSE", f"{card.metrics['val_rmse']:.4f}{unit}"),
+                ("MASE", f"{card.metrics['val_mase']:.3f}"),
+                (
+                    "baselines",
+                    ", ".join(
+                        f"{name} {each['val_mase']:.3f}"
+                        for name, each in card.metrics.get("baselines", {}).items()
+                    )
+                    + " (MASE)",
+                ),
                 (
                     "epochs",
                     f"{card.outcome['epochs_run']} run, weights of epoch "
@@ -192,7 +201,7 @@ class Report:
         table = Table(title=f"Validation scores ({repeats} seed(s) each)", title_justify="left")
         table.add_column("rank", justify="right")
         table.add_column("candidate", no_wrap=True)
-        for name in ("params", "epochs", "MAE", "RMSE", "sMAPE %"):
+        for name in ("params", "epochs", "MAE", "RMSE", "sMAPE %", "MASE"):
             table.add_column(name, justify="right")
         for row in rows:
             rmse = f"{row.val_rmse:.4f}" + (f" ± {row.val_rmse_sd:.4f}" if spread else "")
@@ -205,6 +214,7 @@ class Report:
                 f"{row.val_mae:.4f}",
                 rmse,
                 f"{row.val_smape:.2f}",
+                f"{row.val_mase:.3f}",
                 style=style,
             )
         self.console.print(table)

@@ -101,7 +101,7 @@ def resolve(
         )
     season = period if anchor is Anchor.SEASONAL else window.season or freq_season
     return Resolved(
-        Windows(lookback, horizon, window.val_fraction, window.scale, season),
+        Windows(lookback, horizon, window.val_fraction, window.scale, season, window.baselines),
         dataclasses.replace(model, anchor=anchor, season=period or 1),
         tuple(notes),
     )

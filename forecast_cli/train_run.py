@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 from forecast_cli.artifacts import ModelCard, check_destination, save_model_dir
 from forecast_cli.backup import backup_path
 from forecast_cli.config import DataConfig, ModelConfig, RuntimeConfig, TrainConfig, WindowConfig
+from forecast_cli.evaluation import beaten, scores, validation_baselines
 from forecast_cli.loading import Source, load_panel, panel_notes
 from forecast_cli.pipeline import (
     build_candidates,
@@ -35,6 +37,12 @@ class Training:
         return {
             "val_mae": card.metrics["val_mae"],
             "val_rmse": card.metrics["val_rmse"],
+            "val_mase": card.metrics["val_mase"],
+            # the same scores of each baseline, on the same windows
+            "baselines": {
+                name: {key: value for key, value in each.items() if key.startswith("val_")}
+                for name, each in card.metrics["baselines"].items()
+            },
             "season": card.window.season,
             "params": card.params,
             "epochs_run": card.outcome["epochs_run"],
@@ -69,6 +77,13 @@ def run_train(
     with report.epochs(training.epochs) as on_epoch:
         (trained,) = fit_candidates(networks, prepared, training, on_epoch, backup)
     report.trained(trained, backup)
+    standing, notes = validation_baselines(prepared)
+    others = {name: scores(prepared, forecast) for name, forecast in standing.items()}
+    mases = {name: each["val_mase"] for name, each in others.items()}
+    report.notes(
+        notes + beaten(trained.metrics["val_mase"], mases, "the network on the validation windows")
+    )
+    trained = dataclasses.replace(trained, metrics={**trained.metrics, "baselines": others})
     card = model_card(prepared, data, training, runtime, trained)
     chief = is_chief()
     if chief:

@@ -75,7 +75,14 @@ def test_compare_and_backtest_through_the_api(tmp_path):
         options=api.CompareConfig(steps=5, jobs=1),
     )
     names = {row.name for row in comparison.rows}
-    assert names == {"bilstm:3:sum", "bilstm:3:ave", "naive", "seasonal naive"}
+    assert names == {
+        "bilstm:3:sum",
+        "bilstm:3:ave",
+        "naive",
+        "seasonal naive",
+        "AutoETS",
+        "AutoTheta",
+    }
     assert (tmp_path / "cmp" / "comparison.csv").is_file()
     result = api.backtest(
         sine_frame(),

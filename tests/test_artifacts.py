@@ -59,6 +59,7 @@ def test_model_directory_holds_model_card_and_history(trained):
         "horizon": 20,
         "val_fraction": 0.2,
         "scale": "standard",
+        "baselines": ["naive", "snaive", "ets", "theta"],
     }
     assert card["model"]["layers"] == ["lstm:4"] and card["model"]["params"] > 0
     assert set(card["versions"]) >= {"forecast", "tensorflow", "keras", "numpy", "pandas"}

@@ -280,6 +280,8 @@ def test_several_targets_go_through_every_command(cli, write_csv, tmp_path):
         "model",
         "naive",
         "seasonal naive",
+        "AutoETS",
+        "AutoTheta",
     }
     assert cli("compare", data, *both, "--steps", 4).exit_code == 0
     forecasts = pd.read_csv(tmp_path / "comparison" / "forecasts.csv")

@@ -148,17 +148,26 @@ def test_compare_both_heads_has_a_row_per_candidate_and_head(both_heads):
     payload, target = both_heads
     table = pd.read_csv(target / "comparison.csv")
     heads = dict(zip(table["name"], table["head"], strict=True))
-    assert len(table) == 4
+    assert len(table) == 6
     assert heads == {
         "lstm:4 m2o": "many-to-one",
         "lstm:4 m2m": "many-to-many",
         "naive": "-",
         "seasonal naive": "-",
+        "AutoETS": "-",
+        "AutoTheta": "-",
     }
     networks = table[table["params"] > 0]
     assert set(networks["name"]) == {"lstm:4 m2o", "lstm:4 m2m"}
     assert (networks["layers"] == "lstm:4").all() and (networks["epochs_run"] == 2).all()
-    assert table["val_rmse"].is_monotonic_increasing and table["rank"].tolist() == [1, 2, 3, 4]
+    assert table["val_rmse"].is_monotonic_increasing and table["rank"].tolist() == [
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+    ]
     assert [row["name"] for row in payload["rows"]] == table["name"].tolist()
 
     forecasts = pd.read_csv(target / "forecasts.csv")

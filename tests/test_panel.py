@@ -164,6 +164,8 @@ def test_backtest_and_compare_score_all_series_together(cli, panel_csv, tmp_path
         *FAST,
         "--jobs",
         1,
+        "--baselines",
+        "naive,snaive",
         "--json",
     )
     assert backtest.exit_code == 0, backtest.output

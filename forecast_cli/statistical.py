@@ -1,0 +1,45 @@
+"""The statistical models a forecaster knows: AutoETS, AutoTheta and AutoARIMA.
+
+They come from statsforecast, the reference implementations of Hyndman's automatic
+models in Python. Each is fitted on a series' rows before the first origin (for a
+validation tail: the training rows, all the network learnt from) and then run forward
+to each origin with its parameters kept and its states updated on the rows before that
+origin: the same information the network has when it forecasts from there.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+ETS, THETA, ARIMA = "ets", "theta", "arima"
+
+
+def statistical(
+    name: str, values: np.ndarray, origins: np.ndarray, steps: int, season: int | None
+) -> np.ndarray:
+    """``(len(origins), steps, columns)``: model ``name`` (``ets``, ``theta`` or
+    ``arima``) fitted on each column of ``values`` before the first origin, forecasting
+    ``steps`` steps from every origin. Raises ``ValueError`` when it cannot be fitted."""
+    origins = np.asarray(origins)
+    first = int(origins.min())
+    columns = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter of the optimisers
+        for column in np.asarray(values, dtype=np.float64).T:
+            model = _model(name, season or 1).fit(column[:first])
+            columns.append(
+                np.stack([model.forward(y=column[:at], h=steps)["mean"] for at in origins])
+            )
+    forecasts = np.stack(columns, axis=-1)
+    if not np.isfinite(forecasts).all():
+        raise ValueError(f"{name} gave a forecast that is not finite")
+    return forecasts.astype(np.float32)
+
+
+def _model(name: str, season: int):
+    from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
+
+    models = {ETS: AutoETS, THETA: AutoTheta, ARIMA: AutoARIMA}
+    return models[name](season_length=season)
