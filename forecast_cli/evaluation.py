@@ -17,8 +17,10 @@ from forecast_cli.metrics import mae, mase, rmse, smape
 from forecast_cli.statistical import statistical
 
 NAIVE, SEASONAL = Baseline.NAIVE.title, Baseline.SNAIVE.title
-# Statistical models are fitted per series: beyond this many series they are left out.
+# The statistical models are fitted per series and run forward per origin: beyond this
+# many series, or origins in one series, they are left out.
 MOST_FITTED_SERIES = 50
+MOST_FITTED_ORIGINS = 2000
 
 
 def scores(prepared, predicted: np.ndarray) -> dict:
@@ -54,7 +56,8 @@ def _mase(prepared, predicted: np.ndarray) -> float:
     n_targets, each, start = len(prepared.targets), [], 0
     for part in prepared.parts:
         rows, count = part.split.train_rows, len(part.val_actual)
-        season = prepared.windows.season if (prepared.windows.season or rows) < rows else 1
+        season = prepared.windows.season
+        season = season if season is not None and season < rows else 1
         history = part.series.values[:rows, :n_targets]
         each.append(mase(part.val_actual, predicted[start : start + count], history, season))
         start += count
@@ -113,10 +116,13 @@ def baselines(
     """
     forecasts, notes = {}, []
     fitted = [m for m in methods if m not in (Baseline.NAIVE, Baseline.SNAIVE)]
-    if fitted and len(history) > MOST_FITTED_SERIES:
+    most_origins = max(len(at) for at in origins)
+    if fitted and (len(history) > MOST_FITTED_SERIES or most_origins > MOST_FITTED_ORIGINS):
         notes.append(
-            f"{', '.join(m.title for m in fitted)} left out: fitted per series, they would "
-            f"take long on {len(history)} series (at most {MOST_FITTED_SERIES})."
+            f"{', '.join(m.title for m in fitted)} left out: fitted per series and run "
+            f"per origin, they would take long on {len(history)} series of up to "
+            f"{most_origins} origins (at most {MOST_FITTED_SERIES} series and "
+            f"{MOST_FITTED_ORIGINS} origins)."
         )
         methods = tuple(m for m in methods if m not in fitted)
     for method in methods:

@@ -4,7 +4,9 @@ They come from statsforecast, the reference implementations of Hyndman's automat
 models in Python. Each is fitted on a series' rows before the first origin (for a
 validation tail: the training rows, all the network learnt from) and then run forward
 to each origin with its parameters kept and its states updated on the rows before that
-origin: the same information the network has when it forecasts from there.
+origin: the same information the network has when it forecasts from there. Fitting
+takes time in proportion to the rows, so at most the last ``FITTED_ROWS`` rows before
+the first origin are used (dozens of seasons of most series).
 """
 
 from __future__ import annotations
@@ -13,24 +15,27 @@ import warnings
 
 import numpy as np
 
-ETS, THETA, ARIMA = "ets", "theta", "arima"
+from forecast_cli.config import Baseline
+
+FITTED_ROWS = 2000
 
 
 def statistical(
-    name: str, values: np.ndarray, origins: np.ndarray, steps: int, season: int | None
+    name: Baseline, values: np.ndarray, origins: np.ndarray, steps: int, season: int | None
 ) -> np.ndarray:
-    """``(len(origins), steps, columns)``: model ``name`` (``ets``, ``theta`` or
-    ``arima``) fitted on each column of ``values`` before the first origin, forecasting
-    ``steps`` steps from every origin. Raises ``ValueError`` when it cannot be fitted."""
+    """``(len(origins), steps, columns)``: model ``name`` (ETS, THETA or ARIMA) fitted on
+    each column of ``values`` before the first origin, forecasting ``steps`` steps from
+    every origin. Raises ``ValueError`` when it cannot be fitted."""
     origins = np.asarray(origins)
     first = int(origins.min())
+    start = max(0, first - FITTED_ROWS)
     columns = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter of the optimisers
         for column in np.asarray(values, dtype=np.float64).T:
-            model = _model(name, season or 1).fit(column[:first])
+            model = _model(name, season or 1).fit(column[start:first])
             columns.append(
-                np.stack([model.forward(y=column[:at], h=steps)["mean"] for at in origins])
+                np.stack([model.forward(y=column[start:at], h=steps)["mean"] for at in origins])
             )
     forecasts = np.stack(columns, axis=-1)
     if not np.isfinite(forecasts).all():
@@ -38,8 +43,8 @@ def statistical(
     return forecasts.astype(np.float32)
 
 
-def _model(name: str, season: int):
+def _model(name: Baseline, season: int):
     from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
 
-    models = {ETS: AutoETS, THETA: AutoTheta, ARIMA: AutoARIMA}
+    models = {Baseline.ETS: AutoETS, Baseline.THETA: AutoTheta, Baseline.ARIMA: AutoARIMA}
     return models[name](season_length=season)

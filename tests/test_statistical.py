@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from conftest import FAST, error_line, flat, sine_frame
 
-from forecast_cli import evaluation
+from forecast_cli import evaluation, statistical
 from forecast_cli.config import Baseline, parse_baselines
 from forecast_cli.errors import ForecastError
 from forecast_cli.evaluation import baselines
@@ -59,6 +59,22 @@ def test_many_series_leave_the_fitted_models_out_and_say_so():
     forecasts, notes = baselines(many, [np.array([25])] * len(many), 2, None)
     assert set(forecasts) == {"naive"}
     assert notes[0].startswith("AutoETS, AutoTheta left out: fitted per series")
+
+
+def test_a_long_validation_tail_leaves_the_fitted_models_out_and_says_so():
+    origins = np.arange(10, 10 + evaluation.MOST_FITTED_ORIGINS + 1)
+    forecasts, notes = baselines([trend(len(origins) + 20)], [origins], 2, None)
+    assert set(forecasts) == {"naive"}
+    assert f"of up to {len(origins)} origins" in notes[0]
+
+
+def test_the_models_read_at_most_the_last_fitted_rows_before_the_first_origin():
+    line = trend(statistical.FITTED_ROWS + 100)
+    changed = line.copy()
+    changed[:50] = -1000.0  # rows more than FITTED_ROWS before the origin
+    at = [np.array([len(line) - 10])]
+    each = [baselines([v], at, 5, None, (Baseline.ETS,))[0]["AutoETS"][0] for v in (line, changed)]
+    np.testing.assert_array_equal(each[0], each[1])
 
 
 @pytest.mark.parametrize(
