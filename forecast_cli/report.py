@@ -96,20 +96,17 @@ class Report:
         card = outcome.card
         single = len(prepared.parts) == 1 and len(prepared.targets) == 1
         unit = f" ({prepared.targets[0]} units)" if single else ""
+        mases = [
+            f"{name} {each['val_mase']:.3f}" for name, each in card.metrics["baselines"].items()
+        ]
+        baselines = [("baselines", ", ".join(mases) + " (MASE)")] if mases else []
         self.facts(
             "Validation",
             [
                 ("MAE", f"{card.metrics['val_mae']:.4f}{unit}"),
                 ("RMSE", f"{card.metrics['val_rmse']:.4f}{unit}"),
                 ("MASE", f"{card.metrics['val_mase']:.3f}"),
-                (
-                    "baselines",
-                    ", ".join(
-                        f"{name} {each['val_mase']:.3f}"
-                        for name, each in card.metrics.get("baselines", {}).items()
-                    )
-                    + " (MASE)",
-                ),
+                *baselines,
                 (
                     "epochs",
                     f"{card.outcome['epochs_run']} run, weights of epoch "
