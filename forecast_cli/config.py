@@ -55,6 +55,7 @@ class Anchor(StrEnum):
     NONE = "none"  # the network forecasts the values themselves
     LAST = "last"  # the network forecasts the change from the window's last value
     SEASONAL = "seasonal"  # ...the change from the last observed season (seasonal naive)
+    LINEAR = "linear"  # ...the correction to a ridge regression on the window (``linear``)
 
 
 class HeadChoice(StrEnum):
@@ -403,8 +404,9 @@ class ModelConfig:
         case_sensitive=False,
         panel=NETWORK,
         help="Forecast the values (none), or their change from the window's last "
-        "value (last) or last season (seasonal: the network corrects seasonal naive); auto: "
-        "the season of the frequency, or one found in the training rows, else last.",
+        "value (last) or last season (seasonal: the network corrects seasonal naive), or "
+        "correct a linear regression on the window fitted to the training windows (linear); "
+        "auto: the season of the frequency, or one found in the training rows, else last.",
     )
     merge_mode: MergeMode = option(
         MergeMode.CONCAT,
@@ -412,7 +414,7 @@ class ModelConfig:
         panel=NETWORK,
         help="Merge mode of bidirectional layers that name none.",
     )
-    season: int = 1  # the period of the seasonal anchor, once resolved
+    season: int = 1  # the period of the seasonal (or linear's) anchor, once resolved
 
     def __post_init__(self) -> None:
         if isinstance(self.layers, str):

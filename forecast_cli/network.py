@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 from forecast_cli.config import Anchor, Cell, Head, ModelConfig
+from forecast_cli.linear import base_rows
 from forecast_cli.runtime import keras
 
 
@@ -47,7 +48,7 @@ def build_model(
     k = keras()
     cells = {Cell.LSTM: k.layers.LSTM, Cell.GRU: k.layers.GRU, Cell.RNN: k.layers.SimpleRNN}
     inputs = k.Input(shape=(lookback, n_features), name="window")
-    anchored = config.anchor in (Anchor.LAST, Anchor.SEASONAL)  # 'auto' is resolved before
+    anchored = config.anchor is not Anchor.NONE  # 'auto' is resolved before
     layers = anchor_layers()
     x = layers.Relative(name="relative")(inputs) if anchored else inputs
     for depth, spec in enumerate(config.layers, start=1):
@@ -78,11 +79,17 @@ def build_model(
             (lookback, horizon, n_targets), name="forecast", dtype="float32"
         )(x)
     if anchored:
-        period = config.season if config.anchor is Anchor.SEASONAL else 1
-        outputs = layers.Anchored(period, horizon, n_targets, name="anchored", dtype="float32")(
-            [inputs, outputs]
-        )
+        period = 1 if config.anchor is Anchor.LAST else config.season
+        linear = config.anchor is Anchor.LINEAR
+        outputs = layers.Anchored(
+            period, horizon, n_targets, linear=linear, name="anchored", dtype="float32"
+        )([inputs, outputs])
     return k.Model(inputs, outputs, name=name)
+
+
+def set_linear_anchor(model, kernel, bias) -> None:
+    """Give a ``--anchor linear`` network its fitted regression (``linear.LinearAnchor``)."""
+    model.get_layer("anchored").set_weights([kernel, bias])
 
 
 @functools.cache
@@ -91,8 +98,10 @@ def anchor_layers() -> SimpleNamespace:
 
     ``Relative`` shows the network its window minus the window's last value, so level and
     trend do not have to be learnt; ``Anchored`` adds the network's output to the last
-    observed value (period 1) or season (the seasonal naive forecast). Registered by name,
-    so ``model.keras`` loads in safe mode without running any stored code.
+    observed value (period 1) or season (the seasonal naive forecast), and with
+    ``linear`` to the fitted linear regression's change from it (``forecast_cli.linear``;
+    its weights are fixed, not trained). Registered by name, so ``model.keras`` loads in
+    safe mode without running any stored code.
     """
     k = keras()
     ops = k.ops
@@ -104,16 +113,32 @@ def anchor_layers() -> SimpleNamespace:
 
     @k.saving.register_keras_serializable(package="forecast")
     class Anchored(k.layers.Layer):
-        def __init__(self, period: int, horizon: int, n_targets: int, **kwargs):
+        def __init__(
+            self, period: int, horizon: int, n_targets: int, linear: bool = False, **kwargs
+        ):
             super().__init__(**kwargs)
             self.period, self.horizon, self.n_targets = period, horizon, n_targets
+            self.linear = linear
+
+        def build(self, input_shape):
+            if self.linear:
+                lookback = input_shape[0][1]
+                shape = (self.n_targets, lookback, self.horizon)
+                self.kernel = self.add_weight(shape, "zeros", trainable=False, name="kernel")
+                self.bias = self.add_weight(
+                    (self.n_targets, self.horizon), "zeros", trainable=False, name="bias"
+                )
 
         def call(self, inputs):
             window, correction = inputs
-            lookback = window.shape[1]
+            targets = window[:, :, : self.n_targets]
             # Step h repeats the value `period` steps before it, from the observed window.
-            rows = [lookback - self.period + h % self.period for h in range(self.horizon)]
-            base = ops.take(window[:, :, : self.n_targets], rows, axis=1)
+            rows = base_rows(window.shape[1], self.horizon, self.period)
+            base = ops.take(targets, rows, axis=1)
+            if self.linear:  # (samples, lookback, targets) x (targets, lookback, horizon)
+                relative = targets - targets[:, -1:, :]
+                change = ops.einsum("blt,tlh->bht", relative, self.kernel)
+                base = base + change + ops.transpose(self.bias)
             if len(correction.shape) == 4:  # many-to-many: the same base at every step
                 base = ops.expand_dims(base, 1)
             return correction + base
@@ -124,6 +149,7 @@ def anchor_layers() -> SimpleNamespace:
                 "period": self.period,
                 "horizon": self.horizon,
                 "n_targets": self.n_targets,
+                "linear": self.linear,
             }
 
     return SimpleNamespace(Relative=Relative, Anchored=Anchored)

@@ -26,8 +26,9 @@ from forecast_cli.config import (
 from forecast_cli.errors import ForecastError
 from forecast_cli.evaluation import scores
 from forecast_cli.forecasting import Origins, forecast_from
+from forecast_cli.linear import fit_linear_anchor
 from forecast_cli.loading import FRAME, STDIN, Series
-from forecast_cli.network import build_model
+from forecast_cli.network import build_model, set_linear_anchor
 from forecast_cli.resolve import common_freq
 from forecast_cli.runtime import seed_everything
 from forecast_cli.scaling import Scaler
@@ -154,10 +155,11 @@ def choices(asked: ModelConfig, resolved: ModelConfig) -> list[ModelConfig]:
 
 
 def build_network(model_config: ModelConfig, prepared: Prepared, seed: int, name: str = "network"):
-    """A fresh network for ``prepared``'s windows, its weights drawn from ``seed`` alone."""
+    """A fresh network for ``prepared``'s windows, its weights drawn from ``seed`` alone;
+    under ``--anchor linear`` with its regression fitted to the training windows."""
     seed_everything(seed)
     inputs, targets = prepared.train
-    return build_model(
+    model = build_model(
         model_config,
         inputs.shape[1],
         inputs.shape[2],
@@ -165,6 +167,11 @@ def build_network(model_config: ModelConfig, prepared: Prepared, seed: int, name
         targets.shape[2],
         name=name,
     )
+    if model_config.anchor is Anchor.LINEAR:
+        parts = [part.train for part in prepared.parts]
+        fitted = fit_linear_anchor(parts, targets.shape[2], model_config.season)
+        set_linear_anchor(model, fitted.kernel, fitted.bias)
+    return model
 
 
 @dataclass(frozen=True)

@@ -58,8 +58,10 @@ def resolve(
     is longer. With several series, the shortest decides the horizon and the anchor
     fits them all on average.
 
+    ``--anchor linear`` takes auto's choice as the base its regression starts from.
+
     The season (seasonal naive, MASE's scale) is the anchor's period when the anchor is
-    seasonal, else ``--season``, else the frequency's.
+    seasonal (or linear from a season), else ``--season``, else the frequency's.
     """
     rows = min(len(series.values) for series in panel)
     chosen_horizon = window.horizon is None
@@ -69,13 +71,21 @@ def resolve(
     freq_season = season_from_freq(common_freq(panel))
     period = window.season or freq_season
     anchor, notes = model.anchor, []
-    if anchor is Anchor.AUTO:
-        anchor, period, reason = auto_anchor(panel, window, horizon, max(steps, horizon))
-        notes.append(f"Anchor: {anchor} ({reason}); --anchor none|last|seasonal overrides it.")
+    if anchor in (Anchor.AUTO, Anchor.LINEAR):  # the linear anchor's base is auto's choice
+        found, period, reason = auto_anchor(panel, window, horizon, max(steps, horizon))
+        if anchor is Anchor.AUTO:
+            anchor = found
+            notes.append(f"Anchor: {anchor} ({reason}); --anchor none|last|seasonal overrides it.")
+        else:
+            period = period if found is Anchor.SEASONAL else None
+            base = f"season of {period} steps" if period else "last value"
+            notes.append(f"Anchor: linear, from the {base} ({reason}).")
     lookback = window.lookback
     if lookback is None:
-        seasonal = anchor is Anchor.SEASONAL and period is not None
+        seasonal = anchor in (Anchor.SEASONAL, Anchor.LINEAR) and period is not None
         lookback = max(DEFAULT_LOOKBACK, period) if seasonal else DEFAULT_LOOKBACK
+    if anchor is Anchor.LINEAR and period is not None and period > lookback:
+        period = None  # a season longer than the window cannot be the base: the last value is
     if anchor is Anchor.SEASONAL:
         if period is None:
             raise ForecastError(
@@ -99,7 +109,8 @@ def resolve(
         horizon = next(
             (h for h in fitting if not too_short(rows, lookback, h, window.val_fraction)), 1
         )
-    season = period if anchor is Anchor.SEASONAL else window.season or freq_season
+    has_period = anchor in (Anchor.SEASONAL, Anchor.LINEAR) and period is not None
+    season = period if has_period else window.season or freq_season
     return Resolved(
         Windows(lookback, horizon, window.val_fraction, window.scale, season, window.baselines),
         dataclasses.replace(model, anchor=anchor, season=period or 1),
