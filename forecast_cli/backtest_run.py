@@ -107,6 +107,10 @@ def run_backtest(
             "With --refit fine-tune each fold starts from the previous fold's network, so "
             "folds train one after another: leave out --jobs."
         )
+    if fine_tune and model_config.members > 1:
+        raise ForecastError(
+            "--refit fine-tune continues one network from fold to fold: leave out --members."
+        )
     jobs = 1 if fine_tune else min(options.jobs or os.cpu_count() or 1, folds)
     device = use_device(runtime)
     with report.reading(source):
@@ -246,7 +250,7 @@ def _fold(
         networks = build_candidates([settings.models], prepared, settings.training.seed)
     else:  # the network the previous fold kept, from its weights
         networks = build_candidates([[start_from.config]], prepared, settings.training.seed)
-        networks[0][0][1].set_weights(start_from.model.get_weights())
+        networks[0][0][0][1].set_weights(start_from.model.get_weights())
     (trained,) = fit_candidates(networks, prepared, settings.training, on_epoch)
     n_targets = len(prepared.targets)
     # Known-ahead inputs after the cut-off (future features, calendar) are read from the

@@ -414,6 +414,14 @@ class ModelConfig:
         panel=NETWORK,
         help="Merge mode of bidirectional layers that name none.",
     )
+    members: int = option(
+        1,
+        min=1,
+        max=25,
+        panel=NETWORK,
+        help="Networks in the model, each drawn from its own seed (--seed, --seed + 1, ...) "
+        "and trained on the same batches; the forecast is their median.",
+    )
     season: int = 1  # the period of the seasonal (or linear's) anchor, once resolved
 
     def __post_init__(self) -> None:
@@ -433,6 +441,7 @@ class ModelConfig:
             "recurrent_dropout": self.recurrent_dropout,
             "anchor": str(self.anchor),
             "season": self.season,
+            "members": self.members,
         }
 
     @classmethod
@@ -444,6 +453,7 @@ class ModelConfig:
             recurrent_dropout=float(data["recurrent_dropout"]),
             anchor=Anchor(data["anchor"]),
             season=int(data["season"]),
+            members=int(data.get("members", 1)),  # cards written before ensembles had one
         )
 
 

@@ -87,6 +87,17 @@ def build_model(
     return k.Model(inputs, outputs, name=name)
 
 
+def ensemble(members: list, name: str):
+    """One model whose forecast is the median of ``members``' (the mean of two): the
+    combination robust to a member that went astray, as in N-BEATS' ensembles."""
+    if len(members) == 1:
+        return members[0]
+    k = keras()
+    inputs = k.Input(shape=members[0].inputs[0].shape[1:], name="window")
+    outputs = anchor_layers().Median(name="median", dtype="float32")([m(inputs) for m in members])
+    return k.Model(inputs, outputs, name=name)
+
+
 def set_linear_anchor(model, kernel, bias) -> None:
     """Give a ``--anchor linear`` network its fitted regression (``linear.LinearAnchor``)."""
     model.get_layer("anchored").set_weights([kernel, bias])
@@ -94,14 +105,15 @@ def set_linear_anchor(model, kernel, bias) -> None:
 
 @functools.cache
 def anchor_layers() -> SimpleNamespace:
-    """The two layers of an anchored network, defined once Keras is imported.
+    """The layers of an anchored network and of an ensemble, defined once Keras is imported.
 
     ``Relative`` shows the network its window minus the window's last value, so level and
     trend do not have to be learnt; ``Anchored`` adds the network's output to the last
     observed value (period 1) or season (the seasonal naive forecast), and with
     ``linear`` to the fitted linear regression's change from it (``forecast_cli.linear``;
-    its weights are fixed, not trained). Registered by name, so ``model.keras`` loads in
-    safe mode without running any stored code.
+    its weights are fixed, not trained). ``Median`` combines an ensemble's members
+    (``ensemble``). Registered by name, so ``model.keras`` loads in safe mode without
+    running any stored code.
     """
     k = keras()
     ops = k.ops
@@ -152,7 +164,15 @@ def anchor_layers() -> SimpleNamespace:
                 "linear": self.linear,
             }
 
-    return SimpleNamespace(Relative=Relative, Anchored=Anchored)
+    @k.saving.register_keras_serializable(package="forecast")
+    class Median(k.layers.Layer):
+        def call(self, forecasts):
+            return ops.median(ops.stack(forecasts), axis=0)
+
+        def compute_output_shape(self, input_shapes):
+            return input_shapes[0]
+
+    return SimpleNamespace(Relative=Relative, Anchored=Anchored, Median=Median)
 
 
 def fitted_shape(targets_shape: tuple, head: Head, lookback: int) -> tuple:

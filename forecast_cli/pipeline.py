@@ -28,7 +28,7 @@ from forecast_cli.evaluation import scores
 from forecast_cli.forecasting import Origins, forecast_from
 from forecast_cli.linear import fit_linear_anchor
 from forecast_cli.loading import FRAME, STDIN, Series
-from forecast_cli.network import build_model, set_linear_anchor
+from forecast_cli.network import build_model, ensemble, set_linear_anchor
 from forecast_cli.resolve import common_freq
 from forecast_cli.runtime import seed_everything
 from forecast_cli.scaling import Scaler
@@ -187,7 +187,8 @@ class Trained:
     val_forecast: np.ndarray  # (windows, horizon, targets)
 
 
-Networks = list[list[tuple[ModelConfig, object]]]  # per candidate: (configuration, model)
+Twins = list[tuple[ModelConfig, object]]  # a network and its twins: (configuration, model)
+Networks = list[list[Twins]]  # per candidate, per member of its ensemble
 
 
 def build_candidates(
@@ -197,19 +198,28 @@ def build_candidates(
     names: list[str] | None = None,
 ) -> Networks:
     """A fresh network per configuration of every candidate (a network and its twins, see
-    ``choices``), each drawn from ``seed`` as if it were alone. ``names`` name each
-    candidate's first network (default ``network``); a twin adds its anchor."""
+    ``choices``) and member of its ensemble (``--members``; member ``m`` is drawn from
+    ``seed + m`` as if it were alone). ``names`` name each candidate (default
+    ``network``); a member adds its number, a twin its anchor."""
     names = names or [f"network_{i}" if i else "network" for i in range(len(candidates))]
     return [
         [
-            (
-                config,
-                build_network(config, prepared, seed, f"{name}_{config.anchor}" if rank else name),
-            )
-            for rank, config in enumerate(twins)
+            [
+                (config, build_network(config, prepared, seed + member, f"{prefix}{suffix}"))
+                for config, suffix in zip(twins, _twin_suffixes(twins), strict=True)
+            ]
+            for member, prefix in enumerate(_member_names(name, twins[0].members))
         ]
         for twins, name in zip(candidates, names, strict=True)
     ]
+
+
+def _member_names(name: str, members: int) -> list[str]:
+    return [name] if members == 1 else [f"{name}_m{m}" for m in range(members)]
+
+
+def _twin_suffixes(twins: list[ModelConfig]) -> list[str]:
+    return [f"_{c.anchor}" if rank else "" for rank, c in enumerate(twins)]
 
 
 def fit_candidates(
@@ -219,42 +229,67 @@ def fit_candidates(
     on_epoch: EpochHook | None = None,
     backup_file: Path | None = None,
 ) -> list[Trained]:
-    """Train every network together on the same batches, and validate the one kept of
-    each candidate.
+    """Train every network together on the same batches, and validate the model kept of
+    each candidate: the median of its members' (``network.ensemble``).
 
-    A candidate keeps its first network unless another has a clearly lower validation
-    loss (``kept``); each candidate's race ends on its own, as if it trained alone. With
+    A member keeps its first network unless a twin has a clearly lower validation loss
+    (``kept``); each member's race ends on its own, as if it trained alone. With
     ``backup_file``, a crashed training resumes.
     """
+    every = [twins for members in networks for twins in members]
     results = fit(
-        [Branch(model.name, model, config.head) for twins in networks for config, model in twins],
+        [Branch(model.name, model, config.head) for twins in every for config, model in twins],
         prepared.train,
         prepared.val,
         training,
         on_epoch,
         keep=kept,
         backup_file=backup_file,
-        races=[[model.name for _, model in twins] for twins in networks],
+        races=[[model.name for _, model in twins] for twins in every],
     )
     chosen = []
-    for twins in networks:
-        losses = [results[model.name].best_loss for _, model in twins]
-        config, model = twins[kept(losses)]
-        note = None
-        if len(twins) > 1:
-            scored = ", ".join(
-                f"{c.anchor} {loss:.4f}" for (c, _), loss in zip(twins, losses, strict=True)
-            )
-            note = (
-                f"Kept the network anchored on {config.anchor}: validation loss by anchor "
-                f"{scored} (the unanchored one is kept only if {1 - CLEAR_WIN:.0%} lower)."
-            )
-        chosen.append((config, model, results[model.name], note))
+    for members, name in zip(networks, _candidate_names(networks), strict=True):
+        picks = [_pick(twins, results) for twins in members]
+        config, _, result, _ = picks[0]
+        model = ensemble([model for _, model, _, _ in picks], name)
+        chosen.append((config, model, result, _kept_note(picks, len(members[0]) > 1)))
     forecasts = validation_forecasts([(m, c.head) for c, m, _, _ in chosen], prepared)
     return [
         Trained(model, config, result, note, scores(prepared, forecast), forecast)
         for (config, model, result, note), forecast in zip(chosen, forecasts, strict=True)
     ]
+
+
+def _candidate_names(networks: Networks) -> list[str]:
+    """Each candidate's name: its first network's, less the member number."""
+    return [members[0][0][1].name.removesuffix("_m0") for members in networks]
+
+
+def _pick(twins: Twins, results: dict) -> tuple:
+    """``(config, model, result, scored)`` of the twin ``kept`` by validation loss;
+    ``scored`` says each twin's loss."""
+    losses = [results[model.name].best_loss for _, model in twins]
+    config, model = twins[kept(losses)]
+    scored = ", ".join(f"{c.anchor} {loss:.4f}" for (c, _), loss in zip(twins, losses, strict=True))
+    return config, model, results[model.name], scored
+
+
+def _kept_note(picks: list[tuple], twins: bool) -> str | None:
+    """Which anchor each member kept, and why, when twins competed."""
+    if not twins:
+        return None
+    rule = f"the unanchored one is kept only if {1 - CLEAR_WIN:.0%} lower"
+    if len(picks) > 1:
+        anchors = ", ".join(str(config.anchor) for config, *_ in picks)
+        return (
+            f"The median of {len(picks)} networks; the anchor each kept on validation: "
+            f"{anchors} ({rule})."
+        )
+    config, _, _, scored = picks[0]
+    return (
+        f"Kept the network anchored on {config.anchor}: validation loss by anchor "
+        f"{scored} ({rule})."
+    )
 
 
 def kept(losses: list[float]) -> int:

@@ -68,14 +68,17 @@ class Report:
         rows = window_facts(prepared, head)
         self.facts("Data and windows", rows + ([("device", device)] if device else []))
 
-    def network(self, twins: list[tuple]) -> None:
+    def network(self, members: list[list[tuple]]) -> None:
         """The layer table of a candidate's first network (``pipeline.build_candidates``)."""
         from forecast_cli.network import describe
 
-        config, model = twins[0]
-        twin = ", trained beside its unanchored twin" if len(twins) > 1 else ""
+        config, model = members[0][0]
+        twin = ", trained beside its unanchored twin" if len(members[0]) > 1 else ""
+        median = f"; the forecast is the median of {len(members)} such" if len(members) > 1 else ""
         self.layers(
-            describe(model), model.count_params(), f"Network: {config.label} ({config.head}){twin}"
+            describe(model),
+            model.count_params(),
+            f"Network: {config.label} ({config.head}){twin}{median}",
         )
 
     def trained(self, trained, backup: Path) -> None:
