@@ -48,7 +48,8 @@ def build_model(
     k = keras()
     cells = {Cell.LSTM: k.layers.LSTM, Cell.GRU: k.layers.GRU, Cell.RNN: k.layers.SimpleRNN}
     inputs = k.Input(shape=(lookback, n_features), name="window")
-    anchored = config.anchor is not Anchor.NONE  # 'auto' is resolved before
+    # auto is resolved before
+    anchored = config.anchor in (Anchor.LAST, Anchor.SEASONAL, Anchor.LINEAR)
     layers = anchor_layers()
     x = layers.Relative(name="relative")(inputs) if anchored else inputs
     for depth, spec in enumerate(config.layers, start=1):
