@@ -13,9 +13,11 @@ ratios over the series. Goals (issue 15): at most 0.9 against the best of AutoET
 AutoTheta and AutoARIMA, at most 0.8 against seasonal naive, and no series worse than
 1.25 times seasonal naive; plus the coverage of the 80% and 95% intervals.
 
-    python bench/eval_defaults.py [SETTING ...]    # writes bench/eval_defaults.json
+    python bench/eval_defaults.py [--seeds 42,7] [SETTING ...]  # bench/eval_defaults.json
 
-Naming settings runs only those and updates their entries in the file.
+Naming settings runs only those and updates their entries in the file; ``--seeds`` sets
+the seeds (fewer: sooner). The file is rewritten after every series, so a run cut short
+keeps what it measured.
 """
 
 from __future__ import annotations
@@ -235,7 +237,7 @@ COMPETITORS = ("seasonal naive", "AutoETS", "AutoTheta", "AutoARIMA")
 STATISTICAL = COMPETITORS[1:]
 
 
-def evaluate(names: list[str]) -> dict:
+def evaluate(names: list[str], seeds: tuple[int, ...], save) -> dict:
     results: dict[str, dict] = {name: {} for name in names}
     quiet = Report(json_mode=True)
     quiet.console.quiet = True
@@ -244,30 +246,43 @@ def evaluate(names: list[str]) -> dict:
             path = Path(scratch) / "series.csv"
             pd.DataFrame(
                 {
-                    "date": pd.date_range("2020-01-01", periods=len(case.values), freq=case.freq),
+                    # 1900: 309 years of sunspots stay within pandas' timestamps
+                    "date": pd.date_range("1900-01-01", periods=len(case.values), freq=case.freq),
                     "value": case.values,
                 }
             ).to_csv(path, index=False)
             for name in names:
-                results[name][case.name] = score_case(path, case, *settings(case)[name], quiet)
+                results[name][case.name] = score_case(
+                    path, case, *settings(case)[name], seeds, quiet
+                )
                 line = results[name][case.name]["ratio"]
                 print(
                     f"{name:12} {case.name:38} "
                     + " ".join(f"{who} {line[who]:.3f}" for who in COMPETITORS),
                     flush=True,
                 )
-    return {"folds": FOLDS, "seeds": SEEDS, "summary": summarise(results), "series": results}
+                save(_results(results, seeds))
+    return _results(results, seeds)
+
+
+def _results(results: dict, seeds: tuple[int, ...]) -> dict:
+    return {"folds": FOLDS, "seeds": list(seeds), "summary": summarise(results), "series": results}
 
 
 def score_case(
-    path: Path, case: Case, window: WindowConfig, model: ModelConfig, quiet: Report
+    path: Path,
+    case: Case,
+    window: WindowConfig,
+    model: ModelConfig,
+    seeds: tuple[int, ...],
+    quiet: Report,
 ) -> dict:
     """One setting on one series, once per seed: MASE of the network and every competitor,
     the network's ratio to each, and its intervals' coverage."""
     window = dataclasses.replace(window, season=case.season, baselines=tuple(Baseline))
     started = time.perf_counter()
     runs = []
-    for seed in SEEDS:
+    for seed in seeds:
         table = run_backtest(
             path,
             DataConfig(),
@@ -323,8 +338,23 @@ def _geomean(values) -> float:
 
 
 def main() -> None:
-    names = sys.argv[1:] or list(settings(evaluation_set()[0]))
-    results = evaluate(names)
+    args, seeds = sys.argv[1:], SEEDS
+    if args[:1] == ["--seeds"]:
+        seeds, args = tuple(int(seed) for seed in args[1].split(",")), args[2:]
+    names = args or list(settings(evaluation_set()[0]))
+    out = ROOT / "bench" / "eval_defaults.json"
+    kept = json.loads(out.read_text()) if args and out.exists() else None
+
+    def save(results: dict) -> None:
+        """Write ``results``; a partial run keeps the other settings' entries (same seeds)."""
+        if kept is not None and kept.get("seeds") == results["seeds"]:
+            results = {
+                **results,
+                **{part: {**kept[part], **results[part]} for part in ("summary", "series")},
+            }
+        out.write_text(json.dumps(results, indent=2, default=float) + "\n")
+
+    results = evaluate(names, seeds, save)
     for name, line in results["summary"].items():
         ratios = ", ".join(f"{who} {ratio:.3f}" for who, ratio in line["ratio"].items())
         print(
@@ -333,13 +363,6 @@ def main() -> None:
             f"{line['worst_ratio_to_seasonal_naive']:.3f} ({line['worst_series']}); "
             f"coverage 80%: {line['mean_coverage_80']:.1f}, 95%: {line['mean_coverage_95']:.1f}"
         )
-    out = ROOT / "bench" / "eval_defaults.json"
-    if sys.argv[1:] and out.exists():  # a partial run keeps the other settings' results
-        kept = json.loads(out.read_text())
-        if kept.get("seeds") == results["seeds"]:
-            for part in ("summary", "series"):
-                results[part] = {**kept[part], **results[part]}
-    out.write_text(json.dumps(results, indent=2, default=float) + "\n")
 
 
 if __name__ == "__main__":
