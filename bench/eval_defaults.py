@@ -217,7 +217,8 @@ def settings(case: Case) -> dict[str, tuple[WindowConfig, ModelConfig]]:
     """The settings compared, by name. 'default' is what ``forecast train`` and ``forecast
     predict --steps H`` do with no flags (``--anchor auto``, the network emits the H steps
     at once); 'recursive' trains on one step and rolls it forward (``--horizon 1``);
-    'anchor-*' override the anchor; 'small' and 'large' change the network's size."""
+    'anchor-*' override the anchor; 'small' and 'large' change the network's size;
+    'members-3' is the median of three networks (``--members 3``)."""
     layers = parse_layers("bilstm:50")
     default = WindowConfig(lookback=None, horizon=None)
     return {
@@ -228,8 +229,10 @@ def settings(case: Case) -> dict[str, tuple[WindowConfig, ModelConfig]]:
         ),
         "anchor-last": (default, ModelConfig(layers, anchor=Anchor.LAST)),
         "anchor-none": (default, ModelConfig(layers, anchor=Anchor.NONE)),
+        "anchor-linear": (default, ModelConfig(layers, anchor=Anchor.LINEAR)),
         "small": (default, ModelConfig(parse_layers("lstm:16"), anchor=Anchor.AUTO)),
         "large": (default, ModelConfig(parse_layers("bilstm:64,bilstm:32"), anchor=Anchor.AUTO)),
+        "members-3": (default, ModelConfig(layers, anchor=Anchor.AUTO, members=3)),
     }
 
 
