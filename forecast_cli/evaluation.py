@@ -137,7 +137,8 @@ def baselines(
             else:
                 try:
                     each.append(statistical(method, values, at, steps, season))
-                except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+                # NotImplementedError: statsforecast's ETS on "tiny datasets" (4 rows)
+                except (ValueError, NotImplementedError, ArithmeticError, np.linalg.LinAlgError):
                     each.append(naive(values, at, steps))
                     failed += 1
         if failed:

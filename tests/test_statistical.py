@@ -54,6 +54,13 @@ def test_a_model_that_cannot_be_fitted_gives_way_to_the_naive_forecast(monkeypat
     ]
 
 
+def test_a_series_too_short_for_ets_gets_the_naive_forecast_not_a_crash():
+    # statsforecast's AutoETS raises NotImplementedError ("tiny datasets") on four rows
+    forecasts, notes = baselines([trend(6)], [np.array([4])], 2, None, (Baseline.ETS,))
+    np.testing.assert_array_equal(forecasts["AutoETS"][0], np.full((1, 2, 1), 7.0))  # the last of 4 rows
+    assert notes[0].startswith("AutoETS could not be fitted on 1 of 1 series")
+
+
 def test_many_series_leave_the_fitted_models_out_and_say_so():
     many = [trend(30)] * (evaluation.MOST_FITTED_SERIES + 1)
     forecasts, notes = baselines(many, [np.array([25])] * len(many), 2, None)
