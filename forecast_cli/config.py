@@ -51,7 +51,7 @@ class Head(StrEnum):
 class Anchor(StrEnum):
     """What the network's output is added to (see ``network``)."""
 
-    AUTO = "auto"  # seasonal or last, chosen from the training rows (resolve.auto_anchor)
+    AUTO = "auto"  # linear, from seasonal or last as chosen on the training rows (resolve)
     NONE = "none"  # the network forecasts the values themselves
     LAST = "last"  # the network forecasts the change from the window's last value
     SEASONAL = "seasonal"  # ...the change from the last observed season (seasonal naive)
@@ -405,8 +405,9 @@ class ModelConfig:
         panel=NETWORK,
         help="Forecast the values (none), or their change from the window's last "
         "value (last) or last season (seasonal: the network corrects seasonal naive), or "
-        "correct a linear regression on the window fitted to the training windows (linear); "
-        "auto: the season of the frequency, or one found in the training rows, else last.",
+        "correct a linear regression on the window fitted to the training windows (linear, "
+        "shrunk towards the season of the frequency, or one found in the training rows, "
+        "else the last value); auto: linear, trained beside an unanchored twin.",
     )
     merge_mode: MergeMode = option(
         MergeMode.CONCAT,

@@ -58,7 +58,9 @@ def resolve(
     is longer. With several series, the shortest decides the horizon and the anchor
     fits them all on average.
 
-    ``--anchor linear`` takes auto's choice as the base its regression starts from.
+    ``--anchor auto`` is the linear anchor (measured best, ``bench/eval_defaults.json``),
+    its regression shrunk towards the base ``auto_anchor`` picks: seasonal naive or the
+    last value.
 
     The season (seasonal naive, MASE's scale) is the anchor's period when the anchor is
     seasonal (or linear from a season), else ``--season``, else the frequency's.
@@ -71,15 +73,13 @@ def resolve(
     freq_season = season_from_freq(common_freq(panel))
     period = window.season or freq_season
     anchor, notes = model.anchor, []
-    if anchor in (Anchor.AUTO, Anchor.LINEAR):  # the linear anchor's base is auto's choice
+    if anchor in (Anchor.AUTO, Anchor.LINEAR):  # auto is linear, from the base found
         found, period, reason = auto_anchor(panel, window, horizon, max(steps, horizon))
-        if anchor is Anchor.AUTO:
-            anchor = found
-            notes.append(f"Anchor: {anchor} ({reason}); --anchor none|last|seasonal overrides it.")
-        else:
-            period = period if found is Anchor.SEASONAL else None
-            base = f"season of {period} steps" if period else "last value"
-            notes.append(f"Anchor: linear, from the {base} ({reason}).")
+        period = period if found is Anchor.SEASONAL else None
+        base = f"season of {period} steps" if period else "last value"
+        overrides = "; --anchor none|last|seasonal overrides it" if anchor is Anchor.AUTO else ""
+        notes.append(f"Anchor: linear, from the {base} ({reason}){overrides}.")
+        anchor = Anchor.LINEAR
     lookback = window.lookback
     if lookback is None:
         seasonal = anchor in (Anchor.SEASONAL, Anchor.LINEAR) and period is not None
@@ -133,7 +133,8 @@ def common_freq(panel: tuple[Series, ...]) -> str | None:
 def auto_anchor(
     panel: tuple[Series, ...], window: WindowConfig, horizon: int, steps: int
 ) -> tuple[Anchor, int | None, str]:
-    """``--anchor auto``: the anchor, its period and why.
+    """The base of the linear anchor (``auto`` and ``linear``): seasonal naive or the last
+    value, its period and why.
 
     ``--season N`` is taken as given if the window can hold it, and the last value is the
     anchor if it cannot. Otherwise the season the frequency implies is kept

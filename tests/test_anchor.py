@@ -41,22 +41,23 @@ STEPS = np.arange(400)
 def test_auto_keeps_the_frequencys_season_when_it_fits():
     daily = np.sin(2 * np.pi * STEPS / 24) + RNG.normal(0, 0.1, 400)
     window, model, notes = resolve("h", values=daily)
-    assert (model.anchor, model.season, window.lookback) == (Anchor.SEASONAL, 24, 24)
+    assert (model.anchor, model.season, window.lookback) == (Anchor.LINEAR, 24, 24)
     assert notes == [
-        "Anchor: seasonal (season 24 of frequency h); --anchor none|last|seasonal overrides it."
+        "Anchor: linear, from the season of 24 steps (season 24 of frequency h); --anchor "
+        "none|last|seasonal overrides it."
     ]
     window, model, _ = resolve("MS", values=np.sin(2 * np.pi * STEPS[:120] / 12))
-    assert (model.anchor, model.season, window.lookback) == (Anchor.SEASONAL, 12, 20)
+    assert (model.anchor, model.season, window.lookback) == (Anchor.LINEAR, 12, 20)
 
 
 def test_auto_finds_the_period_the_frequency_does_not_imply():
     # A 40-step cycle sampled hourly: repeating the day before fits it far worse.
     cycle = np.sin(2 * np.pi * STEPS / 40) + RNG.normal(0, 0.1, 400)
     window, model, notes = resolve("h", values=cycle)
-    assert (model.anchor, model.season, window.lookback) == (Anchor.SEASONAL, 40, 40)
+    assert (model.anchor, model.season, window.lookback) == (Anchor.LINEAR, 40, 40)
     assert "the training rows repeat every 40 steps" in notes[0]
     _, model, _ = resolve(None, values=cycle)  # no time column: found all the same
-    assert (model.anchor, model.season) == (Anchor.SEASONAL, 40)
+    assert (model.anchor, model.season) == (Anchor.LINEAR, 40)
 
 
 @pytest.mark.parametrize("draw", range(3))
@@ -64,17 +65,17 @@ def test_auto_anchors_on_the_last_value_when_nothing_repeats(draw):
     rng = np.random.default_rng(draw)
     for values in (rng.normal(0, 1, 400), np.cumsum(rng.normal(0, 1, 400))):
         window, model, notes = resolve(None, values=values)
-        assert (model.anchor, window.lookback) == (Anchor.LAST, 20)
+        assert (model.anchor, model.season, window.lookback) == (Anchor.LINEAR, 1, 20)
         assert "no season fits the training rows" in notes[0]
 
 
 def test_auto_takes_season_as_given_and_stays_within_lookback():
     _, model, notes = resolve(None, season=5)
-    assert (model.anchor, model.season) == (Anchor.SEASONAL, 5)
+    assert (model.anchor, model.season) == (Anchor.LINEAR, 5)
     assert "--season 5" in notes[0]
     daily = np.sin(2 * np.pi * STEPS / 24)
     _, model, _ = resolve("h", lookback=8, values=daily)  # a day does not fit in 8 steps
-    assert model.anchor is Anchor.LAST
+    assert (model.anchor, model.season) == (Anchor.LINEAR, 1)  # from the last value
 
 
 def test_explicit_choices_are_kept_or_refused_clearly():
@@ -131,12 +132,12 @@ def test_auto_keeps_whichever_of_anchored_and_plain_validates_better(cli, sine_c
     assert result.exit_code == 0, result.output
     note = re.search(
         r"Kept the network anchored on (\w+): validation loss by anchor "
-        r"seasonal ([\d.]+), none ([\d.]+) \(the unanchored one is kept only if 20% lower\)",
+        r"linear ([\d.]+), none ([\d.]+) \(the unanchored one is kept only if 20% lower\)",
         flat(result.stderr),
     )
     assert note, result.stderr
     plain_wins = float(note[3]) < 0.8 * float(note[2])
-    assert note[1] == ("none" if plain_wins else "seasonal")
+    assert note[1] == ("none" if plain_wins else "linear")
     card = json.loads((tmp_path / "forecast-model" / CARD_FILE).read_text())
     assert card["model"]["anchor"] == note[1]
     assert (tmp_path / "forecast-model" / "model.keras").exists()

@@ -60,7 +60,8 @@ def test_one_file_gives_the_same_season_and_anchor_in_every_command(cli, write_c
     ]
     assert seasons == [40, 40, 40] and card["data"]["season"] == 40
     for result in (trained, compared, backtested):
-        assert "Anchor: seasonal (the training rows repeat every 40 steps)" in result.stderr
+        expected = "Anchor: linear, from the season of 40 steps (the training rows repeat every 40"
+        assert expected in result.stderr
 
 
 def test_compare_and_backtest_through_the_api(tmp_path):

@@ -25,7 +25,8 @@ def test_train_then_predict_with_no_flags(cli, sine_csv, tmp_path):
         "model_dir",
     }
     assert summary["model_dir"] == str(tmp_path / "forecast-model")
-    assert summary["epochs_run"] == 2 and summary["params"] == 4 * (4 * (1 + 4) + 4) + 5 * 20
+    lstm, dense, regression = 4 * (4 * (1 + 4) + 4), 5 * 20, (8 + 1) * 20  # the anchor's, fixed
+    assert summary["epochs_run"] == 2 and summary["params"] == lstm + dense + regression
     assert 0 < summary["val_mae"] <= summary["val_rmse"] < 1.0
     # The human report (on stderr with --json) shows the tensor shapes before training:
     # 128 training rows and 32 validation rows, cut into windows of 8 steps followed by

@@ -410,8 +410,10 @@ def test_a_season_longer_than_the_data_is_named_when_it_is_refused(run, data, ou
     if result.exit_code != 0:
         line = error_line(result)
         assert "--season" in line and "--lookback 500" not in line, line
-    else:  # the window cannot hold the season, so auto anchors on the last value, and says why
-        assert "Anchor: last (--season 500 is longer than a window of" in result.output
+    else:  # the window cannot hold the season, so auto starts from the last value, and says why
+        assert "Anchor: linear, from the last value (--season 500 is longer than a window of" in (
+            result.output
+        )
 
 
 def test_a_seasonal_anchor_longer_than_the_data_names_the_season(run, data, out):
