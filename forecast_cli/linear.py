@@ -51,7 +51,7 @@ def fit_linear_anchor(
         scale = np.append(np.full(lookback, 1 / spread), 1.0)  # the intercept stays as is
         pieces = [(f * scale, y) for f, y in pieces]
         penalty = _choose(pieces)
-        weights = _solve(*_stacked(pieces), penalty) * scale[:, None]
+        weights = _solve(_moments(*_stacked(pieces)), penalty) * scale[:, None]
         kernels.append(weights[:-1])
         biases.append(weights[-1])
         penalties.append(penalty)
@@ -76,14 +76,20 @@ def _choose(pieces) -> float:
     held = [max(1, int(HELD_OUT * len(f))) for f, _ in pieces]
     if any(len(f) - n < 1 for (f, _), n in zip(pieces, held, strict=True)):
         return PENALTIES[-1]
-    fit = _stacked([(f[:-n], y[:-n]) for (f, y), n in zip(pieces, held, strict=True)])
+    fit = _moments(*_stacked([(f[:-n], y[:-n]) for (f, y), n in zip(pieces, held, strict=True)]))
     check = _stacked([(f[-n:], y[-n:]) for (f, y), n in zip(pieces, held, strict=True)])
-    errors = [np.mean((check[0] @ _solve(*fit, p) - check[1]) ** 2) for p in PENALTIES]
+    errors = [np.mean((check[0] @ _solve(fit, p) - check[1]) ** 2) for p in PENALTIES]
     return PENALTIES[int(np.argmin(errors))]
 
 
-def _solve(features: np.ndarray, targets: np.ndarray, penalty: float) -> np.ndarray:
+def _moments(features: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``X'X`` and ``X'y``, computed once for every penalty tried."""
+    return features.T @ features, features.T @ targets
+
+
+def _solve(moments: tuple[np.ndarray, np.ndarray], penalty: float) -> np.ndarray:
     """Ridge weights ``(features, horizon)``; the intercept (last feature) is not shrunk."""
-    shrink = np.eye(features.shape[1]) * penalty
+    gram, cross = moments
+    shrink = np.eye(len(gram)) * penalty
     shrink[-1, -1] = 0.0
-    return np.linalg.solve(features.T @ features + shrink, features.T @ targets)
+    return np.linalg.solve(gram + shrink, cross)

@@ -26,7 +26,7 @@ from forecast_cli.config import (
 from forecast_cli.errors import ForecastError
 from forecast_cli.evaluation import scores
 from forecast_cli.forecasting import Origins, forecast_from
-from forecast_cli.linear import fit_linear_anchor
+from forecast_cli.linear import LinearAnchor, fit_linear_anchor
 from forecast_cli.loading import FRAME, STDIN, Series
 from forecast_cli.network import build_model, ensemble, set_linear_anchor
 from forecast_cli.resolve import common_freq
@@ -84,6 +84,18 @@ class Prepared:
     @property
     def targets(self) -> tuple[str, ...]:
         return self.parts[0].series.targets
+
+    def linear_anchor(self, period: int) -> LinearAnchor:
+        """The linear anchor's regression on every series' training windows, fitted once
+        per base period however many networks (candidates, members) start from it."""
+        if period not in self._linear_anchors:
+            parts = [part.train for part in self.parts]
+            self._linear_anchors[period] = fit_linear_anchor(parts, len(self.targets), period)
+        return self._linear_anchors[period]
+
+    @cached_property
+    def _linear_anchors(self) -> dict[int, LinearAnchor]:
+        return {}
 
     @property
     def panel(self) -> tuple[Series, ...]:
@@ -168,8 +180,7 @@ def build_network(model_config: ModelConfig, prepared: Prepared, seed: int, name
         name=name,
     )
     if model_config.anchor is Anchor.LINEAR:
-        parts = [part.train for part in prepared.parts]
-        fitted = fit_linear_anchor(parts, targets.shape[2], model_config.season)
+        fitted = prepared.linear_anchor(model_config.season)
         set_linear_anchor(model, fitted.kernel, fitted.bias)
     return model
 
@@ -199,8 +210,8 @@ def build_candidates(
 ) -> Networks:
     """A fresh network per configuration of every candidate (a network and its twins, see
     ``choices``) and member of its ensemble (``--members``; member ``m`` is drawn from
-    ``seed + m`` as if it were alone). ``names`` name each candidate (default
-    ``network``); a member adds its number, a twin its anchor."""
+    ``seed + m`` as if it were alone). ``names`` name each candidate's first network
+    (default ``network``); a later member adds its number, a twin its anchor."""
     names = names or [f"network_{i}" if i else "network" for i in range(len(candidates))]
     return [
         [
@@ -208,14 +219,12 @@ def build_candidates(
                 (config, build_network(config, prepared, seed + member, f"{prefix}{suffix}"))
                 for config, suffix in zip(twins, _twin_suffixes(twins), strict=True)
             ]
-            for member, prefix in enumerate(_member_names(name, twins[0].members))
+            for member, prefix in enumerate(
+                [name] + [f"{name}_m{m}" for m in range(1, twins[0].members)]
+            )
         ]
         for twins, name in zip(candidates, names, strict=True)
     ]
-
-
-def _member_names(name: str, members: int) -> list[str]:
-    return [name] if members == 1 else [f"{name}_m{m}" for m in range(members)]
 
 
 def _twin_suffixes(twins: list[ModelConfig]) -> list[str]:
@@ -248,9 +257,10 @@ def fit_candidates(
         races=[[model.name for _, model in twins] for twins in every],
     )
     chosen = []
-    for members, name in zip(networks, _candidate_names(networks), strict=True):
+    for members in networks:
         picks = [_pick(twins, results) for twins in members]
         config, _, result, _ = picks[0]
+        name = f"{members[0][0][1].name}_median"  # the candidate's first network's, extended
         model = ensemble([model for _, model, _, _ in picks], name)
         chosen.append((config, model, result, _kept_note(picks, len(members[0]) > 1)))
     forecasts = validation_forecasts([(m, c.head) for c, m, _, _ in chosen], prepared)
@@ -258,11 +268,6 @@ def fit_candidates(
         Trained(model, config, result, note, scores(prepared, forecast), forecast)
         for (config, model, result, note), forecast in zip(chosen, forecasts, strict=True)
     ]
-
-
-def _candidate_names(networks: Networks) -> list[str]:
-    """Each candidate's name: its first network's, less the member number."""
-    return [members[0][0][1].name.removesuffix("_m0") for members in networks]
 
 
 def _pick(twins: Twins, results: dict) -> tuple:

@@ -84,8 +84,6 @@ def resolve(
     if lookback is None:
         seasonal = anchor in (Anchor.SEASONAL, Anchor.LINEAR) and period is not None
         lookback = max(DEFAULT_LOOKBACK, period) if seasonal else DEFAULT_LOOKBACK
-    if anchor is Anchor.LINEAR and period is not None and period > lookback:
-        period = None  # a season longer than the window cannot be the base: the last value is
     if anchor is Anchor.SEASONAL:
         if period is None:
             raise ForecastError(

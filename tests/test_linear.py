@@ -83,6 +83,8 @@ def test_an_untrained_linear_network_is_its_regression_and_survives_saving(trend
     model = build_network(config, trended, seed=1)
     inputs, targets = trended.val
     fitted = fit_linear_anchor([part.train for part in trended.parts], 1, 4)
+    assert trended.linear_anchor(4) is trended.linear_anchor(4)  # fitted once per period
+    np.testing.assert_array_equal(trended.linear_anchor(4).kernel, fitted.kernel)
     expected = linear_forecast(fitted, inputs, 4)
     output = final_step(np.asarray(model(inputs)), config.head)[..., 0]
     np.testing.assert_allclose(output, expected, atol=1e-5)

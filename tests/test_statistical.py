@@ -57,7 +57,8 @@ def test_a_model_that_cannot_be_fitted_gives_way_to_the_naive_forecast(monkeypat
 def test_a_series_too_short_for_ets_gets_the_naive_forecast_not_a_crash():
     # statsforecast's AutoETS raises NotImplementedError ("tiny datasets") on four rows
     forecasts, notes = baselines([trend(6)], [np.array([4])], 2, None, (Baseline.ETS,))
-    np.testing.assert_array_equal(forecasts["AutoETS"][0], np.full((1, 2, 1), 7.0))  # the last of 4 rows
+    last = np.full((1, 2, 1), 7.0)  # the last of the 4 rows, repeated
+    np.testing.assert_array_equal(forecasts["AutoETS"][0], last)
     assert notes[0].startswith("AutoETS could not be fitted on 1 of 1 series")
 
 
