@@ -10,7 +10,7 @@ from test_anchor import resolve, series
 
 from forecast_cli.artifacts import CARD_FILE, load_model_dir
 from forecast_cli.config import Anchor, ModelConfig, Scale, Windows, parse_layers
-from forecast_cli.linear import PENALTIES, base_rows, fit_linear_anchor
+from forecast_cli.linear import PENALTIES, _fit_span, base_rows, fit_linear_anchor, spans
 from forecast_cli.network import final_step
 from forecast_cli.pipeline import build_network, prepare
 from forecast_cli.windows import make_windows
@@ -55,7 +55,20 @@ def test_on_a_noisy_season_it_averages_seasons_rather_than_repeat_the_last():
 def test_the_penalty_is_the_largest_when_a_series_has_too_few_windows_to_hold_out():
     inputs, targets = windows_of(np.arange(10.0), 8, 2)
     assert len(inputs) == 1
-    assert fit_linear_anchor([(inputs, targets)], 1, 1).penalties == (PENALTIES[-1],)
+    assert fit_linear_anchor([(inputs, targets)], 1, 1).penalties == ((PENALTIES[-1],) * 2,)
+
+
+def test_the_anchor_is_the_mean_of_a_last_season_and_a_whole_window_regression():
+    season = np.tile([0.0, 3.0, 1.0, -2.0], 40) + 0.02 * np.arange(160) + RNG.normal(0, 0.3, 160)
+    inputs, targets = windows_of(season, 12, 4)
+    assert spans(12, 4) == [4, 12] and spans(12, 1) == [2, 12] and spans(8, 24) == [8]
+    both = fit_linear_anchor([(inputs, targets)], 1, period=4)
+    short = fit_linear_anchor([(inputs[:, -4:], targets)], 1, period=4)  # the last season only
+    whole, whole_bias, _ = _fit_span([(inputs[..., 0], targets[..., 0])], base_rows(12, 4, 4), 12)
+    padded = np.concatenate([np.zeros((8, 4)), short.kernel[0]])
+    np.testing.assert_allclose(both.kernel[0], (padded + whole) / 2, atol=1e-6)
+    np.testing.assert_allclose(both.bias[0], (short.bias[0] + whole_bias) / 2, atol=1e-6)
+    assert np.abs(whole[:8]).max() > 0.01  # the whole window's regression reads older rows
 
 
 @pytest.fixture(scope="module")
