@@ -38,6 +38,7 @@ from forecast_cli.config import (
     Anchor,
     BacktestConfig,
     Baseline,
+    Combine,
     DataConfig,
     ModelConfig,
     Refit,
@@ -218,7 +219,9 @@ def settings(case: Case) -> dict[str, tuple[WindowConfig, ModelConfig]]:
     predict --steps H`` do with no flags (``--anchor auto``, the network emits the H steps
     at once); 'recursive' trains on one step and rolls it forward (``--horizon 1``);
     'anchor-*' override the anchor; 'small' and 'large' change the network's size;
-    'members-3' is the median of three networks (``--members 3``)."""
+    'members-3' is the median of three networks (``--members 3``). Every setting but
+    'no-combine' averages the network's forecast with the statistical models chosen on
+    validation (``--combine auto``); the backtest also scores its network alone."""
     layers = parse_layers("bilstm:50")
     default = WindowConfig(lookback=None, horizon=None)
     return {
@@ -233,6 +236,7 @@ def settings(case: Case) -> dict[str, tuple[WindowConfig, ModelConfig]]:
         "small": (default, ModelConfig(parse_layers("lstm:16"), anchor=Anchor.AUTO)),
         "large": (default, ModelConfig(parse_layers("bilstm:64,bilstm:32"), anchor=Anchor.AUTO)),
         "members-3": (default, ModelConfig(layers, anchor=Anchor.AUTO, members=3)),
+        "no-combine": (default, ModelConfig(layers, anchor=Anchor.AUTO, combine=Combine.NONE)),
     }
 
 
@@ -299,9 +303,12 @@ def score_case(
         runs.append(table[table["fold"] == "all"].set_index("method"))
     mase = {who: runs[0].loc[who, "mase"] for who in COMPETITORS}
     network = [run.loc["model", "mase"] for run in runs]
+    # the network without the statistical models its forecast is averaged with
+    alone = [run.loc["network alone", "mase"] for run in runs if "network alone" in run.index]
     return {
         "mase": _geomean(network),
         "mase_per_seed": network,
+        **({"network_alone_mase": _geomean(alone)} if alone else {}),
         "competitors_mase": mase,
         "ratio": {who: _geomean([m / mase[who] for m in network]) for who in COMPETITORS},
         "coverage_80": float(np.mean([run.loc["model", "coverage_80"] for run in runs])),
@@ -333,6 +340,15 @@ def summarise(results: dict[str, dict]) -> dict:
             "real_mean_coverage_80": float(np.nanmean([r["coverage_80"] for r in real.values()])),
             "real_mean_coverage_95": float(np.nanmean([r["coverage_95"] for r in real.values()])),
         }
+        if all("network_alone_mase" in r for r in per_case.values()):
+            # what the network's forecast scores without the statistical models it is
+            # averaged with: how much of the score is the network's own
+            summary[name]["network_alone_ratio_to_best_statistical"] = max(
+                _geomean(
+                    [r["network_alone_mase"] / r["competitors_mase"][w] for r in per_case.values()]
+                )
+                for w in STATISTICAL
+            )
     return summary
 
 
@@ -362,7 +378,9 @@ def main() -> None:
         ratios = ", ".join(f"{who} {ratio:.3f}" for who, ratio in line["ratio"].items())
         print(
             f"{name:12} MASE ratio to {ratios} (real series: best statistical "
-            f"{line['real_ratio_to_best_statistical']:.3f}); worst to seasonal naive "
+            f"{line['real_ratio_to_best_statistical']:.3f}; the network alone: "
+            f"{line.get('network_alone_ratio_to_best_statistical', float('nan')):.3f}); "
+            "worst to seasonal naive "
             f"{line['worst_ratio_to_seasonal_naive']:.3f} ({line['worst_series']}); "
             f"coverage 80%: {line['mean_coverage_80']:.1f}, 95%: {line['mean_coverage_95']:.1f}"
         )

@@ -17,7 +17,7 @@ import platform
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -27,6 +27,7 @@ import pandas as pd
 
 from forecast_cli import __version__
 from forecast_cli.config import (
+    Baseline,
     DataConfig,
     ModelConfig,
     RuntimeConfig,
@@ -76,6 +77,13 @@ class ModelCard:
     metrics: dict  # val_mae, val_rmse, per target
     versions: dict
     created: str
+    # the statistical models each series' forecast is averaged with, by series name as
+    # ``scalers``; none (the network alone) for a series not named
+    combination: dict[str | None, tuple[Baseline, ...]] = field(default_factory=dict)
+
+    def combined(self, name: str | None) -> tuple[Baseline, ...]:
+        """What the forecast of series ``name`` averages with the network's."""
+        return self.combination.get(name, ())
 
     def to_dict(self) -> dict:
         data = to_dict(self.data)
@@ -90,6 +98,7 @@ class ModelCard:
             "window": window,
             "scaling": _scaling_to_dict(self.scalers),
             "model": {**self.model.to_dict(), "params": self.params},
+            "combination": _combination_to_dict(self.combination, list(self.scalers)),
             "training": {**to_dict(self.training), **to_dict(self.runtime), **self.outcome},
             "metrics": self.metrics,
         }
@@ -111,7 +120,22 @@ class ModelCard:
             metrics=card["metrics"],
             versions=card["versions"],
             created=card["created"],
+            combination=_combination_from_dict(card.get("combination", [])),
         )
+
+
+def _combination_to_dict(combination: dict, names: list) -> list | dict:
+    """One series' models as a list of their names (``[]``: the network alone); several
+    series' by name, as the scaling is."""
+    if names == [None]:
+        return [str(m) for m in combination.get(None, ())]
+    return {name: [str(m) for m in combination.get(name, ())] for name in names}
+
+
+def _combination_from_dict(saved: list | dict) -> dict[str | None, tuple[Baseline, ...]]:
+    if isinstance(saved, list):
+        return {None: tuple(Baseline(m) for m in saved)}
+    return {name: tuple(Baseline(m) for m in models) for name, models in saved.items()}
 
 
 def _scaling_to_dict(scalers: dict[str | None, Scaler]) -> dict:

@@ -4,8 +4,9 @@ The last ``folds x steps`` rows are cut into ``folds`` consecutive test blocks. 
 ``k`` knows only the rows before its cut-off: it trains (or fine-tunes the previous
 fold's network) on them, with its own validation tail and scaling, then forecasts the
 ``steps`` rows after the cut-off as ``forecast predict`` would (rolling the network's
-``horizon`` forward), which are scored next to the naive and seasonal-naive forecasts
-made from the same rows.
+``horizon`` forward, averaged with the statistical models chosen on the fold's
+validation tail), which are scored next to the network alone and the baselines made
+from the same rows.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from forecast_cli.combination import combined, label
 from forecast_cli.config import (
     BacktestConfig,
+    Combine,
     DataConfig,
     ModelConfig,
     Refit,
@@ -48,6 +51,7 @@ from forecast_cli.runtime import one_machine, use_device
 from forecast_cli.windows import rows_ahead
 
 MODEL = "model"
+NETWORK = "network alone"  # the model's network without its combination, beside it
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class Fold:
     # series' validation tail was too short to calibrate them.
     widths: dict[int, np.ndarray]
     anchor: str  # of the network kept
+    combined: str = "network"  # what its forecast averages (``combination.label``)
     notes: tuple[str, ...] = ()  # about the baselines
 
 
@@ -172,7 +177,7 @@ def run_backtest(
     report.folds_kept(results, len(settings.models) > 1, bool(options.levels))
     table = fold_table(results, season, options.levels, MODEL)
     overall = table[table["fold"] == "all"].set_index("method")["mase"]
-    others = overall.drop(MODEL).dropna().to_dict()
+    others = overall.drop([MODEL, NETWORK], errors="ignore").dropna().to_dict()
     notes = [note for fold in results for note in fold.notes]
     report.notes(
         list(dict.fromkeys(notes + beaten(overall[MODEL], others, "the network over the folds")))
@@ -259,21 +264,35 @@ def _fold(
         dataclasses.replace(origins(p, np.array([cutoff])), values=series.values)
         for p, series, cutoff in zip(prepared.parts, panel, starts, strict=True)
     ]
-    (model,) = forecast_from(
+    (network,) = forecast_from(
         [(trained.model, trained.config.head)], at_cutoff, windows.lookback, steps, n_targets
+    )
+    model, unfitted = combined(
+        network, at_cutoff, list(trained.combined), steps, settings.season, n_targets
     )
     history = [p.series.values[:, :n_targets] for p in prepared.parts]
     cut = [np.array([cutoff]) for cutoff in starts]
     at_cut, notes = baselines(history, cut, steps, settings.season, windows.baselines)
-    forecasts = {MODEL: np.concatenate(model)} | {
+    notes += unfitted
+    alone = {NETWORK: np.concatenate(network)} if trained.config.combine is Combine.AUTO else {}
+    forecasts = {MODEL: np.concatenate(model), **alone} | {
         name: np.concatenate(each) for name, each in at_cut.items()
     }
     actual = np.stack(
         [s.values[c : c + steps, :n_targets] for s, c in zip(panel, starts, strict=True)]
     )
     widths = _widths(trained, prepared, steps, settings.levels)
-    anchor = str(trained.config.anchor)
-    fold = Fold(number, starts[0], actual, forecasts, history, widths, anchor, tuple(notes))
+    fold = Fold(
+        number,
+        starts[0],
+        actual,
+        forecasts,
+        history,
+        widths,
+        str(trained.config.anchor),
+        label(trained.combined),
+        tuple(notes),
+    )
     return fold, trained
 
 
@@ -287,13 +306,16 @@ def _widths(trained: Trained, prepared, steps: int, levels: tuple[int, ...]) -> 
             trained.model,
             trained.config.head,
             [
-                Calibration(p.series.values, p.scaler, p.split.train_rows, p.series.known_ahead)
-                for p in prepared.parts
+                Calibration(
+                    p.series.values, p.scaler, p.split.train_rows, p.series.known_ahead, chosen
+                )
+                for p, chosen in zip(prepared.parts, trained.combined, strict=True)
             ],
             prepared.windows.lookback,
             steps,
             len(prepared.targets),
             levels,
+            prepared.windows.season,
         )
     except ForecastError:  # too short a validation tail to calibrate: no coverage
         return {}

@@ -27,6 +27,7 @@ from forecast_cli.artifacts import (
     write_comparison,
 )
 from forecast_cli.candidates import Candidate
+from forecast_cli.combination import combined
 from forecast_cli.config import (
     CompareConfig,
     DataConfig,
@@ -268,8 +269,13 @@ def _train_all(prepared: Prepared, job: _Job, on_epoch) -> _Run:
         job.steps,
         len(prepared.targets),
     )
-    run = _Run({}, {}, {}, [])
-    for candidate, one, future in zip(job.candidates, trained, futures, strict=True):
+    run, fits = _Run({}, {}, {}, []), {}
+    for candidate, one, network in zip(job.candidates, trained, futures, strict=True):
+        chosen, season = list(one.combined), windows.season
+        future, unfitted = combined(
+            network, ends, chosen, job.steps, season, len(prepared.targets), fits
+        )
+        run.notes.extend(unfitted)
         card = model_card(prepared, job.data, job.training, job.runtime, one)
         run.scores[candidate.label] = {
             **one.metrics,
@@ -279,8 +285,7 @@ def _train_all(prepared: Prepared, job: _Job, on_epoch) -> _Run:
         }
         run.val_fits[candidate.label] = one.val_forecast[:, 0]
         run.forecasts[candidate.label] = np.concatenate(future)
-        if one.note:
-            run.notes.append(f"{candidate.label}: {one.note}")
+        run.notes.extend(f"{candidate.label}: {note}" for note in one.notes)
         if job.save_to is not None:
             save_model_dir(job.save_to / candidate.slug, one.model, card, one.result.history)
     return run

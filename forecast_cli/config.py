@@ -58,6 +58,13 @@ class Anchor(StrEnum):
     LINEAR = "linear"  # ...the correction to a ridge regression on the window (``linear``)
 
 
+class Combine(StrEnum):
+    """What the forecast averages the network's with (see ``combination``)."""
+
+    AUTO = "auto"  # per series, the statistical models that help it on validation, if any
+    NONE = "none"  # the network's forecast alone
+
+
 class HeadChoice(StrEnum):
     """``forecast compare --head``: one head, or both."""
 
@@ -423,6 +430,15 @@ class ModelConfig:
         help="Networks in the model, each drawn from its own seed (--seed, --seed + 1, ...) "
         "and trained on the same batches; the forecast is their median.",
     )
+    combine: Combine = option(
+        Combine.AUTO,
+        case_sensitive=False,
+        panel=NETWORK,
+        help="auto: each series' forecast is the mean of the network's and of those of "
+        "AutoETS, AutoTheta and AutoARIMA (seasons up to 12) whose mean with it forecast "
+        "the validation windows best, the network's alone if none helps; none: the "
+        "network's alone.",
+    )
     season: int = 1  # the period of the seasonal (or linear's) anchor, once resolved
 
     def __post_init__(self) -> None:
@@ -443,6 +459,7 @@ class ModelConfig:
             "anchor": str(self.anchor),
             "season": self.season,
             "members": self.members,
+            "combine": str(self.combine),
         }
 
     @classmethod
@@ -455,6 +472,7 @@ class ModelConfig:
             anchor=Anchor(data["anchor"]),
             season=int(data["season"]),
             members=int(data.get("members", 1)),  # cards written before ensembles had one
+            combine=Combine(data.get("combine", "none")),  # ...and before combinations
         )
 
 

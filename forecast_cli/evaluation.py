@@ -14,7 +14,7 @@ import pandas as pd
 from forecast_cli.baselines import naive, seasonal_naive
 from forecast_cli.config import DEFAULT_BASELINES, Baseline
 from forecast_cli.metrics import mae, mase, rmse, smape
-from forecast_cli.statistical import statistical
+from forecast_cli.statistical import FIT_ERRORS, statistical
 
 NAIVE, SEASONAL = Baseline.NAIVE.title, Baseline.SNAIVE.title
 # The statistical models are fitted per series and run forward per origin: beyond this
@@ -66,13 +66,16 @@ def _mase(prepared, predicted: np.ndarray) -> float:
 
 def validation_baselines(prepared) -> tuple[dict[str, np.ndarray], list[str]]:
     """``baselines`` at every validation window of ``prepared`` (each series' own history,
-    fitted on its training rows), stacked over the series: ``(windows, horizon, targets)``."""
+    fitted on its training rows), stacked over the series: ``(windows, horizon, targets)``.
+    The statistical models are ``prepared``'s own fits (``Prepared.val_fitted``)."""
     season, _ = baseline_season(prepared)
-    n_targets = len(prepared.targets)
-    history = [part.series.values[:, :n_targets] for part in prepared.parts]
-    at = [part.val_origins for part in prepared.parts]
     forecasts, notes = baselines(
-        history, at, prepared.windows.horizon, season, prepared.windows.baselines
+        prepared.history,
+        prepared.val_origins,
+        prepared.windows.horizon,
+        season,
+        prepared.windows.baselines,
+        fit=prepared.val_fitted,
     )
     return {name: np.concatenate(each) for name, each in forecasts.items()}, notes
 
@@ -99,54 +102,82 @@ def baseline_season(prepared) -> tuple[int | None, list[str]]:
     return season, []
 
 
+def too_many_to_fit(origins: list[np.ndarray]) -> str | None:
+    """Why the statistical models are not fitted to series with these origins (too many
+    series, or origins in one), else None."""
+    most = max(len(at) for at in origins)
+    if len(origins) <= MOST_FITTED_SERIES and most <= MOST_FITTED_ORIGINS:
+        return None
+    return (
+        f"fitted per series and run per origin, they would take long on {len(origins)} "
+        f"series of up to {most} origins (at most {MOST_FITTED_SERIES} series and "
+        f"{MOST_FITTED_ORIGINS} origins)"
+    )
+
+
+def fitted(
+    method: Baseline,
+    history: list[np.ndarray],
+    origins: list[np.ndarray],
+    steps: int,
+    season: int | None,
+) -> list[np.ndarray | None]:
+    """The statistical model ``method`` fitted on each series' ``history`` before its first
+    origin, forecasting ``(origins, steps, targets)`` from each; None for a series it
+    cannot be fitted on."""
+    each = []
+    for values, at in zip(history, origins, strict=True):
+        try:
+            each.append(statistical(method, values, at, steps, season))
+        except FIT_ERRORS:
+            each.append(None)
+    return each
+
+
 def baselines(
     history: list[np.ndarray],
     origins: list[np.ndarray],
     steps: int,
     season: int | None,
     methods: tuple[Baseline, ...] = DEFAULT_BASELINES,
+    fit=None,
 ) -> tuple[dict[str, list[np.ndarray]], list[str]]:
     """Each of ``methods``' forecasts ``(origins, steps, targets)`` of each series from its
     ``history`` (rows, targets) before each of its origins, by name in the tables; and
     notes.
 
     Seasonal naive needs a season. The statistical models are fitted on each series' rows
-    before its first origin; where one cannot be fitted, the naive forecast stands in
-    (as statsforecast's own fallback does) and a note says so.
+    before its first origin (``fitted``, or ``fit(method)`` where the caller has them
+    already); where one cannot be fitted, the naive forecast stands in (as
+    statsforecast's own fallback does) and a note says so.
     """
     forecasts, notes = {}, []
-    fitted = [m for m in methods if m not in (Baseline.NAIVE, Baseline.SNAIVE)]
-    most_origins = max(len(at) for at in origins)
-    if fitted and (len(history) > MOST_FITTED_SERIES or most_origins > MOST_FITTED_ORIGINS):
-        notes.append(
-            f"{', '.join(m.title for m in fitted)} left out: fitted per series and run "
-            f"per origin, they would take long on {len(history)} series of up to "
-            f"{most_origins} origins (at most {MOST_FITTED_SERIES} series and "
-            f"{MOST_FITTED_ORIGINS} origins)."
-        )
-        methods = tuple(m for m in methods if m not in fitted)
+    statistical_ones = [m for m in methods if m not in (Baseline.NAIVE, Baseline.SNAIVE)]
+    why_not = too_many_to_fit(origins)
+    if statistical_ones and why_not:
+        notes.append(f"{', '.join(m.title for m in statistical_ones)} left out: {why_not}.")
+        methods = tuple(m for m in methods if m not in statistical_ones)
+    fit = fit or (lambda method: fitted(method, history, origins, steps, season))
+    pairs = list(zip(history, origins, strict=True))
     for method in methods:
-        if method is Baseline.SNAIVE and season is None:
-            continue
-        each, failed = [], 0
-        for values, at in zip(history, origins, strict=True):
-            if method is Baseline.NAIVE:
-                each.append(naive(values, at, steps))
-            elif method is Baseline.SNAIVE:
-                each.append(seasonal_naive(values, at, steps, season))
-            else:
-                try:
-                    each.append(statistical(method, values, at, steps, season))
-                # NotImplementedError: statsforecast's ETS on "tiny datasets" (4 rows)
-                except (ValueError, NotImplementedError, ArithmeticError, np.linalg.LinAlgError):
-                    each.append(naive(values, at, steps))
-                    failed += 1
-        if failed:
-            notes.append(
-                f"{method.title} could not be fitted on {failed} of {len(history)} "
-                "series: the naive forecast stands in there."
-            )
-        forecasts[method.title] = each
+        if method is Baseline.NAIVE:
+            forecasts[method.title] = [naive(values, at, steps) for values, at in pairs]
+        elif method is Baseline.SNAIVE and season is not None:
+            forecasts[method.title] = [
+                seasonal_naive(values, at, steps, season) for values, at in pairs
+            ]
+        elif method not in (Baseline.NAIVE, Baseline.SNAIVE):
+            models = fit(method)
+            failed = sum(forecast is None for forecast in models)
+            if failed:
+                notes.append(
+                    f"{method.title} could not be fitted on {failed} of {len(history)} "
+                    "series: the naive forecast stands in there."
+                )
+            forecasts[method.title] = [
+                naive(values, at, steps) if forecast is None else forecast
+                for (values, at), forecast in zip(pairs, models, strict=True)
+            ]
     return forecasts, notes
 
 

@@ -2,9 +2,10 @@
 
 The network forecasts ``steps`` ahead from every origin in the validation tail (rows the
 network was not fitted to), exactly as it will forecast the future: recursively, from the
-windows before each origin. For each step ahead ``h`` and target, the absolute errors of
-those forecasts give the interval's half-width at level ``q``: their
-``ceil((n + 1) q) / n`` empirical quantile over the ``n`` origins, the split-conformal
+windows before each origin, averaged with the statistical models the series' forecast
+combines (fitted on the rows before the tail). For each step ahead ``h`` and target,
+the absolute errors of those forecasts give the interval's half-width at level ``q``:
+their ``ceil((n + 1) q) / n`` empirical quantile over the ``n`` origins, the split-conformal
 rule that covers a new point with probability at least ``q`` when errors are exchangeable.
 A global network's series share one calibration, each series' errors in its own scale.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from forecast_cli.combination import Chosen, combined
 from forecast_cli.config import Head
 from forecast_cli.errors import ForecastError
 from forecast_cli.forecasting import Origins, forecast_from
@@ -27,13 +29,14 @@ MIN_ORIGINS = 10
 
 @dataclass(frozen=True)
 class Calibration:
-    """One series to calibrate on: its rows in data units, its scaler, and the first row
-    of its validation tail."""
+    """One series to calibrate on: its rows in data units, its scaler, the first row of
+    its validation tail, and the models its forecast averages with the network's."""
 
     values: np.ndarray  # (rows, columns)
     scaler: Scaler
     start: int
     known_ahead: slice = field(default_factory=lambda: slice(0, 0))  # its future features
+    combined_with: Chosen = ()
 
 
 def calibrate(
@@ -44,9 +47,11 @@ def calibrate(
     steps: int,
     n_targets: int,
     levels: tuple[int, ...],
+    season: int | None = None,
 ) -> list[dict[int, np.ndarray]]:
     """Half-widths ``{level: (steps, targets)}`` per series, from the forecasts of
-    ``steps`` steps at every origin of each series' validation tail.
+    ``steps`` steps at every origin of each series' validation tail (the statistical
+    models of ``Calibration.combined_with`` with the ``season``).
 
     With several series (one global network) the errors are pooled: each series' divided
     by its scale, so that series of any level count alike, and each series' half-widths
@@ -81,7 +86,9 @@ def calibrate(
         Origins(one.values, one.scaler, first + lookback + np.arange(count), one.known_ahead)
         for one, first, count, _ in used
     ]
-    forecasts = forecast_from([(model, head)], sources, lookback, steps, n_targets)[0]
+    network = forecast_from([(model, head)], sources, lookback, steps, n_targets)[0]
+    chosen = [one.combined_with for one, *_ in used]
+    forecasts, _ = combined(network, sources, chosen, steps, season, n_targets)
     errors = np.sort(
         np.concatenate(
             [

@@ -15,8 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from forecast_cli.artifacts import DataSource, ModelCard, now, versions
+from forecast_cli.combination import Chosen, choose, mean_with, pool
 from forecast_cli.config import (
     Anchor,
+    Baseline,
+    Combine,
     DataConfig,
     ModelConfig,
     RuntimeConfig,
@@ -24,7 +27,7 @@ from forecast_cli.config import (
     Windows,
 )
 from forecast_cli.errors import ForecastError
-from forecast_cli.evaluation import scores
+from forecast_cli.evaluation import baseline_season, fitted, scores, too_many_to_fit
 from forecast_cli.forecasting import Origins, forecast_from
 from forecast_cli.linear import LinearAnchor, fit_linear_anchor
 from forecast_cli.loading import FRAME, STDIN, Series
@@ -100,6 +103,30 @@ class Prepared:
     @property
     def panel(self) -> tuple[Series, ...]:
         return tuple(part.series for part in self.parts)
+
+    @property
+    def history(self) -> list[np.ndarray]:
+        """Each series' targets ``(rows, targets)``, in data units."""
+        return [part.series.values[:, : len(self.targets)] for part in self.parts]
+
+    @property
+    def val_origins(self) -> list[np.ndarray]:
+        return [part.val_origins for part in self.parts]
+
+    def val_fitted(self, method: Baseline) -> list[np.ndarray | None]:
+        """The statistical model ``method``'s forecasts of each series' validation windows,
+        fitted on its training rows (None where it cannot be), computed once however
+        many commands' tables and combinations (``combine``) read them."""
+        if method not in self._val_fitted:
+            season, _ = baseline_season(self)
+            self._val_fitted[method] = fitted(
+                method, self.history, self.val_origins, self.windows.horizon, season
+            )
+        return self._val_fitted[method]
+
+    @cached_property
+    def _val_fitted(self) -> dict[Baseline, list[np.ndarray | None]]:
+        return {}
 
 
 def _stack(pairs: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
@@ -187,15 +214,18 @@ def build_network(model_config: ModelConfig, prepared: Prepared, seed: int, name
 
 @dataclass(frozen=True)
 class Trained:
-    """The network kept of one candidate, its configuration, how its training went, why
-    it was kept, and its validation scores and forecasts (data units)."""
+    """The network kept of one candidate, its configuration, how its training went, the
+    statistical models each series' forecast is averaged with (``combine``), what the
+    user should know of the choices, and the validation scores and forecasts (data
+    units) of the network so combined."""
 
     model: object
     config: ModelConfig
     result: TrainResult
-    note: str | None  # when its twins competed
+    notes: tuple[str, ...]  # which twin was kept, what the forecast combines
     metrics: dict
     val_forecast: np.ndarray  # (windows, horizon, targets)
+    combined: tuple[Chosen, ...] = ()  # per series of the prepared panel; () for none
 
 
 Twins = list[tuple[ModelConfig, object]]  # a network and its twins: (configuration, model)
@@ -264,10 +294,77 @@ def fit_candidates(
         model = ensemble([model for _, model, _, _ in picks], name)
         chosen.append((config, model, result, _kept_note(picks, len(members[0]) > 1)))
     forecasts = validation_forecasts([(m, c.head) for c, m, _, _ in chosen], prepared)
-    return [
-        Trained(model, config, result, note, scores(prepared, forecast), forecast)
-        for (config, model, result, note), forecast in zip(chosen, forecasts, strict=True)
+    trained = []
+    for (config, model, result, note), network in zip(chosen, forecasts, strict=True):
+        combination, forecast, said = combine(prepared, network, config.combine)
+        metrics = scores(prepared, forecast)
+        if forecast is not network:
+            alone = scores(prepared, network)
+            metrics["network"] = {k: v for k, v in alone.items() if k.startswith("val_")}
+        notes = tuple(n for n in (note, said) if n)
+        trained.append(Trained(model, config, result, notes, metrics, forecast, combination))
+    return trained
+
+
+def combine(
+    prepared: Prepared, network: np.ndarray, how: Combine
+) -> tuple[tuple[Chosen, ...], np.ndarray, str | None]:
+    """Per series, the statistical models whose mean with the network's forecasts of its
+    validation windows is closest to them (``combination.choose``), the validation
+    forecasts so combined (``network`` itself if none is), and a note that says so."""
+    nothing = tuple(() for _ in prepared.parts)
+    why_not = too_many_to_fit(prepared.val_origins)
+    if how is Combine.NONE or why_not:
+        said = f"Not combined with the statistical models: {why_not}." if why_not else None
+        return nothing, network, said if how is Combine.AUTO else None
+    season, _ = baseline_season(prepared)
+    models, n_targets = pool(season), len(prepared.targets)
+    chosen, combined, start = [], [], 0
+    for index, part in enumerate(prepared.parts):
+        mine = network[start : start + len(part.val_actual)]
+        start += len(mine)
+        others = {m: prepared.val_fitted(m)[index] for m in models}
+        others = {m: forecast for m, forecast in others.items() if forecast is not None}
+        spread = np.asarray(part.scaler.scale[:n_targets])  # each target in its own units
+        picked = choose(
+            mine / spread, {m: f / spread for m, f in others.items()}, part.val_actual / spread
+        )
+        chosen.append(picked)
+        combined.append(mean_with(mine, [others[m] for m in picked]))
+    if not any(chosen):
+        return nothing, network, _combination_note(chosen, models)
+    return tuple(chosen), np.concatenate(combined), _combination_note(chosen, models)
+
+
+def _combination_note(chosen: list[Chosen], models: Chosen) -> str:
+    """What each series' forecast averages, and how it was chosen."""
+    offered = _and(models, "or")
+    if len(chosen) == 1:
+        if not chosen[0]:
+            return (
+                f"Forecast: the network's alone; on the validation windows no mean of it with "
+                f"{offered} did better (--combine none skips this test)."
+            )
+        return (
+            f"Forecast: the mean of the network, {_and(chosen[0], 'and')}: on the validation "
+            f"windows it beat the network alone and every other mean with {offered} "
+            "(--combine none keeps the network alone)."
+        )
+    counts = [
+        f"{m.title} in {sum(m in c for c in chosen)}" for m in models if any(m in c for c in chosen)
     ]
+    alone = sum(not c for c in chosen)
+    return (
+        f"Forecast: per series the mean of the network and whichever of {offered} beat it on "
+        f"that series' validation windows: {', '.join(counts) or 'none'} of {len(chosen)} "
+        f"series, the network alone in {alone} (--combine none keeps the network alone)."
+    )
+
+
+def _and(models: Chosen, word: str) -> str:
+    """'AutoETS', 'AutoETS and AutoTheta', 'AutoETS, AutoTheta and AutoARIMA'."""
+    titles = [m.title for m in models]
+    return titles[0] if len(titles) == 1 else f"{', '.join(titles[:-1])} {word} {titles[-1]}"
 
 
 def _pick(twins: Twins, results: dict) -> tuple:
@@ -339,4 +436,7 @@ def model_card(
         metrics=trained.metrics,
         versions=versions(),
         created=now(),
+        combination={
+            s.name: chosen for s, chosen in zip(panel, trained.combined, strict=True) if chosen
+        },
     )

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from forecast_cli.artifacts import ModelCard, load_model_dir, version_notes
+from forecast_cli.combination import combined
 from forecast_cli.config import DataConfig, Fill
 from forecast_cli.errors import ForecastError
 from forecast_cli.forecasting import Origins, after_end, forecast_from
@@ -78,13 +79,18 @@ def run_predict(
                 f"{data_path}{named} has {len(series.values)} rows; the model reads windows of "
                 f"{lookback} (--lookback), so it needs at least {lookback} rows."
             )
-    (forecasts,) = forecast_from(
-        [(model, card.model.head)],
-        _origins(card, panel, steps, future),
-        lookback,
+    n_targets = len(card.data.targets)
+    sources = _origins(card, panel, steps, future)
+    (network,) = forecast_from([(model, card.model.head)], sources, lookback, steps, n_targets)
+    forecasts, unfitted = combined(
+        network,
+        sources,
+        [card.combined(s.name) for s in panel],
         steps,
-        len(card.data.targets),
+        card.window.season,
+        n_targets,
     )
+    notes += tuple(unfitted)
     # calibrated on every series the model knows, forecast or not: more origins
     known = [series for series in loaded if series.name in card.scalers]
     widths = _widths(model, card, known, steps, levels) if levels else {}
@@ -141,13 +147,20 @@ def _widths(
         model,
         card.model.head,
         [
-            Calibration(s.values, card.scalers[s.name], split.train_rows, s.known_ahead)
+            Calibration(
+                s.values,
+                card.scalers[s.name],
+                split.train_rows,
+                s.known_ahead,
+                card.combined(s.name),
+            )
             for s, split in zip(panel, rows, strict=True)
         ],
         window.lookback,
         steps,
         len(card.data.targets),
         levels,
+        window.season,
     )
     return {s.name: w for s, w in zip(panel, widths, strict=True)}
 

@@ -84,7 +84,7 @@ class Report:
     def trained(self, trained, backup: Path) -> None:
         """How a training went: resumed, which twin was kept, interrupted."""
         result = trained.result
-        self.notes(tuple(note for note in (result.resumed, trained.note) if note))
+        self.notes(((result.resumed,) if result.resumed else ()) + trained.notes)
         if result.interrupted:
             resumes = (
                 f"; the same command resumes after epoch {result.backed_up} from the backup "
@@ -108,7 +108,7 @@ class Report:
             [
                 ("MAE", f"{card.metrics['val_mae']:.4f}{unit}"),
                 ("RMSE", f"{card.metrics['val_rmse']:.4f}{unit}"),
-                ("MASE", f"{card.metrics['val_mase']:.3f}"),
+                ("MASE", f"{card.metrics['val_mase']:.3f}{_alone(card.metrics)}"),
                 *baselines,
                 (
                     "epochs",
@@ -142,10 +142,14 @@ class Report:
         )
 
     def folds_kept(self, folds, twins: bool, intervals: bool) -> None:
-        """Which anchor each fold kept, and the folds too short to calibrate intervals."""
+        """Which anchor and combination each fold kept, and the folds too short to
+        calibrate intervals."""
         if twins:
             kept = ", ".join(f"fold {f.number} {f.anchor}" for f in folds)
             self.notes((f"Anchor kept on validation: {kept}.",))
+        if any(f.combined != "network" for f in folds):
+            kept = ", ".join(f"fold {f.number} {f.combined}" for f in folds)
+            self.notes((f"Forecast chosen on validation: {kept}.",))
         uncalibrated = [f.number for f in folds if intervals and not f.widths]
         if uncalibrated:
             self.warn(
@@ -230,6 +234,12 @@ class Report:
         if self.json_mode:
             sys.stdout.write(json.dumps(_finite(payload), default=str, allow_nan=False) + "\n")
             sys.stdout.flush()
+
+
+def _alone(metrics: dict) -> str:
+    """The network's own MASE, where the forecast combines it with statistical models."""
+    alone = metrics.get("network")
+    return f" (the network alone {alone['val_mase']:.3f})" if alone else ""
 
 
 def _finite(value):

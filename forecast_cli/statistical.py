@@ -18,6 +18,10 @@ import numpy as np
 from forecast_cli.config import Baseline
 
 FITTED_ROWS = 2000
+# What a model that cannot be fitted raises (statsforecast's ETS raises NotImplementedError
+# on "tiny datasets" of 4 rows; ``statistical`` raises ValueError on a forecast that is
+# not finite).
+FIT_ERRORS = (ValueError, NotImplementedError, ArithmeticError, np.linalg.LinAlgError)
 
 
 def statistical(
@@ -25,7 +29,7 @@ def statistical(
 ) -> np.ndarray:
     """``(len(origins), steps, columns)``: model ``name`` (ETS, THETA or ARIMA) fitted on
     each column of ``values`` before the first origin, forecasting ``steps`` steps from
-    every origin. Raises ``ValueError`` when it cannot be fitted."""
+    every origin. Raises one of ``FIT_ERRORS`` when it cannot be fitted."""
     origins = np.asarray(origins)
     first = int(origins.min())
     start = max(0, first - FITTED_ROWS)

@@ -43,6 +43,9 @@ class Training:
                 name: {key: value for key, value in each.items() if key.startswith("val_")}
                 for name, each in card.metrics["baselines"].items()
             },
+            # what the forecast averages with the network's, and the network's own scores
+            "combined_with": _combined_with(card),
+            "network": card.metrics.get("network", {}),
             "season": card.window.season,
             "params": card.params,
             "epochs_run": card.outcome["epochs_run"],
@@ -50,6 +53,12 @@ class Training:
             "train_seconds": card.outcome["train_seconds"],
             "model_dir": str(self.model_dir.absolute()),
         }
+
+
+def _combined_with(card: ModelCard) -> list[str] | dict[str, list[str]]:
+    """The statistical models' names in tables, as the card keeps them (by series)."""
+    names = {name: [m.title for m in card.combined(name)] for name in card.scalers}
+    return names[None] if list(names) == [None] else names
 
 
 def run_train(

@@ -1,0 +1,102 @@
+"""The network's forecast averaged with the statistical models that help it.
+
+Combinations win forecasting competitions: in M4, 12 of the 17 best methods combined
+models, and the winner joined exponential smoothing and a recurrent network. Under
+``--combine auto`` each series' forecast is the mean of the network's and of the subset
+of ``pool`` (AutoETS, AutoTheta, and AutoARIMA on seasons short enough to fit in
+seconds) whose mean with it forecast that series' validation windows best; the network
+alone when no subset helps (``choose``). The statistical models are fitted as the
+baselines are: on the rows before the first origin (the training rows, for validation;
+all the data, for ``forecast predict``), then run forward to every origin.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from forecast_cli.config import Baseline
+from forecast_cli.forecasting import Origins
+from forecast_cli.statistical import FIT_ERRORS, statistical
+
+# AutoARIMA fits a monthly series in about a second and an hourly one (season 24) in
+# several, up to a minute on long seasons (bench/README.md): beyond monthly it is left out.
+LONGEST_ARIMA_SEASON = 12
+
+Chosen = tuple[Baseline, ...]  # the models one series' forecast is averaged with
+
+
+def pool(season: int | None) -> Chosen:
+    """The statistical models a forecast may be averaged with, for the run's ``season``."""
+    arima = (Baseline.ARIMA,) if (season or 1) <= LONGEST_ARIMA_SEASON else ()
+    return (Baseline.ETS, Baseline.THETA, *arima)
+
+
+def choose(network: np.ndarray, others: dict[Baseline, np.ndarray], actual: np.ndarray) -> Chosen:
+    """The subset of ``others`` whose mean with ``network`` has the lowest mean absolute
+    error against ``actual`` (one series' validation forecasts, all the same shape, each
+    target in units of its spread); the network alone (the empty subset) on a tie."""
+    names = list(others)
+    subsets = [
+        subset for size in range(len(names) + 1) for subset in itertools.combinations(names, size)
+    ]
+    errors = [
+        float(np.mean(np.abs(mean_with(network, [others[n] for n in subset]) - actual)))
+        for subset in subsets
+    ]
+    return subsets[int(np.argmin(errors))]
+
+
+def mean_with(network: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
+    """The mean of the network's forecast and the others' (the network's alone if none)."""
+    return np.mean([network, *others], axis=0) if others else network
+
+
+def combined(
+    network: list[np.ndarray],
+    sources: list[Origins],
+    chosen: list[Chosen],
+    steps: int,
+    season: int | None,
+    n_targets: int,
+    fits: dict | None = None,
+) -> tuple[list[np.ndarray], list[str]]:
+    """Each series' network forecasts ``(origins, steps, targets)`` from ``sources``,
+    averaged with those of its ``chosen`` models, fitted on its rows before its first
+    origin; and notes on the models that could not be fitted (they are left out).
+
+    ``fits`` keeps the models' forecasts by series and name for the next call on the same
+    ``sources`` (the candidates of ``forecast compare``)."""
+    fits = {} if fits is None else fits
+    forecasts, failed = [], []
+    for index, (forecast, source, names) in enumerate(zip(network, sources, chosen, strict=True)):
+        for name in names:
+            if (index, name) not in fits:
+                fits[index, name] = _forecast(name, source, steps, season, n_targets)
+        failed.extend(name for name in names if fits[index, name] is None)
+        others = [fits[index, name] for name in names if fits[index, name] is not None]
+        forecasts.append(mean_with(forecast, others))
+    notes = [
+        f"{name.title} could not be fitted on {failed.count(name)} series: their forecast "
+        "is the network's without it."
+        for name in dict.fromkeys(failed)
+    ]
+    return forecasts, notes
+
+
+def _forecast(
+    name: Baseline, source: Origins, steps: int, season: int | None, n_targets: int
+) -> np.ndarray | None:
+    try:
+        return statistical(name, source.values[:, :n_targets], source.rows, steps, season)
+    except FIT_ERRORS:
+        return None
+
+
+def label(chosen: tuple[Chosen, ...]) -> str:
+    """What a panel's forecasts combine, in a few words: the models' names for one series,
+    how many series are combined for several."""
+    if len(chosen) == 1:
+        return " + ".join(["network", *(m.title for m in chosen[0])])
+    return f"{sum(bool(c) for c in chosen)} of {len(chosen)} series combined"
