@@ -68,7 +68,7 @@ class Fold:
     # series' validation tail was too short to calibrate them.
     widths: dict[int, np.ndarray]
     anchor: str  # of the network kept
-    combined: str = "network"  # what its forecast averages (``combination.label``)
+    combined: str = "none"  # what its forecast averages with the network's (``label``)
     notes: tuple[str, ...] = ()  # about the baselines
 
 
@@ -306,16 +306,13 @@ def _widths(trained: Trained, prepared, steps: int, levels: tuple[int, ...]) -> 
             trained.model,
             trained.config.head,
             [
-                Calibration(
-                    p.series.values, p.scaler, p.split.train_rows, p.series.known_ahead, chosen
-                )
-                for p, chosen in zip(prepared.parts, trained.combined, strict=True)
+                Calibration(p.series.values, p.scaler, p.split.train_rows, p.series.known_ahead)
+                for p in prepared.parts
             ],
             prepared.windows.lookback,
             steps,
             len(prepared.targets),
             levels,
-            prepared.windows.season,
         )
     except ForecastError:  # too short a validation tail to calibrate: no coverage
         return {}

@@ -147,20 +147,13 @@ def _widths(
         model,
         card.model.head,
         [
-            Calibration(
-                s.values,
-                card.scalers[s.name],
-                split.train_rows,
-                s.known_ahead,
-                card.combined(s.name),
-            )
+            Calibration(s.values, card.scalers[s.name], split.train_rows, s.known_ahead)
             for s, split in zip(panel, rows, strict=True)
         ],
         window.lookback,
         steps,
         len(card.data.targets),
         levels,
-        window.season,
     )
     return {s.name: w for s, w in zip(panel, widths, strict=True)}
 

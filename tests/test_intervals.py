@@ -43,6 +43,18 @@ def test_widths_cover_the_nominal_share_of_fresh_noise():
         assert abs(coverage - level) < 5
 
 
+def test_widths_never_shrink_with_the_step_ahead():
+    # One outlier is the first step's worst error and no later step's: each later step's
+    # quantile would be 0, but a forecast further ahead is no surer than a nearer one.
+    values = np.zeros((60, 1), dtype=np.float32)
+    values[40] = 50.0
+    scaler = Scaler.fit(Scale.NONE, values)
+    (widths,) = calibrate(
+        constant_model(5), Head.MANY_TO_ONE, [Calibration(values, scaler, 40)], 5, 4, 1, (95,)
+    )
+    np.testing.assert_allclose(widths[95][:, 0], [50.0, 50.0, 50.0, 50.0])
+
+
 @pytest.mark.parametrize("steps", [3, 60])  # 60: more steps than the series has rows
 def test_too_few_calibration_origins_say_what_to_do(steps):
     values = np.zeros((40, 1), dtype=np.float32)
