@@ -95,8 +95,8 @@ def _forecast(
 
 
 def label(chosen: tuple[Chosen, ...]) -> str:
-    """What a panel's forecasts combine, in a few words: the models' names for one series,
-    how many series are combined for several."""
+    """What a panel's forecasts average with the network's, in a few words: the models
+    for one series ('AutoETS + AutoTheta', or 'none'), how many series for several."""
     if len(chosen) == 1:
-        return " + ".join(["network", *(m.title for m in chosen[0])])
-    return f"{sum(bool(c) for c in chosen)} of {len(chosen)} series combined"
+        return " + ".join(m.title for m in chosen[0]) or "none"
+    return f"{sum(bool(c) for c in chosen)} of {len(chosen)} series"

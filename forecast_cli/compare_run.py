@@ -27,7 +27,7 @@ from forecast_cli.artifacts import (
     write_comparison,
 )
 from forecast_cli.candidates import Candidate
-from forecast_cli.combination import combined
+from forecast_cli.combination import combined, label
 from forecast_cli.config import (
     CompareConfig,
     DataConfig,
@@ -69,6 +69,7 @@ class Scores:
     layers: str
     merge_mode: str
     head: str
+    combined: str  # what its forecast averages with the network's ('-' for a baseline)
     params: int
     epochs_run: float
     train_seconds: float
@@ -282,10 +283,12 @@ def _train_all(prepared: Prepared, job: _Job, on_epoch) -> _Run:
             "params": card.params,
             "epochs_run": one.result.epochs_run,
             "train_seconds": one.result.seconds,
+            "combined": label(one.combined),
         }
         run.val_fits[candidate.label] = one.val_forecast[:, 0]
         run.forecasts[candidate.label] = np.concatenate(future)
-        run.notes.extend(f"{candidate.label}: {note}" for note in one.notes)
+        if one.note:
+            run.notes.append(f"{candidate.label}: {one.note}")
         if job.save_to is not None:
             save_model_dir(job.save_to / candidate.slug, one.model, card, one.result.history)
     return run
@@ -314,6 +317,7 @@ def _combine(
                 layers=spec.label,
                 merge_mode=",".join(merges) or "-",
                 head=str(spec.head),
+                combined=per_seed[0]["combined"],  # the first seed's, whose model is saved
                 params=per_seed[0]["params"],
                 epochs_run=statistics.fmean(s["epochs_run"] for s in per_seed),
                 train_seconds=statistics.fmean(s["train_seconds"] for s in per_seed),
@@ -323,6 +327,12 @@ def _combine(
         fits[label] = np.mean([run.val_fits[label] for run in runs], axis=0)
         forecasts[label] = np.mean([run.forecasts[label] for run in runs], axis=0)
 
+    averaged = [f"{row.name} {row.combined}" for row in rows if row.combined != "none"]
+    if averaged:
+        notes.append(
+            "Averaged with the network's forecast, as chosen on validation: "
+            f"{', '.join(averaged)} (--combine none keeps the networks alone)."
+        )
     n_targets = len(prepared.targets)
     history = [p.series.values[:, :n_targets] for p in prepared.parts]
     # each series' own: at each validation window (fitted on the training rows), and
@@ -343,6 +353,7 @@ def _combine(
                 layers="-",
                 merge_mode="-",
                 head="-",
+                combined="-",
                 params=0,
                 epochs_run=0,
                 train_seconds=0,

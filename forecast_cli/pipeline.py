@@ -222,10 +222,11 @@ class Trained:
     model: object
     config: ModelConfig
     result: TrainResult
-    notes: tuple[str, ...]  # which twin was kept, what the forecast combines
+    note: str | None  # which twin was kept, when twins competed
     metrics: dict
     val_forecast: np.ndarray  # (windows, horizon, targets)
-    combined: tuple[Chosen, ...] = ()  # per series of the prepared panel; () for none
+    combined: tuple[Chosen, ...]  # per series of the prepared panel
+    combination_note: str | None  # what the forecast averages, under --combine auto
 
 
 Twins = list[tuple[ModelConfig, object]]  # a network and its twins: (configuration, model)
@@ -301,8 +302,7 @@ def fit_candidates(
         if forecast is not network:
             alone = scores(prepared, network)
             metrics["network"] = {k: v for k, v in alone.items() if k.startswith("val_")}
-        notes = tuple(n for n in (note, said) if n)
-        trained.append(Trained(model, config, result, notes, metrics, forecast, combination))
+        trained.append(Trained(model, config, result, note, metrics, forecast, combination, said))
     return trained
 
 

@@ -84,7 +84,8 @@ class Report:
     def trained(self, trained, backup: Path) -> None:
         """How a training went: resumed, which twin was kept, interrupted."""
         result = trained.result
-        self.notes(((result.resumed,) if result.resumed else ()) + trained.notes)
+        said = (result.resumed, trained.note, trained.combination_note)
+        self.notes(tuple(note for note in said if note))
         if result.interrupted:
             resumes = (
                 f"; the same command resumes after epoch {result.backed_up} from the backup "
@@ -147,9 +148,9 @@ class Report:
         if twins:
             kept = ", ".join(f"fold {f.number} {f.anchor}" for f in folds)
             self.notes((f"Anchor kept on validation: {kept}.",))
-        if any(f.combined != "network" for f in folds):
+        if any(f.combined != "none" for f in folds):
             kept = ", ".join(f"fold {f.number} {f.combined}" for f in folds)
-            self.notes((f"Forecast chosen on validation: {kept}.",))
+            self.notes((f"Averaged with the network, as chosen on validation: {kept}.",))
         uncalibrated = [f.number for f in folds if intervals and not f.widths]
         if uncalibrated:
             self.warn(

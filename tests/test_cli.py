@@ -279,6 +279,7 @@ def test_several_targets_go_through_every_command(cli, write_csv, tmp_path):
     assert cli("backtest", data, *both, "--folds", 1, "--steps", 4).exit_code == 0
     assert set(pd.read_csv(tmp_path / "backtest.csv")["method"]) == {
         "model",
+        "network alone",  # without the statistical models it is averaged with
         "naive",
         "seasonal naive",
         "AutoETS",
