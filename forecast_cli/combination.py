@@ -94,6 +94,38 @@ def _forecast(
         return None
 
 
+def describe(chosen: list[Chosen], models: Chosen) -> str:
+    """A note on what each series' forecast averages with the network's, chosen from
+    ``models``."""
+    offered = _and(models, "or")
+    if len(chosen) == 1:
+        if not chosen[0]:
+            return (
+                f"Forecast: the network's alone; on the validation windows no mean of it with "
+                f"{offered} did better (--combine none skips this test)."
+            )
+        return (
+            f"Forecast: the mean of the network, {_and(chosen[0], 'and')}: on the validation "
+            f"windows it beat the network alone and every other mean with {offered} "
+            "(--combine none keeps the network alone)."
+        )
+    counts = [
+        f"{m.title} in {sum(m in c for c in chosen)}" for m in models if any(m in c for c in chosen)
+    ]
+    alone = sum(not c for c in chosen)
+    return (
+        f"Forecast: per series the mean of the network and whichever of {offered} beat it on "
+        f"that series' validation windows: {', '.join(counts) or 'none'} of {len(chosen)} "
+        f"series, the network alone in {alone} (--combine none keeps the network alone)."
+    )
+
+
+def _and(models: Chosen, word: str) -> str:
+    """'AutoETS', 'AutoETS and AutoTheta', 'AutoETS, AutoTheta and AutoARIMA'."""
+    titles = [m.title for m in models]
+    return titles[0] if len(titles) == 1 else f"{', '.join(titles[:-1])} {word} {titles[-1]}"
+
+
 def label(chosen: tuple[Chosen, ...]) -> str:
     """What a panel's forecasts average with the network's, in a few words: the models
     for one series ('AutoETS + AutoTheta', or 'none'), how many series for several."""

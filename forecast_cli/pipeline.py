@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from forecast_cli.artifacts import DataSource, ModelCard, now, versions
-from forecast_cli.combination import Chosen, choose, mean_with, pool
+from forecast_cli.combination import Chosen, choose, describe, mean_with, pool
 from forecast_cli.config import (
     Anchor,
     Baseline,
@@ -332,39 +332,8 @@ def combine(
         chosen.append(picked)
         combined.append(mean_with(mine, [others[m] for m in picked]))
     if not any(chosen):
-        return nothing, network, _combination_note(chosen, models)
-    return tuple(chosen), np.concatenate(combined), _combination_note(chosen, models)
-
-
-def _combination_note(chosen: list[Chosen], models: Chosen) -> str:
-    """What each series' forecast averages, and how it was chosen."""
-    offered = _and(models, "or")
-    if len(chosen) == 1:
-        if not chosen[0]:
-            return (
-                f"Forecast: the network's alone; on the validation windows no mean of it with "
-                f"{offered} did better (--combine none skips this test)."
-            )
-        return (
-            f"Forecast: the mean of the network, {_and(chosen[0], 'and')}: on the validation "
-            f"windows it beat the network alone and every other mean with {offered} "
-            "(--combine none keeps the network alone)."
-        )
-    counts = [
-        f"{m.title} in {sum(m in c for c in chosen)}" for m in models if any(m in c for c in chosen)
-    ]
-    alone = sum(not c for c in chosen)
-    return (
-        f"Forecast: per series the mean of the network and whichever of {offered} beat it on "
-        f"that series' validation windows: {', '.join(counts) or 'none'} of {len(chosen)} "
-        f"series, the network alone in {alone} (--combine none keeps the network alone)."
-    )
-
-
-def _and(models: Chosen, word: str) -> str:
-    """'AutoETS', 'AutoETS and AutoTheta', 'AutoETS, AutoTheta and AutoARIMA'."""
-    titles = [m.title for m in models]
-    return titles[0] if len(titles) == 1 else f"{', '.join(titles[:-1])} {word} {titles[-1]}"
+        return nothing, network, describe(chosen, models)
+    return tuple(chosen), np.concatenate(combined), describe(chosen, models)
 
 
 def _pick(twins: Twins, results: dict) -> tuple:
