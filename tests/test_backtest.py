@@ -67,14 +67,16 @@ def test_backtest_command_scores_every_fold_against_both_baselines(cli, sine_csv
     assert model_rows["coverage_80"].between(0, 100).all()
     assert (model_rows["coverage_95"] >= model_rows["coverage_80"]).all()
     assert table[table["method"] != "model"]["coverage_80"].isna().all()
-    assert table["fold"].astype(str).tolist() == ["1"] * 3 + ["2"] * 3 + ["3"] * 3 + ["all"] * 3
+    # model, network alone (without the statistical models it is averaged with), naive,
+    # seasonal naive
+    assert table["fold"].astype(str).tolist() == ["1"] * 4 + ["2"] * 4 + ["3"] * 4 + ["all"] * 4
     assert table["cutoff"].dropna().astype(int).unique().tolist() == [149, 153, 157]
     values = sine_frame()["value"].to_numpy()
     naive = table[(table["method"] == "naive") & (table["fold"] == "1")].iloc[0]
     assert naive["mae"] == pytest.approx(np.mean(np.abs(values[148:152] - values[147])), rel=1e-5)
     assert (tmp_path / "backtest.png").read_bytes()[:4] == b"\x89PNG"
     payload = json.loads(result.stdout.splitlines()[-1])
-    assert payload["season"] == 20 and len(payload["scores"]) == 12
+    assert payload["season"] == 20 and len(payload["scores"]) == 16
 
 
 def test_fine_tuning_continues_from_the_previous_fold(cli, sine_csv, tmp_path):
@@ -129,11 +131,11 @@ def test_one_fold_still_has_an_all_row_and_json_has_no_nan(cli, sine_csv, tmp_pa
     result = cli("backtest", sine_csv, *flags, *TINY, "--json")
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "backtest.csv")
-    assert table["fold"].astype(str).tolist() == ["1"] * 3 + ["all"] * 3
+    assert table["fold"].astype(str).tolist() == ["1"] * 4 + ["all"] * 4
     line = result.stdout.splitlines()[-1]
     assert "NaN" not in line
     scores = json.loads(line)["scores"]
-    assert scores[1]["method"] == "naive" and scores[1]["coverage_80"] is None
+    assert scores[2]["method"] == "naive" and scores[2]["coverage_80"] is None
 
 
 def test_a_season_longer_than_the_first_fold_is_refused(cli, sine_csv):

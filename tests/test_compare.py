@@ -59,6 +59,7 @@ def test_compare_writes_table_forecasts_pictures_and_models(compared):
         "layers",
         "merge_mode",
         "head",
+        "combined",
         "params",
         "epochs_run",
         "train_seconds",
@@ -73,6 +74,8 @@ def test_compare_writes_table_forecasts_pictures_and_models(compared):
     assert networks.loc["bilstm:4:sum", "merge_mode"] == "sum"
     assert networks.loc["lstm:4", "merge_mode"] == "-"
     assert (networks["epochs_run"] == 2).all() and (networks["head"] == "many-to-one").all()
+    assert set(table.loc[table["params"] == 0, "combined"]) == {"-"}  # the baselines
+    assert networks["combined"].str.fullmatch(r"none|(AutoETS|AutoTheta)( \+ AutoTheta)?").all()
 
     forecasts = pd.read_csv(out / "forecasts.csv")
     assert forecasts.columns[0] == "timestamp" and set(forecasts.columns[1:]) == set(names)

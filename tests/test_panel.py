@@ -171,7 +171,7 @@ def test_backtest_and_compare_score_all_series_together(cli, panel_csv, tmp_path
     assert backtest.exit_code == 0, backtest.output
     assert "cut-offs 8, 4 rows before each series' end" in flat(backtest.output)
     scores = pd.read_csv(tmp_path / "backtest.csv")
-    assert scores["fold"].astype(str).tolist() == ["1"] * 3 + ["2"] * 3 + ["all"] * 3
+    assert scores["fold"].astype(str).tolist() == ["1"] * 4 + ["2"] * 4 + ["all"] * 4
     assert scores["cutoff"].iloc[:3].tolist() == [113] * 3  # the first series' rows
     # Pooled over three series in their own units, the errors are the south's size.
     assert scores.loc[scores["method"] == "naive", "mae"].min() > 1
