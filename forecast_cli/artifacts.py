@@ -85,6 +85,17 @@ class ModelCard:
         """What the forecast of series ``name`` averages with the network's."""
         return self.combination.get(name, ())
 
+    @property
+    def forecaster(self) -> str:
+        """The model in titles: the network's layers, and what its forecasts average with
+        ('bilstm:50:concat + AutoETS + AutoTheta')."""
+        if list(self.scalers) == [None]:
+            return " + ".join([self.model.label, *(m.title for m in self.combined(None))])
+        combined, series = sum(bool(self.combined(n)) for n in self.scalers), len(self.scalers)
+        if not combined:
+            return self.model.label
+        return f"{self.model.label}, with statistical models in {combined} of {series} series"
+
     def to_dict(self) -> dict:
         data = to_dict(self.data)
         del data["freq"]  # the source's, below
@@ -386,7 +397,7 @@ def write_forecast(forecast, csv_path: Path, plot_path: Path | None, max_plots: 
     shown = len(forecast.panel[:max_plots])
     which = f", {shown} of {len(forecast.panel)} series" if len(forecast.panel) > 1 else ""
     title = (
-        f"{card.model.label} ({card.model.head}), lookback {card.window.lookback}: "
+        f"{card.forecaster} ({card.model.head}), lookback {card.window.lookback}: "
         f"next {steps} steps{which}"
     )
     plot_forecast(panels, x_label, title, plot_path)

@@ -375,7 +375,7 @@ def predict(
     )
     report.notes(forecast.notes)
     write_forecast(forecast, out, None if no_plot else plot, max_plots)
-    report.frame(f"Forecast: next {steps} steps ({forecast.card.model.label})", forecast.frame)
+    report.frame(f"Forecast: next {steps} steps ({forecast.card.forecaster})", forecast.frame)
     report.written("Forecast CSV", out)
     if not no_plot:
         report.written("Plot", plot)

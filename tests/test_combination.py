@@ -134,7 +134,10 @@ def test_train_keeps_the_choice_and_predict_averages_the_models_fitted_on_the_da
         == card["metrics"]["network"]["val_mase"]
     )
     steps, flags = 8, ["--intervals", 80, "--no-plot"]
-    assert cli("predict", "--steps", steps, "--out", "mixed.csv", *flags).exit_code == 0
+    predicted = cli("predict", "--steps", steps, "--out", "mixed.csv", *flags)
+    assert predicted.exit_code == 0, predicted.output
+    named = " + ".join(["lstm:4", *(m.title for m in chosen)])  # the title says what it averages
+    assert f"Forecast: next {steps} steps ({named})" in flat(predicted.output)
     card["combination"] = []  # the same network, alone
     card_path.write_text(json.dumps(card))
     assert cli("predict", "--steps", steps, "--out", "alone.csv", *flags).exit_code == 0
