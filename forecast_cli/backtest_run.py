@@ -180,7 +180,7 @@ def run_backtest(
     others = overall.drop([MODEL, NETWORK], errors="ignore").dropna().to_dict()
     notes = [note for fold in results for note in fold.notes]
     report.notes(
-        list(dict.fromkeys(notes + beaten(overall[MODEL], others, "the network over the folds")))
+        list(dict.fromkeys(notes + beaten(overall[MODEL], others, "the model over the folds")))
     )
     model_label = settings.models[0].label
     title = f"{source_path(source).name}: {model_label}, {folds} fold(s) of {steps}"

@@ -327,12 +327,7 @@ def _combine(
         fits[label] = np.mean([run.val_fits[label] for run in runs], axis=0)
         forecasts[label] = np.mean([run.forecasts[label] for run in runs], axis=0)
 
-    averaged = [f"{row.name} {row.combined}" for row in rows if row.combined != "none"]
-    if averaged:
-        notes.append(
-            "Averaged with the network's forecast, as chosen on validation: "
-            f"{', '.join(averaged)} (--combine none keeps the networks alone)."
-        )
+    notes.extend(_combined_note(rows))
     n_targets = len(prepared.targets)
     history = [p.series.values[:, :n_targets] for p in prepared.parts]
     # each series' own: at each validation window (fitted on the training rows), and
@@ -373,6 +368,21 @@ def _combine(
     return Comparison(
         rows, frame, forecasts, fits, notes, prepared, title, out_dir, options.repeats
     )
+
+
+def _combined_note(rows: list[Scores]) -> list[str]:
+    """What the candidates' forecasts average with the network's, said once if alike."""
+    kinds = {row.combined for row in rows}
+    if kinds == {"none"}:
+        return []
+    if len(kinds) == 1:
+        each = f"{kinds.pop()} for every candidate"
+    else:
+        each = ", ".join(f"{row.name} {row.combined}" for row in rows)
+    return [
+        f"Averaged with the network's forecast, as chosen on validation: {each} "
+        "(--combine none keeps the networks alone)."
+    ]
 
 
 def _mean_scores(per_seed: list[dict]) -> dict:

@@ -143,7 +143,7 @@ def test_compare_and_backtest_rank_the_statistical_models_too(cli, sine_csv, tmp
     # the two-epoch network loses, and is told
     best = overall.drop(["model", "network alone"])["mase"].idxmin()
     assert overall.loc[best, "mase"] < overall.loc["model", "mase"]
-    assert f"{best} beats the network over the folds" in flat(result.stderr)
+    assert f"{best} beats the model over the folds" in flat(result.stderr)
 
 
 def test_the_best_baseline_is_named_only_when_it_wins():
