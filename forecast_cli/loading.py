@@ -118,6 +118,7 @@ def load_panel(source: Source, config: DataConfig) -> tuple[Series, ...]:
     else:
         frame = _read_csv(path, data, config.decimal)
     notes: list[str] = []
+    frame = _without_empty_tail(frame, path, notes)
     id_col = config.id_col
     ids = None
     if id_col is not None:
@@ -328,6 +329,22 @@ def _read_csv(path: Path, data: bytes, decimal: str | None) -> pd.DataFrame:
     if frame.empty:
         raise ForecastError(f"{path} has a header row but no data rows.")
     return frame
+
+
+def _without_empty_tail(frame: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
+    """``frame`` without its trailing rows whose every cell is empty: spreadsheets export
+    them (``;;`` lines), and read as data they would be missing values, and a time
+    column with a hole would no longer be taken as one."""
+    filled = np.flatnonzero(frame.notna().any(axis=1).to_numpy())
+    if len(filled) == 0:
+        raise ForecastError(f"{path} has a header row but no data rows.")
+    end = int(filled[-1]) + 1
+    if end == len(frame):
+        return frame
+    first, last = _line(frame.index[end]), _line(frame.index[-1])
+    lines = f"line {first}" if first == last else f"lines {first}-{last}"
+    notes.append(f"Dropped {len(frame) - end} empty row(s) at the end of {path} ({lines}).")
+    return frame.iloc[:end]
 
 
 def _read_parquet(path: Path, data: bytes) -> pd.DataFrame:

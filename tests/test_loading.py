@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import FAST, error_line, flat, sine_frame
 
 from forecast_cli.config import Aggregate, DataConfig, Fill
 from forecast_cli.errors import ForecastError
@@ -309,3 +310,24 @@ def test_mixed_date_formats_are_refused_clearly(write_csv):
     detected = load(path)  # not taken as the time column, and said so
     assert detected.time_col is None
     assert "Column 'date' mixes date formats (line 2 holds '2026-01-02'" in detected.notes[0]
+
+
+def spreadsheet_export(frame: pd.DataFrame, empty_rows: int = 3) -> bytes:
+    """``frame`` as a spreadsheet saves it: BOM, ';', decimal comma, CRLF, and a few
+    all-empty rows at the end (';' between the empty cells)."""
+    text = frame.to_csv(index=False, sep=";", decimal=",", lineterminator="\r\n")
+    empty = ";" * (len(frame.columns) - 1) + "\r\n"
+    return b"\xef\xbb\xbf" + (text + empty * empty_rows).encode()
+
+
+def test_a_spreadsheet_export_with_empty_rows_at_the_end_trains_on_its_dates(cli, write_csv):
+    frame = sine_frame(rows=150).rename(columns={"timestamp": "Datum", "value": "Wert"})
+    data = write_csv("export.csv", spreadsheet_export(frame))
+    result = cli("train", data, *FAST, "--json")
+    assert result.exit_code == 0, result.output
+    assert f"Dropped 3 empty row(s) at the end of {data} (lines 152-154)." in flat(result.stderr)
+    assert "(150 rows, time column 'Datum', frequency h)" in flat(result.stderr)
+    # Empty rows elsewhere are still missing values: only the tail is not data.
+    holed = write_csv("holed.csv", "value\n1\n\n3\n4\n\n\n")
+    message = error_line(cli("train", holed))
+    assert "has 1 missing value(s): 'value' 1 (first at line 3)" in message
