@@ -238,6 +238,8 @@ def _names(given: list[str] | None) -> tuple[str, ...] | None:
     return tuple(given) if given else None
 
 
+THOUSANDS = (",", ".", " ", "'")  # the thousands separators --thousands accepts
+
 LAYERS_HELP = (
     "Recurrent layers, bottom first, comma-separated: CELL:UNITS[:MERGE] with CELL "
     "lstm, gru or rnn, prefixed with bi for bidirectional; e.g. lstm:64,bilstm:32:sum."
@@ -311,6 +313,14 @@ class DataConfig:
         help="Decimal mark of the numbers, '.' or ','. Default: ',' in a semicolon or tab "
         "file whose decimals all use it, else '.'.",
     )
+    thousands: str | None = option(  # the thousands separator; None: detected
+        None,
+        metavar="SEP",
+        panel=DATA,
+        help="Thousands separator of the numbers: ',', '.', ' ' or \"'\" (1,234.5 needs ','). "
+        "Default: detected where no other reading is possible (1,234.5; 1.234,5; "
+        "1,234,567), else none.",
+    )
     calendar: bool = option(
         False,
         "--calendar",
@@ -329,6 +339,15 @@ class DataConfig:
     def __post_init__(self) -> None:
         if self.decimal not in (None, ".", ","):
             raise ForecastError(f"--decimal: expected '.' or ',', got {self.decimal!r}.")
+        if self.thousands not in (None, *THOUSANDS):
+            raise ForecastError(
+                f"--thousands: expected one of {', '.join(map(repr, THOUSANDS))}, got "
+                f"{self.thousands!r}."
+            )
+        if self.thousands is not None and self.thousands == self.decimal:
+            raise ForecastError(
+                f"--thousands and --decimal are both {self.thousands!r}; they must differ."
+            )
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 import gzip
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -331,3 +332,70 @@ def test_a_spreadsheet_export_with_empty_rows_at_the_end_trains_on_its_dates(cli
     holed = write_csv("holed.csv", "value\n1\n\n3\n4\n\n\n")
     message = error_line(cli("train", holed))
     assert "has 1 missing value(s): 'value' 1 (first at line 3)" in message
+
+
+def sales_frame(rows: int = 100) -> pd.DataFrame:
+    """Daily sales in the thousands, with a weekly pattern."""
+    days = np.arange(rows)
+    return pd.DataFrame(
+        {
+            "Datum": pd.date_range("2026-01-01", periods=rows, freq="D").strftime("%Y-%m-%d"),
+            "Umsatz": 2000 + 800 * np.sin(2 * np.pi * days / 7) + days,
+        }
+    )
+
+
+def trained_offset(result, tmp_path) -> float:
+    """The mean of the training rows, as the model's scaling recorded it."""
+    assert result.exit_code == 0, result.output
+    card = json.loads((tmp_path / "forecast-model" / "forecast.json").read_text())
+    return card["scaling"]["offset"][0]
+
+
+def german(value: float) -> str:
+    return f"{value:_.2f}".replace(".", ",").replace("_", ".")
+
+
+def english(value: float) -> str:
+    return f'"{value:,.1f}"'  # quoted: the comma is the file's separator
+
+
+@pytest.mark.parametrize(
+    ("sep", "text", "decimals", "note"),
+    [
+        # '.' groups thousands in a decimal-comma file; its dates stay dates
+        (";", german, 2, "Read '.' as the thousands separator: '2.000,00' is 2000.00"),
+        (",", english, 1, "Read ',' as the thousands separator: '2,000.0' is 2000.0"),
+    ],
+    ids=["german", "english"],
+)
+def test_thousands_separators_are_read_where_they_can_only_be_that(
+    cli, write_csv, tmp_path, sep, text, decimals, note
+):
+    frame = sales_frame()
+    lines = [f"Datum{sep}Umsatz"] + [f"{d}{sep}{text(v)}" for d, v in frame.itertuples(False)]
+    data = write_csv("sales.csv", "\n".join(lines) + "\n")
+    result = cli("train", data, *FAST, "--horizon", 5)
+    assert note in flat(result.output)
+    assert "time column 'Datum', frequency D" in flat(result.output)
+    expected = frame["Umsatz"].round(decimals)[:80].mean()  # 100 rows, 20 validate
+    assert trained_offset(result, tmp_path) == pytest.approx(expected, rel=1e-6)
+
+
+def test_other_thousands_separators_are_named_with_the_flag(cli, write_csv, tmp_path):
+    frame = sales_frame()
+    lines = ["Datum;Umsatz"] + [
+        f"{d};{v:_.1f}".replace(".", ",").replace("_", " ") for d, v in frame.itertuples(False)
+    ]
+    data = write_csv("sales.csv", "\n".join(lines) + "\n")
+    assert error_line(cli("train", data)) == (
+        f"Error: Column 'Umsatz' in {data} is not numeric: line 2 holds '2 000,0'. If ' ' "
+        'separates thousands there, pass --thousands " "; else fix that value or choose '
+        "another column with --target."
+    )
+    result = cli("train", data, *FAST, "--horizon", 5, "--thousands", " ")
+    expected = frame["Umsatz"].round(1)[:80].mean()
+    assert trained_offset(result, tmp_path) == pytest.approx(expected, rel=1e-6)
+    assert error_line(cli("train", data, "--thousands", "_")) == (
+        "Error: --thousands: expected one of ',', '.', ' ', \"'\", got '_'."
+    )
