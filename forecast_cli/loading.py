@@ -138,6 +138,8 @@ def load_panel(source: Source, config: DataConfig) -> tuple[Series, ...]:
                 "feature or time column."
             )
     times = _parse_times(frame, time_col, path, notes) if time_col is not None else None
+    if times is not None and id_col is None and config.aggregate is None:
+        _refuse_long_format(frame, times, time_col, path)
     targets = config.targets or _default_target(
         frame.drop(columns=[c for c in inputs if c in frame.columns]),
         time_col,
@@ -586,6 +588,29 @@ def _parse_times(
             f"{parsed.iloc[0]:%d %B %Y}."
         )
     return pd.DatetimeIndex(parsed)
+
+
+def _refuse_long_format(
+    frame: pd.DataFrame, times: pd.DatetimeIndex, time_col: str, path: Path
+) -> None:
+    """Rows that share a timestamp and that a text column tells apart (a store, a
+    sensor) are several series in long format: say to name that column with --id-col
+    before --aggregate, which would add the series up."""
+    repeated = times.duplicated(keep=False)
+    if not repeated.any():
+        return
+    for column in frame.columns:
+        names = frame[column]
+        if column == time_col or _mostly_numbers(names) or names.nunique() > len(names) / 2:
+            continue
+        pairs = pd.DataFrame({"time": times[repeated], "name": names.to_numpy()[repeated]})
+        if not pairs.duplicated().any():
+            raise ForecastError(
+                f"Time column '{time_col}' in {path} repeats timestamps that column "
+                f"'{column}' tells apart: the file holds {names.nunique()} series, one per "
+                f"'{column}'. Forecast each with --id-col {column} (or combine them into one "
+                "series with --aggregate sum, mean or last)."
+            )
 
 
 def _default_target(
