@@ -337,6 +337,14 @@ class DataConfig:
     )
 
     def __post_init__(self) -> None:
+        for flag, names in (
+            ("--target", self.targets or ()),
+            ("--features", self.features),
+            ("--future-features", self.future_features),
+        ):
+            twice = [name for name in dict.fromkeys(names) if names.count(name) > 1]
+            if twice:
+                raise ForecastError(f"{flag} names column '{twice[0]}' twice; name it once.")
         if self.decimal not in (None, ".", ","):
             raise ForecastError(f"--decimal: expected '.' or ',', got {self.decimal!r}.")
         if self.thousands not in (None, *THOUSANDS):

@@ -146,6 +146,15 @@ def test_multi_target_many_to_many_horizon_and_features(cli, write_csv, tmp_path
             "Error: --learning-rate must be greater than 0, got 0.0.",
         ),
         (["train", "missing.csv"], "Error: missing.csv: no such file."),
+        # repeated columns are refused before the file is read (it does not exist)
+        (
+            ["train", "x.csv", "--target", "value", "--target", "value"],
+            "Error: --target names column 'value' twice; name it once.",
+        ),
+        (
+            ["backtest", "x.csv", "--features", "a,b,a"],
+            "Error: --features names column 'a' twice; name it once.",
+        ),
         (["predict", "--model", "nowhere"], "Error: Model directory nowhere does not exist."),
         (["train"], "Error: Missing argument 'DATA.csv'. See 'forecast train --help'."),
         (["trian"], "Error: No such command 'trian'. Did you mean 'train'?"),
