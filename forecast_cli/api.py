@@ -118,6 +118,7 @@ def predict(
     from forecast_cli.artifacts import write_forecast
     from forecast_cli.predict_run import run_predict
 
+    check_outputs(out, plot)
     forecast = run_predict(
         Path(model_dir),
         None if data is None else _source(data),
@@ -215,12 +216,24 @@ def backtest(
     from forecast_cli.artifacts import write_backtest
     from forecast_cli.backtest_run import run_backtest
 
+    check_outputs(out, plot)
     result = run_backtest(
         _source(source), data, window, model, training, runtime, options, _quiet(report)
     )
     if out is not None:
         write_backtest(result, Path(out), None if plot is None else Path(plot))
     return result
+
+
+def check_outputs(out: str | Path | None, plot: str | Path | None) -> None:
+    """Refuse the files to write before the work: a folder, a missing folder, a picture
+    format matplotlib cannot draw."""
+    from forecast_cli.artifacts import check_output_file
+
+    if out is not None:
+        check_output_file(Path(out), "--out")
+    if plot is not None:
+        check_output_file(Path(plot), "--plot", picture=True)
 
 
 def _source(source: Source) -> Path | pd.DataFrame:

@@ -238,6 +238,11 @@ def staged_directory(directory: Path) -> Iterator[Path]:
 def load_model_dir(directory: Path):
     """``(model, card)`` from a model directory, or a ``ForecastError`` saying how to fix it."""
     retrain = "Train one with 'forecast train DATA.csv' or pass --model DIR."
+    if directory.is_file():
+        raise ForecastError(
+            f"--model {directory} is a file; pass the model folder that 'forecast train' "
+            "saved (its --model-dir)."
+        )
     if not directory.is_dir():
         raise ForecastError(f"Model directory {directory} does not exist. {retrain}")
     try:
@@ -338,6 +343,34 @@ def check_comparison_dir(out_dir: Path, overwrite: bool) -> None:
             f"--out-dir {out_dir} holds the results of another run; pass --overwrite to "
             "replace them, or choose another --out-dir."
         )
+
+
+def check_output_file(path: Path, flag: str, picture: bool = False) -> None:
+    """Refuse, before any work, a file path ``flag`` cannot be written to as asked: a
+    folder, a folder that does not exist (no typo silently makes one) or, for a
+    ``picture``, a format matplotlib does not write (it draws PNG without a suffix)."""
+    example = path / ("out.png" if picture else "out.csv")
+    if path.is_dir():
+        raise ForecastError(f"{flag} {path} is a folder; name a file in it, e.g. {example}.")
+    parent = path.absolute().parent
+    if not parent.exists():
+        raise ForecastError(
+            f"{flag} {path}: the folder {path.parent} does not exist; create it first or "
+            "choose another path."
+        )
+    if not parent.is_dir():
+        raise ForecastError(
+            f"{flag} {path}: {path.parent} is a file, not a folder; choose another path."
+        )
+    if picture and path.suffix:
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        formats = FigureCanvasBase.get_supported_filetypes()
+        if path.suffix.lower().lstrip(".") not in formats:
+            raise ForecastError(
+                f"{flag} {path}: matplotlib draws no {path.suffix} pictures; end the name in "
+                ".png, .svg or .pdf."
+            )
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

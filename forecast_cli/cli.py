@@ -363,6 +363,7 @@ def predict(
     from forecast_cli.artifacts import write_forecast
     from forecast_cli.report import Report
 
+    api.check_outputs(out, None if no_plot else plot)
     report = Report(json_output)
     forecast = api.predict(
         model,

@@ -203,12 +203,32 @@ def test_predict_when_the_training_file_has_gone(cli, sine_csv):
     )
 
 
-def test_an_output_path_that_cannot_be_written_is_a_clear_error(cli, sine_csv, tmp_path):
+def test_output_paths_are_checked_before_any_work(cli, sine_csv, tmp_path):
     assert cli("train", sine_csv, *FAST).exit_code == 0
     (tmp_path / "blocker").write_text("a file, not a folder")
-    message = error_line(cli("predict", "--out", "blocker/forecast.csv"))
-    assert message.startswith(f"Error: {tmp_path / 'blocker'}: File exists.")
-    assert message.endswith("Check the path and its permissions.")
+    (tmp_path / "adir").mkdir()
+    refused = {
+        ("--plot", "out.txt"): "--plot out.txt: matplotlib draws no .txt pictures; end the "
+        "name in .png, .svg or .pdf.",
+        ("--out", "missing/x.csv"): "--out missing/x.csv: the folder missing does not exist; "
+        "create it first or choose another path.",
+        ("--out", "adir"): "--out adir is a folder; name a file in it, e.g. adir/out.csv.",
+        ("--plot", "adir"): "--plot adir is a folder; name a file in it, e.g. adir/out.png.",
+        ("--out", "blocker/f.csv"): "--out blocker/f.csv: blocker is a file, not a folder; "
+        "choose another path.",
+        ("--model", "blocker"): "--model blocker is a file; pass the model folder that "
+        "'forecast train' saved (its --model-dir).",
+    }
+    for args, message in refused.items():
+        assert error_line(cli("predict", *args)) == f"Error: {message}"
+    assert not (tmp_path / "forecast.csv").exists() and not (tmp_path / "missing").exists()
+    assert list((tmp_path / "adir").iterdir()) == []
+    # backtest refuses them before it trains
+    backtest = cli("backtest", sine_csv, "--plot", "folds.txt")
+    assert "matplotlib draws no .txt pictures" in error_line(backtest)
+    assert "training" not in backtest.output
+    assert cli("predict", "--plot", "adir/f.svg").exit_code == 0
+    assert (tmp_path / "adir" / "f.svg").read_text().startswith("<?xml")
 
 
 def test_predict_says_when_the_training_file_has_changed(cli, sine_csv):
