@@ -61,7 +61,8 @@ class ForecastGroup(TyperGroup):
         except UsageError as exc:
             message = exc.format_message().replace("Value error, ", "").rstrip(".")
             hint = f" See '{exc.ctx.command_path} --help'." if exc.ctx else ""
-            code = _fail(f"{message}.{hint}", USAGE_ERROR, debug)
+            # No arguments at all: the help was printed, and no error line follows it.
+            code = _fail(f"{message}.{hint}", USAGE_ERROR, debug) if args else USAGE_ERROR
         except ForecastError as exc:
             code = _fail(str(exc), USAGE_ERROR, debug)
         except (typer.Abort, KeyboardInterrupt):

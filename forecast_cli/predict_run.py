@@ -54,6 +54,11 @@ def run_predict(
     model's training filled missing values; ``only`` names the series to forecast
     (``--series``), all of them by default."""
     model, card = load_model_dir(model_dir)
+    if future is not None and not card.data.future_features:
+        raise ForecastError(
+            f"--future-data: the model in {model_dir} reads no future features (it was trained "
+            "without --future-features), so it has no use for them: leave out --future-data."
+        )
     if data is None:
         data = Path(card.source.path)
         if not data.is_file() and data != STDIN:

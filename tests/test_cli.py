@@ -164,6 +164,22 @@ def test_bad_usage_gives_one_error_line_and_status_2(cli, args, message):
     assert error_line(cli(*args)).startswith(message)
 
 
+def test_no_arguments_print_the_help_and_no_error(cli):
+    result = cli()
+    assert result.exit_code == 2  # click's status for a command line that does nothing
+    assert result.stdout.lstrip().startswith("Usage: forecast [OPTIONS] COMMAND")
+    assert result.stderr == ""
+
+
+def test_future_data_for_a_model_without_future_features_is_refused(cli, sine_csv):
+    assert cli("train", sine_csv, *FAST).exit_code == 0
+    assert error_line(cli("predict", "--future-data", sine_csv)) == (
+        "Error: --future-data: the model in forecast-model reads no future features (it was "
+        "trained without --future-features), so it has no use for them: leave out "
+        "--future-data."
+    )
+
+
 def test_data_errors_reach_the_user_as_one_line(cli, write_csv):
     short = write_csv("short.csv", sine_frame(rows=20))
     assert error_line(cli("train", short)).startswith(
