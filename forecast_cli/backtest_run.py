@@ -285,6 +285,8 @@ def _fold(
         networks = build_candidates([[start_from.config]], prepared, settings.training.seed)
         networks[0][0][0][1].set_weights(start_from.model.get_weights())
     (trained,) = fit_candidates(networks, prepared, settings.training, on_epoch)
+    if trained.result.interrupted:
+        raise KeyboardInterrupt  # the folds after it would train on: stop, as compare does
     n_targets = len(prepared.targets)
     # Known-ahead inputs after the cut-off (future features, calendar) are read from the
     # data, as predict reads them from --future-data; run_backtest refused the rest.

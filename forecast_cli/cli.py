@@ -8,6 +8,7 @@ need them, so ``forecast --help`` and flag errors answer at once.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -35,7 +36,7 @@ from forecast_cli.config import (
     columns,
     parse_levels,
 )
-from forecast_cli.errors import ForecastError
+from forecast_cli.errors import ForecastError, Interrupted
 from forecast_cli.options import Only, Without, flatten
 
 ALL_MODES = "all"
@@ -56,8 +57,15 @@ class ForecastGroup(TyperGroup):
         debug = "--debug" in args or os.environ.get("FORECAST_DEBUG") == "1"
         args = _with_optional_values([arg for arg in args if arg != "--debug"])
         previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        ctrl_c = signal.getsignal(signal.SIGINT)
+        if ctrl_c is signal.default_int_handler:  # not where Ctrl-C is ignored or handled
+            signal.signal(signal.SIGINT, _stop_on_ctrl_c)
         try:
             code = super().main(args, "forecast", complete_var, standalone_mode=False, **extra)
+            if code == INTERRUPTED:  # Typer's status for a KeyboardInterrupt
+                code = _interrupted("nothing was saved.")
+        except Interrupted as exc:
+            code = _interrupted(str(exc))
         except UsageError as exc:
             message = exc.format_message().replace("Value error, ", "").rstrip(".")
             hint = f" See '{exc.ctx.command_path} --help'." if exc.ctx else ""
@@ -66,7 +74,7 @@ class ForecastGroup(TyperGroup):
         except ForecastError as exc:
             code = _fail(str(exc), USAGE_ERROR, debug)
         except (typer.Abort, KeyboardInterrupt):
-            code = INTERRUPTED
+            code = _interrupted("nothing was saved.")
         except OSError as exc:  # e.g. an output path that cannot be written
             where = f"{exc.filename}: " if exc.filename else ""
             code = _fail(
@@ -83,8 +91,8 @@ class ForecastGroup(TyperGroup):
             )
         finally:
             signal.signal(signal.SIGTERM, previous)
-        if code == INTERRUPTED:
-            print("Interrupted: nothing was saved.", file=sys.stderr)
+            if signal.getsignal(signal.SIGINT) is _stop_on_ctrl_c:  # else pressed: keep
+                signal.signal(signal.SIGINT, ctrl_c)  # exiting at once until the end
         sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -108,6 +116,26 @@ def _fail(message: str, code: int, debug: bool) -> int:
     one_line = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
     print(f"Error: {one_line}", file=sys.stderr)
     return code
+
+
+def _interrupted(what: str) -> int:
+    print(f"Interrupted: {what}", file=sys.stderr)
+    return INTERRUPTED
+
+
+def _stop_on_ctrl_c(signum, frame):
+    """The first Ctrl-C stops what runs (a training then saves its best weights); the
+    next ones end the process at once, before TensorFlow, stopped in the middle of its
+    work, prints errors about it."""
+    signal.signal(signal.SIGINT, _exit_at_once)
+    raise KeyboardInterrupt
+
+
+def _exit_at_once(signum, frame):
+    with contextlib.suppress(Exception):  # the output may be in the middle of a write
+        sys.stdout.flush()
+    os.write(2, b"\nInterrupted again: stopped at once, saving nothing more.\n")
+    os._exit(INTERRUPTED)
 
 
 def _exit_on_sigterm(signum, frame):
@@ -189,6 +217,8 @@ def train(
         report=report,
     )
     report.json(trained.summary())
+    if trained.stopped:
+        raise Interrupted(trained.stopped)
 
 
 @app.command()

@@ -81,19 +81,11 @@ class Report:
             f"Network: {config.label} ({config.head}){twin}{median}",
         )
 
-    def trained(self, trained, backup: Path) -> None:
-        """How a training went: resumed, which twin was kept, interrupted."""
-        result = trained.result
-        said = (result.resumed, trained.note, trained.combination_note)
+    def trained(self, trained) -> None:
+        """How a training went: resumed, which twin was kept, what its forecast averages
+        (an interruption is said last, once the model is saved)."""
+        said = (trained.result.resumed, trained.note, trained.combination_note)
         self.notes(tuple(note for note in said if note))
-        if result.interrupted:
-            resumes = (
-                f"; the same command resumes after epoch {result.backed_up} from the backup "
-                f"{backup}"
-                if result.backed_up
-                else ""
-            )
-            self.warn(f"Interrupted: keeping the weights of epoch {result.best_epoch}{resumes}.")
 
     def training(self, outcome, prepared) -> None:
         """``forecast train``'s validation scores and where the model went."""
