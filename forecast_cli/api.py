@@ -103,10 +103,12 @@ def predict(
     series: tuple[str, ...] = (),
     out: str | Path | None = None,
     plot: str | Path | None = None,
+    keep_negative: bool = False,
 ):
     """Forecast ``steps`` values after the end of ``data`` (default: the training file)
     with the model in ``model_dir``; with ``out`` and ``plot`` also write its CSV and
-    picture.
+    picture. Forecasts and interval bounds of a target the data never has below zero
+    are clipped at zero, unless ``keep_negative``.
 
     Returns a ``predict_run.Forecast`` whose ``.frame`` holds the forecast, a time (or
     step) column first and, with ``intervals`` (percent), their bounds. Example::
@@ -127,6 +129,7 @@ def predict(
         tuple(intervals),
         fill,
         tuple(series),
+        keep_negative,
     )
     if out is not None:
         write_forecast(forecast, Path(out), None if plot is None else Path(plot))

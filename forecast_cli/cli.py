@@ -387,6 +387,14 @@ def predict(
     max_plots: Annotated[
         int, typer.Option(min=1, help="Series drawn in the plot, the first ones.")
     ] = 6,
+    keep_negative: Annotated[
+        bool,
+        typer.Option(
+            "--keep-negative",
+            help="Keep forecasts and interval bounds below zero of a target the data never "
+            "has below zero (counts, sales). Default: clip them at zero, with a note.",
+        ),
+    ] = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Forecast the next --steps values after the end of the data."""
@@ -404,6 +412,7 @@ def predict(
         intervals=parse_levels(intervals) if intervals else (),
         fill=reading.fill,
         series=columns(series),
+        keep_negative=keep_negative,
     )
     report.notes(forecast.notes)
     write_forecast(forecast, out, None if no_plot else plot, max_plots)
