@@ -9,6 +9,7 @@ need them, so ``forecast --help`` and flag errors answer at once.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import sys
@@ -17,16 +18,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from forecast_cli import __version__
 from forecast_cli.config import (
+    DATA,
     DEFAULT_STEPS,
+    FORECAST,
     LAYERS_HELP,
     NETWORK,
+    OUTPUT,
     BacktestConfig,
     CompareConfig,
     DataConfig,
+    Fill,
     HeadChoice,
     MergeMode,
     ModelConfig,
@@ -37,7 +42,7 @@ from forecast_cli.config import (
     parse_levels,
 )
 from forecast_cli.errors import ForecastError, Interrupted
-from forecast_cli.options import Only, Without, flatten
+from forecast_cli.options import Without, flatten
 
 ALL_MODES = "all"
 USAGE_ERROR = 2
@@ -46,7 +51,23 @@ INTERRUPTED = 130
 UsageError = typer.BadParameter.__base__
 
 
-class ForecastGroup(TyperGroup):
+class _UntypedFlags:
+    """Help shows no type after a flag (--json, --help): it takes no value, and Typer's
+    '<bool>' there reads as if it took one."""
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+        return params
+
+
+class ForecastCommand(_UntypedFlags, TyperCommand):
+    """A command of ``forecast``."""
+
+
+class ForecastGroup(_UntypedFlags, TyperGroup):
     """Turns every failure into one ``Error: ...`` line on stderr and an exit status.
 
     ``--debug`` (anywhere on the line, or ``FORECAST_DEBUG=1``) shows the traceback too.
@@ -180,11 +201,16 @@ SourceArg = Annotated[
     ),
 ]
 JsonFlag = Annotated[
-    bool, typer.Option("--json", help="Print the result as one JSON object, last line of stdout.")
+    bool,
+    typer.Option(
+        "--json",
+        rich_help_panel=OUTPUT,
+        help="Print the result as one JSON object, last line of stdout.",
+    ),
 ]
 
 
-@app.command()
+@app.command(cls=ForecastCommand)
 @flatten
 def train(
     source: SourceArg,
@@ -193,9 +219,9 @@ def train(
     model: ModelConfig,
     training: TrainConfig,
     runtime: RuntimeConfig,
-    model_dir: Annotated[Path, typer.Option(help="Where to save the model.")] = Path(
-        "forecast-model"
-    ),
+    model_dir: Annotated[
+        Path, typer.Option(rich_help_panel=OUTPUT, help="Where to save the model.")
+    ] = Path("forecast-model"),
     json_output: JsonFlag = False,
 ) -> None:
     """Train a recurrent network on DATA and save it to --model-dir.
@@ -221,13 +247,13 @@ def train(
         raise Interrupted(trained.stopped)
 
 
-@app.command()
+@app.command(cls=ForecastCommand)
 @flatten
 def compare(
     source: SourceArg,
     data: Annotated[DataConfig, Without("future_features")],
     window: WindowConfig,
-    model: Annotated[ModelConfig, Without("layers", "head")],
+    model: Annotated[ModelConfig, Without("layers", "head", "merge_mode")],
     training: TrainConfig,
     runtime: RuntimeConfig,
     options: CompareConfig,
@@ -236,8 +262,18 @@ def compare(
         typer.Option(
             metavar="[MODE,...]",
             rich_help_panel=NETWORK,
-            help="Compare bidirectional merge modes: all four when given alone, or "
-            "e.g. concat,ave. The default when no --layers is given.",
+            help="Plural: compare merge modes, one candidate per mode listed (e.g. "
+            "concat,ave; all four when given alone) for each bidirectional layer that names "
+            "none. The default without --layers.",
+        ),
+    ] = None,
+    merge_mode: Annotated[
+        MergeMode | None,
+        typer.Option(
+            case_sensitive=False,
+            rich_help_panel=NETWORK,
+            help="Singular: the one merge mode of the bidirectional --layers that name none, "
+            "without --merge-modes. Default: concat.",
         ),
     ] = None,
     layers: Annotated[
@@ -256,9 +292,9 @@ def compare(
             help="Output head of the candidates, or both.",
         ),
     ] = HeadChoice.MANY_TO_ONE,
-    out_dir: Annotated[Path, typer.Option(help="Where to write the comparison.")] = Path(
-        "comparison"
-    ),
+    out_dir: Annotated[
+        Path, typer.Option(rich_help_panel=OUTPUT, help="Where to write the comparison.")
+    ] = Path("comparison"),
     json_output: JsonFlag = False,
 ) -> None:
     """Train several networks on DATA with the same settings and compare them with baselines."""
@@ -266,6 +302,11 @@ def compare(
     from forecast_cli.artifacts import COMPARISON_FILES
     from forecast_cli.report import Report
 
+    if merge_modes and merge_mode:
+        raise ForecastError(
+            "--merge-modes compares several merge modes and --merge-mode sets one: give one "
+            "of them."
+        )
     report = Report(json_output)
     comparison = api.compare(
         source,
@@ -275,7 +316,7 @@ def compare(
         heads=head.heads,
         data=data,
         window=window,
-        model=model,
+        model=dataclasses.replace(model, merge_mode=merge_mode or MergeMode.CONCAT),
         training=training,
         runtime=runtime,
         options=options,
@@ -288,7 +329,7 @@ def compare(
     report.json(comparison.summary())
 
 
-@app.command()
+@app.command(cls=ForecastCommand)
 @flatten
 def backtest(
     source: SourceArg,
@@ -298,14 +339,17 @@ def backtest(
     model: ModelConfig,
     training: TrainConfig,
     runtime: RuntimeConfig,
-    out: Annotated[Path, typer.Option(help="Scores CSV to write.")] = Path("backtest.csv"),
-    plot: Annotated[Path, typer.Option(help="Picture of the folds to write.")] = Path(
-        "backtest.png"
+    out: Annotated[Path, typer.Option(rich_help_panel=OUTPUT, help="Scores CSV to write.")] = Path(
+        "backtest.csv"
     ),
+    plot: Annotated[
+        Path, typer.Option(rich_help_panel=OUTPUT, help="Picture of the folds to write.")
+    ] = Path("backtest.png"),
     json_output: JsonFlag = False,
 ) -> None:
-    """Rolling-origin evaluation: forecast the last --folds blocks of --steps steps, each
-    from the data before it, next to the naive and seasonal-naive baselines."""
+    """Rolling-origin evaluation of the network beside the baselines.
+
+    Forecast the last --folds blocks of --steps steps, each from the data before it."""
     from forecast_cli import api
     from forecast_cli.report import Report
 
@@ -347,54 +391,81 @@ def parse_merge_modes(text: str) -> list[MergeMode]:
     return modes
 
 
-@app.command()
+@app.command(cls=ForecastCommand)
 @flatten
 def predict(
     *,
-    model: Annotated[Path, typer.Option(help="Model directory from 'forecast train'.")] = Path(
-        "forecast-model"
-    ),
+    model: Annotated[
+        Path,
+        typer.Option(rich_help_panel=DATA, help="Model directory from 'forecast train'."),
+    ] = Path("forecast-model"),
     data: Annotated[
         Path | None,
-        typer.Option(help="Forecast from this file (same columns). Default: the training file."),
+        typer.Option(
+            rich_help_panel=DATA,
+            help="Forecast from this file (same columns). Default: the training file.",
+        ),
     ] = None,
-    steps: Annotated[int, typer.Option(min=1, help="Steps to forecast.")] = DEFAULT_STEPS,
-    out: Annotated[Path, typer.Option(help="Forecast CSV to write.")] = Path("forecast.csv"),
-    plot: Annotated[Path, typer.Option(help="Plot to write (PNG).")] = Path("forecast.png"),
-    no_plot: Annotated[bool, typer.Option("--no-plot", help="Do not draw the plot.")] = False,
     future_data: Annotated[
         Path | None,
         typer.Option(
-            help="File with the values of the model's --future-features after the data's end."
-        ),
-    ] = None,
-    reading: Annotated[DataConfig, Only("fill")],
-    intervals: Annotated[
-        str | None,
-        typer.Option(
-            metavar="LEVEL,...",
-            help="Add prediction intervals at these coverage "
-            "levels in percent, e.g. 80,95 (conformal, from the validation tail).",
+            rich_help_panel=DATA,
+            help="File with the values of the model's --future-features after the data's end.",
         ),
     ] = None,
     series: Annotated[
         str | None,
         typer.Option(
             metavar="NAME,...",
+            rich_help_panel=DATA,
             help="Forecast only these series (a model trained with --id-col). Default: all.",
         ),
     ] = None,
-    max_plots: Annotated[
-        int, typer.Option(min=1, help="Series drawn in the plot, the first ones.")
-    ] = 6,
+    fill: Annotated[
+        Fill | None,
+        typer.Option(
+            case_sensitive=False,
+            rich_help_panel=DATA,
+            help="How to fill missing values of the data forecast from. Default: as the "
+            "model's training did (its --fill; none: refuse them).",
+        ),
+    ] = None,
+    steps: Annotated[
+        int, typer.Option(min=1, rich_help_panel=FORECAST, help="Steps to forecast.")
+    ] = DEFAULT_STEPS,
+    intervals: Annotated[
+        str | None,
+        typer.Option(
+            metavar="LEVEL,...",
+            rich_help_panel=FORECAST,
+            help="Add prediction intervals at these coverage "
+            "levels in percent, e.g. 80,95 (conformal, from the validation tail).",
+        ),
+    ] = None,
     keep_negative: Annotated[
         bool,
         typer.Option(
             "--keep-negative",
+            rich_help_panel=FORECAST,
             help="Keep forecasts and interval bounds below zero of a target the data never "
             "has below zero (counts, sales). Default: clip them at zero, with a note.",
         ),
     ] = False,
+    out: Annotated[
+        Path, typer.Option(rich_help_panel=OUTPUT, help="Forecast CSV to write.")
+    ] = Path("forecast.csv"),
+    plot: Annotated[
+        Path, typer.Option(rich_help_panel=OUTPUT, help="Plot to write (PNG, or .svg, .pdf).")
+    ] = Path("forecast.png"),
+    no_plot: Annotated[
+        bool, typer.Option("--no-plot", rich_help_panel=OUTPUT, help="Do not draw the plot.")
+    ] = False,
+    max_plots: Annotated[
+        int,
+        typer.Option(
+            min=1, rich_help_panel=OUTPUT, help="Series drawn in the plot, the first ones."
+        ),
+    ] = 6,
     json_output: JsonFlag = False,
 ) -> None:
     """Forecast the next --steps values after the end of the data."""
@@ -410,7 +481,7 @@ def predict(
         steps=steps,
         future=future_data,
         intervals=parse_levels(intervals) if intervals else (),
-        fill=reading.fill,
+        fill=fill,
         series=columns(series),
         keep_negative=keep_negative,
     )

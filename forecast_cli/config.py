@@ -21,13 +21,16 @@ DEFAULT_STEPS = 20  # forecast predict --steps; what --anchor auto judges anchor
 DEFAULT_LAYERS = "bilstm:50"
 DEFAULT_LEVELS = (80, 95)  # forecast backtest --intervals, percent
 
-DATA, WINDOWS, NETWORK, TRAINING, RUNTIME = (
+# The panels of --help, each flag in the one that says what it is about.
+DATA, WINDOWS, NETWORK, TRAINING, RUNTIME, OUTPUT = (
     "Data",
     "Windows and scaling",
     "Network",
     "Training",
     "Runtime",
+    "Output",
 )
+FORECAST, COMPARISON, BACKTEST = "Forecast", "Comparison", "Backtest"
 
 
 class Cell(StrEnum):
@@ -317,9 +320,9 @@ class DataConfig:
         None,
         metavar="SEP",
         panel=DATA,
-        help="Thousands separator of the numbers: ',', '.', ' ' or \"'\" (1,234.5 needs ','). "
-        "Default: detected where no other reading is possible (1,234.5; 1.234,5; "
-        "1,234,567), else none.",
+        help="Thousands separator of the numbers: ',', '.', ' ' or \"'\" (as in 1 234,5). "
+        "Default: detected where it can be nothing else (1,234.5; 1.234,5; 1,234,567), "
+        "else none.",
     )
     calendar: bool = option(
         False,
@@ -577,16 +580,21 @@ def parse_levels(text: str | None) -> tuple[int, ...]:
 class CompareConfig:
     """What ``forecast compare`` adds to the training settings."""
 
-    repeats: int = option(1, min=1, help="Seeds per candidate; scores are averaged.")
-    steps: int = option(DEFAULT_STEPS, min=1, help="Steps to forecast.")
+    repeats: int = option(
+        1, min=1, panel=COMPARISON, help="Seeds per candidate; scores are averaged."
+    )
+    steps: int = option(
+        DEFAULT_STEPS, min=1, panel=COMPARISON, help="Steps each candidate forecasts."
+    )
     jobs: int | None = option(  # None: one per core, at most one per candidate
         None,
         min=1,
+        panel=RUNTIME,
         help="Worker processes training candidates in parallel, sharing the cores. "
         "Default: one per core, at most one per candidate.",
     )
     overwrite: bool = option(
-        False, "--overwrite", help="Replace an earlier comparison in --out-dir."
+        False, "--overwrite", panel=OUTPUT, help="Replace an earlier comparison in --out-dir."
     )
 
 
@@ -594,13 +602,14 @@ class CompareConfig:
 class BacktestConfig:
     """What ``forecast backtest`` adds to the training settings."""
 
-    folds: int = option(5, min=1, help="Cut-offs at the end of the series.")
+    folds: int = option(5, min=1, panel=BACKTEST, help="Cut-offs at the end of the series.")
     steps: int = option(  # forecast per fold
-        10, min=1, help="Steps forecast per fold, as forecast predict --steps."
+        10, min=1, panel=BACKTEST, help="Steps forecast per fold, as forecast predict --steps."
     )
     refit: Refit = option(
         Refit.RETRAIN,
         case_sensitive=False,
+        panel=BACKTEST,
         help="A fresh network per fold, or fine-tune the previous fold's.",
     )
     levels: tuple[int, ...] = option(  # interval coverage levels, percent
@@ -609,12 +618,14 @@ class BacktestConfig:
         cli_type=str | None,
         parse=parse_levels,
         metavar="LEVEL,...",
+        panel=BACKTEST,
         help="Coverage levels (percent) of the conformal intervals whose empirical "
         "coverage is reported; 'none' for none. Default: 80,95.",
     )
     jobs: int | None = option(  # None: one per core and fold; 1 with fine-tune
         None,
         min=1,
+        panel=RUNTIME,
         help="Worker processes training folds in parallel, sharing the cores. "
         "Default: one per core, at most one per fold; 1 with --refit fine-tune.",
     )
