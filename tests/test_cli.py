@@ -247,6 +247,22 @@ def test_output_paths_are_checked_before_any_work(cli, sine_csv, tmp_path):
     assert (tmp_path / "adir" / "f.svg").read_text().startswith("<?xml")
 
 
+def test_tables_keep_every_digit_when_the_output_is_not_a_terminal(
+    cli, sine_csv, tmp_path, monkeypatch
+):
+    """Piped or written to a file, a table is as wide as it needs: at 80 columns these six
+    columns were cut ('value_lowe…', '-0.12…')."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert cli("train", sine_csv, *FAST).exit_code == 0
+    result = cli("predict", "--intervals", "80,95", "--no-plot")
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(tmp_path / "forecast.csv")
+    header = next(line for line in result.stdout.splitlines() if "timestamp" in line)
+    assert [cell.strip() for cell in header.split("┃")[1:-1]] == list(frame.columns)
+    for row in frame.head(10).itertuples(index=False):
+        assert " │ ".join([row[0], *(f"{v:.4f}" for v in row[1:])]) in flat(result.stdout)
+
+
 def test_predict_says_when_the_training_file_has_changed(cli, sine_csv):
     assert cli("train", sine_csv, *FAST).exit_code == 0
     sine_frame(rows=170).to_csv(sine_csv, index=False)
