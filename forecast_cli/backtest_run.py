@@ -80,6 +80,7 @@ class Backtest:
     season: int  # of seasonal naive and MASE's scale
     table: pd.DataFrame  # fold (or 'all'), cutoff, method, mae, rmse, smape, mase
     title: str
+    panel: tuple[Series, ...] = ()  # the series backtested, for the picture
 
     def summary(self) -> dict:
         """The ``--json`` object."""
@@ -181,7 +182,7 @@ def run_backtest(
     )
     model_label = settings.models[0].label
     title = f"{source_path(source).name}: {model_label}, {folds} fold(s) of {steps}"
-    return Backtest(results, season, table, title)
+    return Backtest(results, season, table, title, panel)
 
 
 def _too_few_rows(
