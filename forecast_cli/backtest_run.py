@@ -80,7 +80,7 @@ class Backtest:
     season: int  # of seasonal naive and MASE's scale
     table: pd.DataFrame  # fold (or 'all'), cutoff, method, mae, rmse, smape, mase
     title: str
-    panel: tuple[Series, ...] = ()  # the series backtested, for the picture
+    panel: tuple[Series, ...]  # the series backtested, for the picture
 
     def summary(self) -> dict:
         """The ``--json`` object."""
