@@ -25,16 +25,8 @@ class ForecastPanel:
 def plot_forecast(panels: list[ForecastPanel], x_label: str, title: str, path: Path) -> None:
     """One panel each, stacked: the tail of the history, then the forecast joined to it,
     with the interval bands shaded, wider levels lighter. One legend for all, below them."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(
-        len(panels),
-        1,
-        figsize=(10, 3.2 * len(panels) + 1.2),
-        squeeze=False,
-        sharex=True,
-        layout="constrained",  # the title above the first panel, the legend below the last
-    )
-    for ax, panel in zip(axes[:, 0], panels, strict=True):
+    fig, axes = _stacked(len(panels), width=10, height=3.2, sharex=True)
+    for ax, panel in zip(axes, panels, strict=True):
         ax.plot(panel.history_x, panel.history, color="0.35", lw=1.2, label="history")
         for level, (lower, upper) in sorted(panel.bands.items(), reverse=True):
             ax.fill_between(
@@ -57,12 +49,7 @@ def plot_forecast(panels: list[ForecastPanel], x_label: str, title: str, path: P
         )
         ax.axvline(panel.history_x[-1], color="0.6", ls=":", lw=1)
         ax.set_ylabel(panel.label)
-        ax.grid(alpha=0.3)
-        _concise_dates(ax)
-    axes[-1, 0].set_xlabel(x_label)
-    _legend_below(fig, axes[0, 0])
-    fig.suptitle(title)
-    _save(fig, path)
+    _save_stacked(fig, axes, x_label, title, path)
 
 
 def plot_comparison(
@@ -140,12 +127,9 @@ class BacktestPanel:
 def plot_backtest(panels: list[BacktestPanel], x_label: str, title: str, path: Path) -> None:
     """One panel per series, stacked: the series around the folds and each fold's forecast
     by every method, a method in one colour throughout; one legend for all, below them."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(
-        len(panels), 1, figsize=(11, 3.4 * len(panels) + 1.2), squeeze=False, layout="constrained"
-    )
+    fig, axes = _stacked(len(panels), width=11, height=3.4)
     colours: dict[str, str] = {}
-    for ax, panel in zip(axes[:, 0], panels, strict=True):
+    for ax, panel in zip(axes, panels, strict=True):
         ax.plot(panel.x, panel.truth, color="0.35", lw=1.2, label="actual")
         for cut in panel.cuts:
             ax.axvline(cut, color="0.75", ls=":", lw=1)
@@ -163,10 +147,31 @@ def plot_backtest(panels: list[BacktestPanel], x_label: str, title: str, path: P
         if len(panels) > 1:
             ax.set_title(panel.label, fontsize=10)
         ax.set_ylabel(panel.target)
+    _save_stacked(fig, axes, x_label, title, path)
+
+
+def _stacked(count: int, width: float, height: float, sharex: bool = False):
+    """A figure of ``count`` panels stacked, and the panels; laid out so that the title
+    stays above the first and a legend fits below the last."""
+    fig, axes = _pyplot().subplots(
+        count,
+        1,
+        figsize=(width, height * count + 1.2),
+        squeeze=False,
+        sharex=sharex,
+        layout="constrained",
+    )
+    return fig, list(axes[:, 0])
+
+
+def _save_stacked(fig, axes: list, x_label: str, title: str, path: Path) -> None:
+    """Stacked panels finished alike: a grid and short dates on each, the time axis
+    named under the last, one legend below it, the title above."""
+    for ax in axes:
         ax.grid(alpha=0.3)
         _concise_dates(ax)
-    axes[-1, 0].set_xlabel(x_label)
-    _legend_below(fig, axes[0, 0])
+    axes[-1].set_xlabel(x_label)
+    _legend_below(fig, axes[0])
     fig.suptitle(title)
     _save(fig, path)
 
