@@ -103,10 +103,12 @@ def predict(
     series: tuple[str, ...] = (),
     out: str | Path | None = None,
     plot: str | Path | None = None,
+    keep_negative: bool = False,
 ):
     """Forecast ``steps`` values after the end of ``data`` (default: the training file)
     with the model in ``model_dir``; with ``out`` and ``plot`` also write its CSV and
-    picture.
+    picture. Forecasts and interval bounds of a target the data never has below zero
+    are clipped at zero, unless ``keep_negative``.
 
     Returns a ``predict_run.Forecast`` whose ``.frame`` holds the forecast, a time (or
     step) column first and, with ``intervals`` (percent), their bounds. Example::
@@ -118,6 +120,7 @@ def predict(
     from forecast_cli.artifacts import write_forecast
     from forecast_cli.predict_run import run_predict
 
+    check_outputs(out, plot)
     forecast = run_predict(
         Path(model_dir),
         None if data is None else _source(data),
@@ -126,6 +129,7 @@ def predict(
         tuple(intervals),
         fill,
         tuple(series),
+        keep_negative,
     )
     if out is not None:
         write_forecast(forecast, Path(out), None if plot is None else Path(plot))
@@ -215,12 +219,24 @@ def backtest(
     from forecast_cli.artifacts import write_backtest
     from forecast_cli.backtest_run import run_backtest
 
+    check_outputs(out, plot)
     result = run_backtest(
         _source(source), data, window, model, training, runtime, options, _quiet(report)
     )
     if out is not None:
         write_backtest(result, Path(out), None if plot is None else Path(plot))
     return result
+
+
+def check_outputs(out: str | Path | None, plot: str | Path | None) -> None:
+    """Refuse the files to write before the work: a folder, a missing folder, a picture
+    format matplotlib cannot draw."""
+    from forecast_cli.artifacts import check_output_file
+
+    if out is not None:
+        check_output_file(Path(out), "--out")
+    if plot is not None:
+        check_output_file(Path(plot), "--plot", picture=True)
 
 
 def _source(source: Source) -> Path | pd.DataFrame:

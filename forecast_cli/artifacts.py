@@ -249,6 +249,11 @@ def staged_directory(directory: Path) -> Iterator[Path]:
 def load_model_dir(directory: Path):
     """``(model, card)`` from a model directory, or a ``ForecastError`` saying how to fix it."""
     retrain = "Train one with 'forecast train DATA.csv' or pass --model DIR."
+    if directory.is_file():
+        raise ForecastError(
+            f"--model {directory} is a file; pass the model folder that 'forecast train' "
+            "saved (its --model-dir)."
+        )
     if not directory.is_dir():
         raise ForecastError(f"Model directory {directory} does not exist. {retrain}")
     try:
@@ -351,6 +356,34 @@ def check_comparison_dir(out_dir: Path, overwrite: bool) -> None:
         )
 
 
+def check_output_file(path: Path, flag: str, picture: bool = False) -> None:
+    """Refuse, before any work, a file path ``flag`` cannot be written to as asked: a
+    folder, a folder that does not exist (no typo silently makes one) or, for a
+    ``picture``, a format matplotlib does not write (it draws PNG without a suffix)."""
+    example = path / ("out.png" if picture else "out.csv")
+    if path.is_dir():
+        raise ForecastError(f"{flag} {path} is a folder; name a file in it, e.g. {example}.")
+    parent = path.absolute().parent
+    if not parent.exists():
+        raise ForecastError(
+            f"{flag} {path}: the folder {path.parent} does not exist; create it first or "
+            "choose another path."
+        )
+    if not parent.is_dir():
+        raise ForecastError(
+            f"{flag} {path}: {path.parent} is a file, not a folder; choose another path."
+        )
+    if picture and path.suffix:
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        formats = FigureCanvasBase.get_supported_filetypes()
+        if path.suffix.lower().lstrip(".") not in formats:
+            raise ForecastError(
+                f"{flag} {path}: matplotlib draws no {path.suffix} pictures; end the name in "
+                ".png, .svg or .pdf."
+            )
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """``frame`` as CSV at ``path``, atomically."""
     with atomic_path(path) as temporary:
@@ -439,29 +472,38 @@ def write_comparison(directory: Path, comparison) -> None:
     )
 
 
-def write_backtest(backtest, table_path: Path, plot_path: Path | None) -> None:
+def write_backtest(backtest, table_path: Path, plot_path: Path | None, max_plots: int = 6) -> None:
     """A ``backtest_run.Backtest``'s scores as CSV and, unless ``plot_path`` is None, its
-    folds' forecasts as a picture (of the first series, with --id-col, and its first
-    target)."""
+    folds' forecasts as a picture: a panel for each of the first ``max_plots`` series
+    (with --id-col), its first target, on its time axis if it has one."""
     write_csv(backtest.table, table_path)
     if plot_path is None:
         return
-    from forecast_cli.plotting import plot_backtest
+    from forecast_cli.plotting import BacktestPanel, plot_backtest
 
-    first, steps = backtest.folds[0], backtest.folds[0].actual.shape[1]
-    start = max(0, first.cutoff - 3 * steps * len(backtest.folds))
-    series_rows = np.arange(start, backtest.folds[-1].cutoff + steps)
-    truth = np.concatenate([first.history[0][start:], *[f.actual[0] for f in backtest.folds]])
-    plot_backtest(
-        rows=series_rows + 1,
-        truth=truth[:, 0],
-        folds=[
-            (
-                np.arange(f.cutoff, f.cutoff + steps) + 1,
-                {m: v[0, :, 0] for m, v in f.forecasts.items()},
+    folds, steps = backtest.folds, backtest.folds[0].actual.shape[1]
+    panels = []
+    for i, series in enumerate(backtest.panel[:max_plots]):
+        cuts = [len(fold.history[i]) for fold in folds]  # the rows each fold knew
+        start = max(0, cuts[0] - 3 * steps * len(folds))
+        x = series.times if series.times is not None else np.arange(len(series.values)) + 1
+        target = series.targets[0]
+        panels.append(
+            BacktestPanel(
+                label=target if series.name is None else str(series.name),
+                target=target,
+                x=np.asarray(x[start : cuts[-1] + steps]),
+                truth=series.values[start : cuts[-1] + steps, 0],
+                cuts=[x[cut - 1] + (x[cut] - x[cut - 1]) / 2 for cut in cuts],
+                folds=[
+                    (
+                        np.asarray(x[cut : cut + steps]),
+                        {method: values[i, :, 0] for method, values in fold.forecasts.items()},
+                    )
+                    for cut, fold in zip(cuts, folds, strict=True)
+                ],
             )
-            for f in backtest.folds
-        ],
-        title=backtest.title,
-        path=plot_path,
-    )
+        )
+    x_label = backtest.panel[0].time_col or "row"
+    shown = f", {len(panels)} of {len(backtest.panel)} series" if len(backtest.panel) > 1 else ""
+    plot_backtest(panels, x_label, backtest.title + shown, plot_path)

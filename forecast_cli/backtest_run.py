@@ -48,7 +48,7 @@ from forecast_cli.pipeline import (
 from forecast_cli.report import Report
 from forecast_cli.resolve import resolve
 from forecast_cli.runtime import one_machine, use_device
-from forecast_cli.windows import rows_ahead
+from forecast_cli.windows import rows_ahead, rows_needed
 
 MODEL = "model"
 NETWORK = "network alone"  # the model's network without its combination, beside it
@@ -80,6 +80,7 @@ class Backtest:
     season: int  # of seasonal naive and MASE's scale
     table: pd.DataFrame  # fold (or 'all'), cutoff, method, mae, rmse, smape, mase
     title: str
+    panel: tuple[Series, ...]  # the series backtested, for the picture
 
     def summary(self) -> dict:
         """The ``--json`` object."""
@@ -133,10 +134,7 @@ def run_backtest(
     try:  # the first fold, the shortest, must be long enough to train
         prepare(first, windows)
     except ForecastError as exc:
-        raise ForecastError(
-            f"With --folds {folds} and --steps {steps} the first fold trains on the "
-            f"{known} rows before its cut-off. {exc}"
-        ) from None
+        raise ForecastError(_too_few_rows(panel, folds, steps, window, windows, exc)) from None
     if season >= known:
         raise ForecastError(
             f"--season {season} is not shorter than the {known} rows the first fold "
@@ -184,7 +182,38 @@ def run_backtest(
     )
     model_label = settings.models[0].label
     title = f"{source_path(source).name}: {model_label}, {folds} fold(s) of {steps}"
-    return Backtest(results, season, table, title)
+    return Backtest(results, season, table, title, panel)
+
+
+def _too_few_rows(
+    panel: tuple[Series, ...],
+    folds: int,
+    steps: int,
+    asked: WindowConfig,
+    windows: Windows,
+    error: ForecastError,
+) -> str:
+    """Why the first fold cannot train: too many folds, when fewer would fit (with its
+    horizon, or one when the horizon is left to fit the rows), or else the windows."""
+    rows = min(len(series.values) for series in panel)
+    known = max(rows - folds * steps, 0)
+    horizon = windows.horizon if asked.horizon is not None else 1
+    needed = rows_needed(windows.lookback, horizon, windows.val_fraction)
+    fewer = [
+        f"--{flag} {most} or {less}"
+        for flag, most, less in (
+            ("folds", (rows - needed) // steps, "fewer"),
+            ("steps", (rows - needed) // folds, "less"),
+        )
+        if most >= 1
+    ]
+    said = f"With --folds {folds} and --steps {steps} the first fold trains on the {known} rows"
+    if not fewer:
+        return f"{said} before its cut-off. {error}"
+    windowed = f"--lookback {windows.lookback}" + (f" and --horizon {horizon}" * (horizon > 1))
+    return f"{said} before its cut-off, and windows of {windowed} need {needed}: use " + (
+        ", or ".join(fewer) + "."
+    )
 
 
 def _check_inputs_ahead(series: Series, horizon: int, steps: int) -> None:
@@ -257,6 +286,8 @@ def _fold(
         networks = build_candidates([[start_from.config]], prepared, settings.training.seed)
         networks[0][0][0][1].set_weights(start_from.model.get_weights())
     (trained,) = fit_candidates(networks, prepared, settings.training, on_epoch)
+    if trained.result.interrupted:
+        raise KeyboardInterrupt  # the folds after it would train on: stop, as compare does
     n_targets = len(prepared.targets)
     # Known-ahead inputs after the cut-off (future features, calendar) are read from the
     # data, as predict reads them from --future-data; run_backtest refused the rest.

@@ -8,6 +8,8 @@ need them, so ``forecast --help`` and flag errors answer at once.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import signal
 import sys
@@ -16,16 +18,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from forecast_cli import __version__
 from forecast_cli.config import (
+    DATA,
     DEFAULT_STEPS,
+    FORECAST,
     LAYERS_HELP,
     NETWORK,
+    OUTPUT,
     BacktestConfig,
     CompareConfig,
     DataConfig,
+    Fill,
     HeadChoice,
     MergeMode,
     ModelConfig,
@@ -35,8 +41,8 @@ from forecast_cli.config import (
     columns,
     parse_levels,
 )
-from forecast_cli.errors import ForecastError
-from forecast_cli.options import Only, Without, flatten
+from forecast_cli.errors import ForecastError, Interrupted
+from forecast_cli.options import Without, flatten
 
 ALL_MODES = "all"
 USAGE_ERROR = 2
@@ -45,7 +51,23 @@ INTERRUPTED = 130
 UsageError = typer.BadParameter.__base__
 
 
-class ForecastGroup(TyperGroup):
+class _UntypedFlags:
+    """Help shows no type after a flag (--json, --help): it takes no value, and Typer's
+    '<bool>' there reads as if it took one."""
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+        return params
+
+
+class ForecastCommand(_UntypedFlags, TyperCommand):
+    """A command of ``forecast``."""
+
+
+class ForecastGroup(_UntypedFlags, TyperGroup):
     """Turns every failure into one ``Error: ...`` line on stderr and an exit status.
 
     ``--debug`` (anywhere on the line, or ``FORECAST_DEBUG=1``) shows the traceback too.
@@ -56,16 +78,24 @@ class ForecastGroup(TyperGroup):
         debug = "--debug" in args or os.environ.get("FORECAST_DEBUG") == "1"
         args = _with_optional_values([arg for arg in args if arg != "--debug"])
         previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        ctrl_c = signal.getsignal(signal.SIGINT)
+        if ctrl_c is signal.default_int_handler:  # not where Ctrl-C is ignored or handled
+            signal.signal(signal.SIGINT, _stop_on_ctrl_c)
         try:
             code = super().main(args, "forecast", complete_var, standalone_mode=False, **extra)
+            if code == INTERRUPTED:  # Typer's status for a KeyboardInterrupt
+                code = _interrupted("nothing was saved.")
+        except Interrupted as exc:
+            code = _interrupted(str(exc))
         except UsageError as exc:
             message = exc.format_message().replace("Value error, ", "").rstrip(".")
             hint = f" See '{exc.ctx.command_path} --help'." if exc.ctx else ""
-            code = _fail(f"{message}.{hint}", USAGE_ERROR, debug)
+            # No arguments at all: the help was printed, and no error line follows it.
+            code = _fail(f"{message}.{hint}", USAGE_ERROR, debug) if args else USAGE_ERROR
         except ForecastError as exc:
             code = _fail(str(exc), USAGE_ERROR, debug)
         except (typer.Abort, KeyboardInterrupt):
-            code = INTERRUPTED
+            code = _interrupted("nothing was saved.")
         except OSError as exc:  # e.g. an output path that cannot be written
             where = f"{exc.filename}: " if exc.filename else ""
             code = _fail(
@@ -82,8 +112,8 @@ class ForecastGroup(TyperGroup):
             )
         finally:
             signal.signal(signal.SIGTERM, previous)
-        if code == INTERRUPTED:
-            print("Interrupted: nothing was saved.", file=sys.stderr)
+            if signal.getsignal(signal.SIGINT) is _stop_on_ctrl_c:  # else pressed: keep
+                signal.signal(signal.SIGINT, ctrl_c)  # exiting at once until the end
         sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -107,6 +137,26 @@ def _fail(message: str, code: int, debug: bool) -> int:
     one_line = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
     print(f"Error: {one_line}", file=sys.stderr)
     return code
+
+
+def _interrupted(what: str) -> int:
+    print(f"Interrupted: {what}", file=sys.stderr)
+    return INTERRUPTED
+
+
+def _stop_on_ctrl_c(signum, frame):
+    """The first Ctrl-C stops what runs (a training then saves its best weights); the
+    next ones end the process at once, before TensorFlow, stopped in the middle of its
+    work, prints errors about it."""
+    signal.signal(signal.SIGINT, _exit_at_once)
+    raise KeyboardInterrupt
+
+
+def _exit_at_once(signum, frame):
+    with contextlib.suppress(Exception):  # the output may be in the middle of a write
+        sys.stdout.flush()
+    os.write(2, b"\nInterrupted again: stopped at once, saving nothing more.\n")
+    os._exit(INTERRUPTED)
 
 
 def _exit_on_sigterm(signum, frame):
@@ -151,11 +201,16 @@ SourceArg = Annotated[
     ),
 ]
 JsonFlag = Annotated[
-    bool, typer.Option("--json", help="Print the result as one JSON object, last line of stdout.")
+    bool,
+    typer.Option(
+        "--json",
+        rich_help_panel=OUTPUT,
+        help="Print the result as one JSON object, last line of stdout.",
+    ),
 ]
 
 
-@app.command()
+@app.command(cls=ForecastCommand)
 @flatten
 def train(
     source: SourceArg,
@@ -164,9 +219,9 @@ def train(
     model: ModelConfig,
     training: TrainConfig,
     runtime: RuntimeConfig,
-    model_dir: Annotated[Path, typer.Option(help="Where to save the model.")] = Path(
-        "forecast-model"
-    ),
+    model_dir: Annotated[
+        Path, typer.Option(rich_help_panel=OUTPUT, help="Where to save the model.")
+    ] = Path("forecast-model"),
     json_output: JsonFlag = False,
 ) -> None:
     """Train a recurrent network on DATA and save it to --model-dir.
@@ -188,15 +243,17 @@ def train(
         report=report,
     )
     report.json(trained.summary())
+    if trained.stopped:
+        raise Interrupted(trained.stopped)
 
 
-@app.command()
+@app.command(cls=ForecastCommand)
 @flatten
 def compare(
     source: SourceArg,
     data: Annotated[DataConfig, Without("future_features")],
     window: WindowConfig,
-    model: Annotated[ModelConfig, Without("layers", "head")],
+    model: Annotated[ModelConfig, Without("layers", "head", "merge_mode")],
     training: TrainConfig,
     runtime: RuntimeConfig,
     options: CompareConfig,
@@ -205,8 +262,18 @@ def compare(
         typer.Option(
             metavar="[MODE,...]",
             rich_help_panel=NETWORK,
-            help="Compare bidirectional merge modes: all four when given alone, or "
-            "e.g. concat,ave. The default when no --layers is given.",
+            help="Plural: compare merge modes, one candidate per mode listed (e.g. "
+            "concat,ave; all four when given alone) for each bidirectional layer that names "
+            "none. The default without --layers.",
+        ),
+    ] = None,
+    merge_mode: Annotated[
+        MergeMode | None,
+        typer.Option(
+            case_sensitive=False,
+            rich_help_panel=NETWORK,
+            help="Singular: the one merge mode of the bidirectional --layers that name none, "
+            "without --merge-modes. Default: concat.",
         ),
     ] = None,
     layers: Annotated[
@@ -225,9 +292,9 @@ def compare(
             help="Output head of the candidates, or both.",
         ),
     ] = HeadChoice.MANY_TO_ONE,
-    out_dir: Annotated[Path, typer.Option(help="Where to write the comparison.")] = Path(
-        "comparison"
-    ),
+    out_dir: Annotated[
+        Path, typer.Option(rich_help_panel=OUTPUT, help="Where to write the comparison.")
+    ] = Path("comparison"),
     json_output: JsonFlag = False,
 ) -> None:
     """Train several networks on DATA with the same settings and compare them with baselines."""
@@ -235,6 +302,11 @@ def compare(
     from forecast_cli.artifacts import COMPARISON_FILES
     from forecast_cli.report import Report
 
+    if merge_modes and merge_mode:
+        raise ForecastError(
+            "--merge-modes compares several merge modes and --merge-mode sets one: give one "
+            "of them."
+        )
     report = Report(json_output)
     comparison = api.compare(
         source,
@@ -244,7 +316,7 @@ def compare(
         heads=head.heads,
         data=data,
         window=window,
-        model=model,
+        model=dataclasses.replace(model, merge_mode=merge_mode or MergeMode.CONCAT),
         training=training,
         runtime=runtime,
         options=options,
@@ -257,7 +329,7 @@ def compare(
     report.json(comparison.summary())
 
 
-@app.command()
+@app.command(cls=ForecastCommand)
 @flatten
 def backtest(
     source: SourceArg,
@@ -267,14 +339,17 @@ def backtest(
     model: ModelConfig,
     training: TrainConfig,
     runtime: RuntimeConfig,
-    out: Annotated[Path, typer.Option(help="Scores CSV to write.")] = Path("backtest.csv"),
-    plot: Annotated[Path, typer.Option(help="Picture of the folds to write.")] = Path(
-        "backtest.png"
+    out: Annotated[Path, typer.Option(rich_help_panel=OUTPUT, help="Scores CSV to write.")] = Path(
+        "backtest.csv"
     ),
+    plot: Annotated[
+        Path, typer.Option(rich_help_panel=OUTPUT, help="Picture of the folds to write.")
+    ] = Path("backtest.png"),
     json_output: JsonFlag = False,
 ) -> None:
-    """Rolling-origin evaluation: forecast the last --folds blocks of --steps steps, each
-    from the data before it, next to the naive and seasonal-naive baselines."""
+    """Rolling-origin evaluation of the network beside the baselines.
+
+    Forecast the last --folds blocks of --steps steps, each from the data before it."""
     from forecast_cli import api
     from forecast_cli.report import Report
 
@@ -316,45 +391,80 @@ def parse_merge_modes(text: str) -> list[MergeMode]:
     return modes
 
 
-@app.command()
+@app.command(cls=ForecastCommand)
 @flatten
 def predict(
     *,
-    model: Annotated[Path, typer.Option(help="Model directory from 'forecast train'.")] = Path(
-        "forecast-model"
-    ),
+    model: Annotated[
+        Path,
+        typer.Option(rich_help_panel=DATA, help="Model directory from 'forecast train'."),
+    ] = Path("forecast-model"),
     data: Annotated[
         Path | None,
-        typer.Option(help="Forecast from this file (same columns). Default: the training file."),
+        typer.Option(
+            rich_help_panel=DATA,
+            help="Forecast from this file (same columns). Default: the training file.",
+        ),
     ] = None,
-    steps: Annotated[int, typer.Option(min=1, help="Steps to forecast.")] = DEFAULT_STEPS,
-    out: Annotated[Path, typer.Option(help="Forecast CSV to write.")] = Path("forecast.csv"),
-    plot: Annotated[Path, typer.Option(help="Plot to write (PNG).")] = Path("forecast.png"),
-    no_plot: Annotated[bool, typer.Option("--no-plot", help="Do not draw the plot.")] = False,
     future_data: Annotated[
         Path | None,
         typer.Option(
-            help="File with the values of the model's --future-features after the data's end."
-        ),
-    ] = None,
-    reading: Annotated[DataConfig, Only("fill")],
-    intervals: Annotated[
-        str | None,
-        typer.Option(
-            metavar="LEVEL,...",
-            help="Add prediction intervals at these coverage "
-            "levels in percent, e.g. 80,95 (conformal, from the validation tail).",
+            rich_help_panel=DATA,
+            help="File with the values of the model's --future-features after the data's end.",
         ),
     ] = None,
     series: Annotated[
         str | None,
         typer.Option(
             metavar="NAME,...",
+            rich_help_panel=DATA,
             help="Forecast only these series (a model trained with --id-col). Default: all.",
         ),
     ] = None,
+    fill: Annotated[
+        Fill | None,
+        typer.Option(
+            case_sensitive=False,
+            rich_help_panel=DATA,
+            help="How to fill missing values of the data forecast from. Default: as the "
+            "model's training did (its --fill; none: refuse them).",
+        ),
+    ] = None,
+    steps: Annotated[
+        int, typer.Option(min=1, rich_help_panel=FORECAST, help="Steps to forecast.")
+    ] = DEFAULT_STEPS,
+    intervals: Annotated[
+        str | None,
+        typer.Option(
+            metavar="LEVEL,...",
+            rich_help_panel=FORECAST,
+            help="Add prediction intervals at these coverage "
+            "levels in percent, e.g. 80,95 (conformal, from the validation tail).",
+        ),
+    ] = None,
+    keep_negative: Annotated[
+        bool,
+        typer.Option(
+            "--keep-negative",
+            rich_help_panel=FORECAST,
+            help="Keep forecasts and interval bounds below zero of a target the data never "
+            "has below zero (counts, sales). Default: clip them at zero, with a note.",
+        ),
+    ] = False,
+    out: Annotated[
+        Path, typer.Option(rich_help_panel=OUTPUT, help="Forecast CSV to write.")
+    ] = Path("forecast.csv"),
+    plot: Annotated[
+        Path, typer.Option(rich_help_panel=OUTPUT, help="Plot to write (PNG, or .svg, .pdf).")
+    ] = Path("forecast.png"),
+    no_plot: Annotated[
+        bool, typer.Option("--no-plot", rich_help_panel=OUTPUT, help="Do not draw the plot.")
+    ] = False,
     max_plots: Annotated[
-        int, typer.Option(min=1, help="Series drawn in the plot, the first ones.")
+        int,
+        typer.Option(
+            min=1, rich_help_panel=OUTPUT, help="Series drawn in the plot, the first ones."
+        ),
     ] = 6,
     json_output: JsonFlag = False,
 ) -> None:
@@ -363,6 +473,7 @@ def predict(
     from forecast_cli.artifacts import write_forecast
     from forecast_cli.report import Report
 
+    api.check_outputs(out, None if no_plot else plot)
     report = Report(json_output)
     forecast = api.predict(
         model,
@@ -370,8 +481,9 @@ def predict(
         steps=steps,
         future=future_data,
         intervals=parse_levels(intervals) if intervals else (),
-        fill=reading.fill,
+        fill=fill,
         series=columns(series),
+        keep_negative=keep_negative,
     )
     report.notes(forecast.notes)
     write_forecast(forecast, out, None if no_plot else plot, max_plots)

@@ -21,13 +21,16 @@ DEFAULT_STEPS = 20  # forecast predict --steps; what --anchor auto judges anchor
 DEFAULT_LAYERS = "bilstm:50"
 DEFAULT_LEVELS = (80, 95)  # forecast backtest --intervals, percent
 
-DATA, WINDOWS, NETWORK, TRAINING, RUNTIME = (
+# The panels of --help, each flag in the one that says what it is about.
+DATA, WINDOWS, NETWORK, TRAINING, RUNTIME, OUTPUT = (
     "Data",
     "Windows and scaling",
     "Network",
     "Training",
     "Runtime",
+    "Output",
 )
+FORECAST, COMPARISON, BACKTEST = "Forecast", "Comparison", "Backtest"
 
 
 class Cell(StrEnum):
@@ -238,6 +241,8 @@ def _names(given: list[str] | None) -> tuple[str, ...] | None:
     return tuple(given) if given else None
 
 
+THOUSANDS = (",", ".", " ", "'")  # the thousands separators --thousands accepts
+
 LAYERS_HELP = (
     "Recurrent layers, bottom first, comma-separated: CELL:UNITS[:MERGE] with CELL "
     "lstm, gru or rnn, prefixed with bi for bidirectional; e.g. lstm:64,bilstm:32:sum."
@@ -311,6 +316,14 @@ class DataConfig:
         help="Decimal mark of the numbers, '.' or ','. Default: ',' in a semicolon or tab "
         "file whose decimals all use it, else '.'.",
     )
+    thousands: str | None = option(  # the thousands separator; None: detected
+        None,
+        metavar="SEP",
+        panel=DATA,
+        help="Thousands separator of the numbers: ',', '.', ' ' or \"'\" (as in 1 234,5). "
+        "Default: detected where it can be nothing else (1,234.5; 1.234,5; 1,234,567), "
+        "else none.",
+    )
     calendar: bool = option(
         False,
         "--calendar",
@@ -327,8 +340,25 @@ class DataConfig:
     )
 
     def __post_init__(self) -> None:
+        for flag, names in (
+            ("--target", self.targets or ()),
+            ("--features", self.features),
+            ("--future-features", self.future_features),
+        ):
+            twice = [name for name in dict.fromkeys(names) if names.count(name) > 1]
+            if twice:
+                raise ForecastError(f"{flag} names column '{twice[0]}' twice; name it once.")
         if self.decimal not in (None, ".", ","):
             raise ForecastError(f"--decimal: expected '.' or ',', got {self.decimal!r}.")
+        if self.thousands not in (None, *THOUSANDS):
+            raise ForecastError(
+                f"--thousands: expected one of {', '.join(map(repr, THOUSANDS))}, got "
+                f"{self.thousands!r}."
+            )
+        if self.thousands is not None and self.thousands == self.decimal:
+            raise ForecastError(
+                f"--thousands and --decimal are both {self.thousands!r}; they must differ."
+            )
 
 
 @dataclass(frozen=True)
@@ -550,16 +580,21 @@ def parse_levels(text: str | None) -> tuple[int, ...]:
 class CompareConfig:
     """What ``forecast compare`` adds to the training settings."""
 
-    repeats: int = option(1, min=1, help="Seeds per candidate; scores are averaged.")
-    steps: int = option(DEFAULT_STEPS, min=1, help="Steps to forecast.")
+    repeats: int = option(
+        1, min=1, panel=COMPARISON, help="Seeds per candidate; scores are averaged."
+    )
+    steps: int = option(
+        DEFAULT_STEPS, min=1, panel=COMPARISON, help="Steps each candidate forecasts."
+    )
     jobs: int | None = option(  # None: one per core, at most one per candidate
         None,
         min=1,
+        panel=RUNTIME,
         help="Worker processes training candidates in parallel, sharing the cores. "
         "Default: one per core, at most one per candidate.",
     )
     overwrite: bool = option(
-        False, "--overwrite", help="Replace an earlier comparison in --out-dir."
+        False, "--overwrite", panel=OUTPUT, help="Replace an earlier comparison in --out-dir."
     )
 
 
@@ -567,13 +602,14 @@ class CompareConfig:
 class BacktestConfig:
     """What ``forecast backtest`` adds to the training settings."""
 
-    folds: int = option(5, min=1, help="Cut-offs at the end of the series.")
+    folds: int = option(5, min=1, panel=BACKTEST, help="Cut-offs at the end of the series.")
     steps: int = option(  # forecast per fold
-        10, min=1, help="Steps forecast per fold, as forecast predict --steps."
+        10, min=1, panel=BACKTEST, help="Steps forecast per fold, as forecast predict --steps."
     )
     refit: Refit = option(
         Refit.RETRAIN,
         case_sensitive=False,
+        panel=BACKTEST,
         help="A fresh network per fold, or fine-tune the previous fold's.",
     )
     levels: tuple[int, ...] = option(  # interval coverage levels, percent
@@ -582,12 +618,14 @@ class BacktestConfig:
         cli_type=str | None,
         parse=parse_levels,
         metavar="LEVEL,...",
+        panel=BACKTEST,
         help="Coverage levels (percent) of the conformal intervals whose empirical "
         "coverage is reported; 'none' for none. Default: 80,95.",
     )
     jobs: int | None = option(  # None: one per core and fold; 1 with fine-tune
         None,
         min=1,
+        panel=RUNTIME,
         help="Worker processes training folds in parallel, sharing the cores. "
         "Default: one per core, at most one per fold; 1 with --refit fine-tune.",
     )

@@ -6,3 +6,8 @@ class ForecastError(Exception):
 
     The message names the file, column or flag at fault and says what would fix it.
     """
+
+
+class Interrupted(Exception):
+    """Ctrl-C stopped a command after it saved what it had: the message says what was
+    saved and how to go on; exit status 130, as for any interrupted command."""

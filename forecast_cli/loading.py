@@ -113,11 +113,12 @@ def load_panel(source: Source, config: DataConfig) -> tuple[Series, ...]:
         data = source.to_csv(index=False).encode()
     else:
         data = _read_bytes(path)
+    notes: list[str] = []
     if path.suffix.lower() == ".parquet":
         frame = _read_parquet(path, data)
     else:
-        frame = _read_csv(path, data, config.decimal)
-    notes: list[str] = []
+        frame = _read_csv(path, data, config, notes)
+    frame = _without_empty_tail(frame, path, notes)
     id_col = config.id_col
     ids = None
     if id_col is not None:
@@ -137,6 +138,8 @@ def load_panel(source: Source, config: DataConfig) -> tuple[Series, ...]:
                 "feature or time column."
             )
     times = _parse_times(frame, time_col, path, notes) if time_col is not None else None
+    if times is not None and id_col is None and config.aggregate is None:
+        _refuse_long_format(frame, times, time_col, path)
     targets = config.targets or _default_target(
         frame.drop(columns=[c for c in inputs if c in frame.columns]),
         time_col,
@@ -282,11 +285,16 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
-def _read_csv(path: Path, data: bytes, decimal: str | None) -> pd.DataFrame:
+def _read_csv(path: Path, data: bytes, config: DataConfig, notes: list[str]) -> pd.DataFrame:
     lines = data[: 1 << 16].decode("utf-8-sig", errors="replace").splitlines()
     header = lines[0] if lines else ""
     delimiter = max((",", ";", "\t"), key=header.count) if header.strip() else ","
     _refuse_repeated_names(path, header, delimiter)
+    fields = _fields(lines[1:], delimiter)
+    if config.thousands:  # 1 234,5 then counts as a decimal comma
+        fields = [field.replace(config.thousands, "") for field in fields]
+    decimal = config.decimal or _decimal_mark(fields, delimiter)
+    thousands = config.thousands or _thousands(fields, decimal, notes)
     try:
         with warnings.catch_warnings():
             # A row longer than the header would become the index, or lose its extra
@@ -296,7 +304,7 @@ def _read_csv(path: Path, data: bytes, decimal: str | None) -> pd.DataFrame:
             frame = pd.read_csv(
                 io.BytesIO(data),
                 sep=delimiter,
-                decimal=decimal or _decimal_mark(lines[1:50], delimiter),
+                decimal=decimal,
                 skip_blank_lines=False,
                 index_col=False,
             )
@@ -327,7 +335,23 @@ def _read_csv(path: Path, data: bytes, decimal: str | None) -> pd.DataFrame:
         )
     if frame.empty:
         raise ForecastError(f"{path} has a header row but no data rows.")
-    return frame
+    return _separated_numbers(frame, thousands, decimal) if thousands else frame
+
+
+def _without_empty_tail(frame: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
+    """``frame`` without its trailing rows whose every cell is empty: spreadsheets export
+    them (``;;`` lines), and read as data they would be missing values, and a time
+    column with a hole would no longer be taken as one."""
+    filled = np.flatnonzero(frame.notna().any(axis=1).to_numpy())
+    if len(filled) == 0:
+        raise ForecastError(f"{path} has a header row but no data rows.")
+    end = int(filled[-1]) + 1
+    if end == len(frame):
+        return frame
+    first, last = _line(frame.index[end]), _line(frame.index[-1])
+    lines = f"line {first}" if first == last else f"lines {first}-{last}"
+    notes.append(f"Dropped {len(frame) - end} empty row(s) at the end of {path} ({lines}).")
+    return frame.iloc[:end]
 
 
 def _read_parquet(path: Path, data: bytes) -> pd.DataFrame:
@@ -352,18 +376,81 @@ def _longer_row(data: bytes, delimiter: str) -> str:
     return next((f"line {rows.line_num}" for row in rows if len(row) > width), "a row")
 
 
-def _decimal_mark(lines: list[str], delimiter: str) -> str:
-    """',' when the fields of a semicolon or tab file write decimals with a comma only."""
+def _fields(lines: list[str], delimiter: str) -> list[str]:
+    """The fields of ``lines`` (a sample of the file), stripped, quotes removed."""
+    try:
+        rows = list(csv.reader(lines, delimiter=delimiter))
+    except csv.Error:  # read_csv reports what is wrong with the file
+        rows = [line.split(delimiter) for line in lines]
+    return [field.strip() for row in rows for field in row]
+
+
+def _decimal_mark(fields: list[str], delimiter: str) -> str:
+    """',' when the fields of a semicolon or tab file write decimals with a comma only
+    (1,5 or 1.234,5); a point that may separate thousands (1.234) does not count."""
     if delimiter == ",":
         return "."
-    fields = [field.strip() for line in lines for field in line.split(delimiter)]
     commas = sum(bool(_COMMA_DECIMAL.fullmatch(field)) for field in fields)
-    points = sum(bool(_POINT_DECIMAL.fullmatch(field)) for field in fields)
+    points = sum(
+        bool(_POINT_DECIMAL.fullmatch(field) and not _grouped(".", "").fullmatch(field))
+        for field in fields
+    )
     return "," if commas and not points else "."
 
 
-_COMMA_DECIMAL = re.compile(r"[-+]?\d+,\d+")
+def _thousands(fields: list[str], decimal: str, notes: list[str]) -> str | None:
+    """The other mark than ``decimal`` ('.' or ','), when numbers group their digits by
+    three with it (1,234.5; 1.234,5 in a decimal-comma file; "1,234" in a comma file,
+    whose decimal mark is the point) and none uses it as a decimal mark (1,5 or 0,123):
+    then it can only separate thousands. Said in a note."""
+    other = "," if decimal == "." else "."
+    grouped = _grouped(other, decimal)
+    using = [field for field in fields if grouped.fullmatch(field)]
+    single = re.compile(rf"[-+]?\d*{re.escape(other)}\d+")
+    if not using or any(single.fullmatch(f) and not grouped.fullmatch(f) for f in fields):
+        return None
+    plain = using[0].replace(other, "").replace(decimal, ".")
+    notes.append(
+        f"Read '{other}' as the thousands separator: '{using[0]}' is {plain} (--thousands "
+        "names another, --decimal the decimal mark)."
+    )
+    return other
+
+
+def _separated_numbers(frame: pd.DataFrame, thousands: str, decimal: str) -> pd.DataFrame:
+    """``frame`` with the numbers written with ``thousands`` separators in its text columns
+    read as numbers. Only those and plain numbers are: a date such as 01.02.2026 stays
+    text (read_csv's own ``thousands`` would make it 1022026), and so does a value that
+    is no number, for the column's checks to name."""
+    separated = _grouped(thousands, decimal)
+    plain = re.compile(rf"[-+]?\d+(?:{re.escape(decimal)}\d+)?")
+    for name in frame.select_dtypes(include="object").columns:
+        column = frame[name]
+        text = column.astype(str).str.strip()
+        grouped = column.notna() & text.str.fullmatch(separated)
+        if not grouped.any():
+            continue
+        number = grouped | (column.notna() & text.str.fullmatch(plain))
+        values = pd.to_numeric(
+            text[number].str.replace(thousands, "").str.replace(decimal, "."), errors="coerce"
+        )
+        if number.sum() == column.notna().sum():
+            frame[name] = values.reindex(column.index)
+        else:
+            frame[name] = column.where(~number, values)
+    return frame
+
+
+def _grouped(thousands: str, decimal: str) -> re.Pattern:
+    """A number whose digits ``thousands`` groups by three: 1,234 or 12,345.6 (with a
+    ``decimal`` mark), never 0,123."""
+    fraction = rf"(?:{re.escape(decimal)}\d+)?" if decimal else ""
+    return re.compile(rf"[-+]?[1-9]\d{{0,2}}(?:{re.escape(thousands)}\d{{3}})+{fraction}")
+
+
+_COMMA_DECIMAL = re.compile(r"[-+]?(?:\d+|[1-9]\d{0,2}(?:\.\d{3})+),\d+")
 _POINT_DECIMAL = re.compile(r"[-+]?\d*\.\d+")
+_SEPARATED = re.compile(r"[-+]?[1-9]\d{0,2}(?P<mark>[,.' ])\d{3}(?:(?P=mark)\d{3})*(?:[.,]\d+)?")
 
 
 def _refuse_repeated_names(path: Path, header: str, delimiter: str) -> None:
@@ -503,6 +590,29 @@ def _parse_times(
     return pd.DatetimeIndex(parsed)
 
 
+def _refuse_long_format(
+    frame: pd.DataFrame, times: pd.DatetimeIndex, time_col: str, path: Path
+) -> None:
+    """Rows that share a timestamp and that a text column tells apart (a store, a
+    sensor) are several series in long format: say to name that column with --id-col
+    before --aggregate, which would add the series up."""
+    repeated = times.duplicated(keep=False)
+    if not repeated.any():
+        return
+    for column in frame.columns:
+        names = frame[column]
+        if column == time_col or _mostly_numbers(names) or names.nunique() > len(names) / 2:
+            continue
+        pairs = pd.DataFrame({"time": times[repeated], "name": names.to_numpy()[repeated]})
+        if not pairs.duplicated().any():
+            raise ForecastError(
+                f"Time column '{time_col}' in {path} repeats timestamps that column "
+                f"'{column}' tells apart: the file holds {names.nunique()} series, one per "
+                f"'{column}'. Forecast each with --id-col {column} (or combine them into one "
+                "series with --aggregate sum, mean or last)."
+            )
+
+
 def _default_target(
     frame: pd.DataFrame, time_col: str | None, path: Path, notes: list[str]
 ) -> tuple[str]:
@@ -533,9 +643,17 @@ def _numeric_column(column: pd.Series, name: str, path: Path) -> pd.Series:
     numbers = pd.to_numeric(column, errors="coerce")
     bad = np.flatnonzero(numbers.isna().to_numpy() & column.notna().to_numpy())
     if len(bad):
+        value = str(column.iloc[bad[0]])
+        separated = _SEPARATED.fullmatch(value.strip())
+        hint = (
+            f"If '{separated['mark']}' separates thousands there, pass --thousands "
+            f'"{separated["mark"]}"; else fix'
+            if separated
+            else "Fix"
+        )
         raise ForecastError(
             f"Column '{name}' in {path} is not numeric: line {_line(column.index[bad[0]])} holds "
-            f"'{column.iloc[bad[0]]}'. Fix that value or choose another column with --target."
+            f"'{value}'. {hint} that value or choose another column with --target."
         )
     infinite = np.flatnonzero(np.isinf(numbers.to_numpy(dtype=float)))
     if len(infinite):

@@ -24,12 +24,9 @@ class ForecastPanel:
 
 def plot_forecast(panels: list[ForecastPanel], x_label: str, title: str, path: Path) -> None:
     """One panel each, stacked: the tail of the history, then the forecast joined to it,
-    with the interval bands shaded, wider levels lighter."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(
-        len(panels), 1, figsize=(10, 3.2 * len(panels) + 0.8), squeeze=False, sharex=True
-    )
-    for ax, panel in zip(axes[:, 0], panels, strict=True):
+    with the interval bands shaded, wider levels lighter. One legend for all, below them."""
+    fig, axes = _stacked(len(panels), width=10, height=3.2, sharex=True)
+    for ax, panel in zip(axes, panels, strict=True):
         ax.plot(panel.history_x, panel.history, color="0.35", lw=1.2, label="history")
         for level, (lower, upper) in sorted(panel.bands.items(), reverse=True):
             ax.fill_between(
@@ -52,12 +49,7 @@ def plot_forecast(panels: list[ForecastPanel], x_label: str, title: str, path: P
         )
         ax.axvline(panel.history_x[-1], color="0.6", ls=":", lw=1)
         ax.set_ylabel(panel.label)
-        ax.grid(alpha=0.3)
-        ax.legend(loc="upper left", frameon=False)
-    axes[-1, 0].set_xlabel(x_label)
-    fig.autofmt_xdate()  # slanted dates do not run into each other
-    fig.suptitle(title)
-    _save(fig, path)
+    _save_stacked(fig, axes, x_label, title, path)
 
 
 def plot_comparison(
@@ -94,13 +86,15 @@ def plot_comparison(
         ax.axvline(history_x[-1], color="0.6", ls=":", lw=1)
         ax.set_title(panel_title, fontsize=10)
         ax.grid(alpha=0.3)
-    for ax in axes.flat[len(networks) :]:
-        ax.set_visible(False)
+    for index in range(len(networks), rows * columns):
+        axes.flat[index].set_visible(False)
+        axes.flat[index - columns].tick_params(labelbottom=True)  # the time axis above it
     for ax in axes[:, 0]:
         ax.set_ylabel(target)
+    for ax in axes.flat:
+        _concise_dates(ax)
     axes.flat[0].legend(loc="upper left", frameon=False, fontsize=8)
     fig.suptitle(title)
-    fig.autofmt_xdate()
     _save(fig, grid_path)
 
     fig, ax = plt.subplots(figsize=(10, 4.2))
@@ -114,39 +108,95 @@ def plot_comparison(
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", frameon=False, fontsize=8, ncol=2)
     ax.set_title(f"{title}: forecasts")
-    fig.autofmt_xdate()
+    _concise_dates(ax)
     _save(fig, overlay_path)
 
 
-def plot_backtest(
-    rows: np.ndarray,
-    truth: np.ndarray,
-    folds: list[tuple[np.ndarray, dict[str, np.ndarray]]],
-    title: str,
-    path: Path,
-) -> None:
-    """The series around the folds and, for each fold, every method's forecast."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(11, 4.2))
-    ax.plot(rows, truth, color="0.35", lw=1.2, label="actual")
-    colours = {}
-    for fold_rows, forecasts in folds:
-        ax.axvline(fold_rows[0] - 0.5, color="0.75", ls=":", lw=1)
-        for method, values in forecasts.items():
-            line = ax.plot(
-                fold_rows,
-                values,
-                lw=1.6,
-                ls="-" if method == "model" else "--",
-                color=colours.get(method),
-                label=None if method in colours else method,
-            )
-            colours.setdefault(method, line[0].get_color())
-    ax.set_xlabel("row")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", frameon=False, fontsize=8)
-    ax.set_title(title)
+@dataclass(frozen=True)
+class BacktestPanel:
+    """One series around the folds: its values and, for each fold, every method's forecast."""
+
+    label: str  # the series' name, or its target's
+    target: str
+    x: np.ndarray  # times, or row numbers
+    truth: np.ndarray  # (rows,)
+    cuts: list  # between each fold's last known row and its first forecast
+    folds: list[tuple[np.ndarray, dict[str, np.ndarray]]]  # (x, {method: (steps,)})
+
+
+def plot_backtest(panels: list[BacktestPanel], x_label: str, title: str, path: Path) -> None:
+    """One panel per series, stacked: the series around the folds and each fold's forecast
+    by every method, a method in one colour throughout; one legend for all, below them."""
+    fig, axes = _stacked(len(panels), width=11, height=3.4)
+    colours: dict[str, str] = {}
+    for ax, panel in zip(axes, panels, strict=True):
+        ax.plot(panel.x, panel.truth, color="0.35", lw=1.2, label="actual")
+        for cut in panel.cuts:
+            ax.axvline(cut, color="0.75", ls=":", lw=1)
+        for fold_x, forecasts in panel.folds:
+            for method, values in forecasts.items():
+                line = ax.plot(
+                    fold_x,
+                    values,
+                    lw=1.6,
+                    ls="-" if method == "model" else "--",
+                    color=colours.get(method),
+                    label=method,
+                )
+                colours.setdefault(method, line[0].get_color())
+        if len(panels) > 1:
+            ax.set_title(panel.label, fontsize=10)
+        ax.set_ylabel(panel.target)
+    _save_stacked(fig, axes, x_label, title, path)
+
+
+def _stacked(count: int, width: float, height: float, sharex: bool = False):
+    """A figure of ``count`` panels stacked, and the panels; laid out so that the title
+    stays above the first and a legend fits below the last."""
+    fig, axes = _pyplot().subplots(
+        count,
+        1,
+        figsize=(width, height * count + 1.2),
+        squeeze=False,
+        sharex=sharex,
+        layout="constrained",
+    )
+    return fig, list(axes[:, 0])
+
+
+def _save_stacked(fig, axes: list, x_label: str, title: str, path: Path) -> None:
+    """Stacked panels finished alike: a grid and short dates on each, the time axis
+    named under the last, one legend below it, the title above."""
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        _concise_dates(ax)
+    axes[-1].set_xlabel(x_label)
+    _legend_below(fig, axes[0])
+    fig.suptitle(title)
     _save(fig, path)
+
+
+def _concise_dates(ax) -> None:
+    """Dates on the time axis written short and level (2026, Feb, 03...): slanted full
+    dates ran into each other, and into the panel below."""
+    from matplotlib import dates
+
+    if isinstance(ax.xaxis.get_major_formatter(), dates.AutoDateFormatter):
+        ax.xaxis.set_major_formatter(dates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+
+
+def _legend_below(fig, ax) -> None:
+    """One legend for every panel (they draw the same things), under them, off the data;
+    each label once."""
+    handles, labels = ax.get_legend_handles_labels()
+    named = dict(zip(labels, handles, strict=True))
+    fig.legend(
+        named.values(),
+        named.keys(),
+        loc="outside lower center",
+        ncol=min(len(named), 5),
+        frameon=False,
+    )
 
 
 def _pyplot():
@@ -159,7 +209,8 @@ def _pyplot():
 
 
 def _save(fig, path: Path) -> None:
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
     with atomic_path(path) as temporary:
         fig.savefig(temporary, dpi=120, format=path.suffix.lstrip(".") or "png")
     _pyplot().close(fig)

@@ -47,13 +47,21 @@ def run_predict(
     levels: tuple[int, ...] = (),
     fill: Fill | None = None,
     only: tuple[str, ...] = (),
+    keep_negative: bool = False,
 ) -> Forecast:
     """Forecast ``steps`` values after the end of ``data`` (by default the training file),
     with conformal intervals at the coverage ``levels`` (percent) if any. ``future``
     holds the future features' values after the data's end; ``fill`` overrides how the
     model's training filled missing values; ``only`` names the series to forecast
-    (``--series``), all of them by default."""
+    (``--series``), all of them by default. A target the data never has below zero
+    (counts, sales) gets its forecasts and bounds clipped at zero, unless
+    ``keep_negative``."""
     model, card = load_model_dir(model_dir)
+    if future is not None and not card.data.future_features:
+        raise ForecastError(
+            f"--future-data: the model in {model_dir} reads no future features (it was trained "
+            "without --future-features), so it has no use for them: leave out --future-data."
+        )
     if data is None:
         data = Path(card.source.path)
         if not data.is_file() and data != STDIN:
@@ -98,6 +106,9 @@ def run_predict(
         _series_frame(card, series, values[0], widths.get(series.name, {}))
         for series, values in zip(panel, forecasts, strict=True)
     ]
+    if not keep_negative:
+        pairs = zip(frames, panel, strict=True)
+        notes += _clipped_note([t for f, s in pairs for t in _clip_at_zero(f, s, levels)])
     frame = pd.concat(frames, ignore_index=True)
     return Forecast(frame, panel, card, notes, levels, model_dir)
 
@@ -173,6 +184,32 @@ def _series_frame(
     if series.name is not None:
         frame.insert(0, series.id_col, series.name)
     return frame
+
+
+def _clip_at_zero(frame: pd.DataFrame, series: Series, levels: tuple[int, ...]) -> list[str]:
+    """Raise to zero, in place, the forecasts and interval bounds below zero of each
+    target that ``series`` never has below zero: a count or a sale cannot be negative,
+    and a forecast below zero is then only the network's or the interval's error. The
+    targets with values raised."""
+    raised = []
+    for i, target in enumerate(series.targets):
+        bounds = [f"{target}_{side}_{level}" for level in levels for side in ("lower", "upper")]
+        columns = [target, *(c for c in bounds if c in frame.columns)]
+        if (series.values[:, i] < 0).any() or not (frame[columns] < 0).any(axis=None):
+            continue
+        frame[columns] = frame[columns].clip(lower=0)
+        raised.append(target)
+    return raised
+
+
+def _clipped_note(targets: list[str]) -> tuple[str, ...]:
+    if not targets:
+        return ()
+    named = ", ".join(f"'{target}'" for target in dict.fromkeys(targets))
+    return (
+        f"Forecasts and interval bounds below zero of {named}, never negative in the data, "
+        "are raised to zero (--keep-negative keeps them).",
+    )
 
 
 def _origins(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+UNBOUNDED = 10_000  # the width of the output when it is not a terminal
+
 
 class Report:
     """The terminal side of a command."""
@@ -26,6 +29,10 @@ class Report:
     def __init__(self, json_mode: bool = False, quiet: bool = False) -> None:
         self.json_mode = json_mode
         self.console = Console(stderr=json_mode, highlight=False, quiet=quiet)
+        if not self.console.is_terminal and "COLUMNS" not in os.environ:
+            # A file or a pipe has no width: tables keep every digit and every name,
+            # rather than being cut to 80 columns ('17.71…'), and a note stays one line.
+            self.console.width = UNBOUNDED
 
     def notes(self, notes: tuple[str, ...] | list[str]) -> None:
         for note in notes:
@@ -81,19 +88,11 @@ class Report:
             f"Network: {config.label} ({config.head}){twin}{median}",
         )
 
-    def trained(self, trained, backup: Path) -> None:
-        """How a training went: resumed, which twin was kept, interrupted."""
-        result = trained.result
-        said = (result.resumed, trained.note, trained.combination_note)
+    def trained(self, trained) -> None:
+        """How a training went: resumed, which twin was kept, what its forecast averages
+        (an interruption is said last, once the model is saved)."""
+        said = (trained.result.resumed, trained.note, trained.combination_note)
         self.notes(tuple(note for note in said if note))
-        if result.interrupted:
-            resumes = (
-                f"; the same command resumes after epoch {result.backed_up} from the backup "
-                f"{backup}"
-                if result.backed_up
-                else ""
-            )
-            self.warn(f"Interrupted: keeping the weights of epoch {result.best_epoch}{resumes}.")
 
     def training(self, outcome, prepared) -> None:
         """``forecast train``'s validation scores and where the model went."""

@@ -30,6 +30,7 @@ class Training:
     card: ModelCard
     model_dir: Path
     saved: bool  # False on the workers of a multi-worker cluster but its chief
+    stopped: str | None = None  # what was saved when Ctrl-C stopped the training
 
     def summary(self) -> dict:
         """The ``--json`` object."""
@@ -85,7 +86,7 @@ def run_train(
     backup = backup_path(model_dir)
     with report.epochs(training.epochs) as on_epoch:
         (trained,) = fit_candidates(networks, prepared, training, on_epoch, backup)
-    report.trained(trained, backup)
+    report.trained(trained)
     standing, notes = validation_baselines(prepared)
     others = {name: scores(prepared, forecast) for name, forecast in standing.items()}
     mases = {name: each["val_mase"] for name, each in others.items()}
@@ -99,6 +100,20 @@ def run_train(
         save_model_dir(model_dir, trained.model, card, trained.result.history)
         if not trained.result.interrupted:
             backup.unlink(missing_ok=True)
-    outcome = Training(card, model_dir, chief)
+    outcome = Training(card, model_dir, chief, _stopped(trained.result, model_dir, backup, chief))
     report.training(outcome, prepared)
     return outcome
+
+
+def _stopped(result, model_dir: Path, backup: Path, saved: bool) -> str | None:
+    """What an interrupted training kept, and how to go on; ``None`` if it ran to its end."""
+    if not result.interrupted:
+        return None
+    kept = f"the weights of epoch {result.best_epoch}, the best on validation before the stop"
+    where = f"saved {kept}, to {model_dir}" if saved else f"kept {kept}; the chief saves them"
+    resumes = (
+        f"; the same command resumes after epoch {result.backed_up} from the backup {backup}"
+        if result.backed_up
+        else ""
+    )
+    return f"{where}{resumes}."

@@ -6,7 +6,9 @@ Window ``i`` reads rows ``i .. i+lookback-1``; its targets are rows
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,17 +50,34 @@ def split_series(rows: int, lookback: int, horizon: int, val_fraction: float) ->
     """Split ``rows`` so the last ``val_fraction`` (at least one horizon) validates."""
     split = _split(rows, lookback, horizon, val_fraction)
     if split.train_windows < 1:
-        needed = next(
-            n
-            for n in range(rows + 1, rows + 10 * (lookback + horizon) + 100)
-            if _split(n, lookback, horizon, val_fraction).train_windows >= 1
-        )
+        lookbacks = _longest(lookback, lambda n: too_short(rows, n, horizon, val_fraction))
+        horizons = _longest(horizon, lambda n: too_short(rows, lookback, n, val_fraction))
+        shorter = [
+            f"--{name} {most} or less"
+            for name, most in (("lookback", lookbacks), ("horizon", horizons))
+            if most
+        ]
         raise ForecastError(
             f"The series has {rows} row{'s' * (rows != 1)}, too few for --lookback {lookback}, "
             f"--horizon {horizon} and --val-fraction {val_fraction}: they need at least "
-            f"{needed} rows. Use a longer series or a smaller --lookback."
+            f"{rows_needed(lookback, horizon, val_fraction)} rows. Use "
+            f"{', or '.join([*shorter, 'a longer series'])}."
         )
     return split
+
+
+def rows_needed(lookback: int, horizon: int, val_fraction: float) -> int:
+    """The fewest rows that leave a training window (``split_series``)."""
+    return next(
+        n
+        for n in itertools.count(lookback + 2 * horizon)
+        if not too_short(n, lookback, horizon, val_fraction)
+    )
+
+
+def _longest(below: int, fails: Callable[[int], bool]) -> int:
+    """The largest length under ``below`` that does not ``fail``; 0 if none."""
+    return next((n for n in range(below - 1, 0, -1) if not fails(n)), 0)
 
 
 def training_rows(rows: int, horizon: int, val_fraction: float) -> int:

@@ -118,12 +118,33 @@ def test_folds_in_worker_processes_score_as_folds_in_turn(cli, sine_csv, tmp_pat
     assert "folds train one after another: leave out --jobs" in error_line(tuned)
 
 
-def test_too_many_folds_name_the_flags(cli, sine_csv):
-    message = error_line(cli("backtest", sine_csv, "--folds", 30, "--steps", 5))
-    assert message.startswith(
-        "Error: With --folds 30 and --steps 5 the first fold trains on "
-        "the 10 rows before its cut-off. The series has 10 rows"
-    )
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["backtest", "--folds", 30, "--steps", 5],
+            "With --folds 30 and --steps 5 the first fold trains on the 10 rows before its "
+            "cut-off, and windows of --lookback 20 need 27: use --folds 26 or fewer, or --steps "
+            "4 or less.",
+        ),
+        (
+            ["backtest", "--horizon", 100],
+            "With --folds 5 and --steps 10 the first fold trains on the 110 rows before its "
+            "cut-off. The series has 110 rows, too few for --lookback 20, --horizon 100 and "
+            "--val-fraction 0.2: they need at least 220 rows. Use --horizon 45 or less, or a "
+            "longer series.",
+        ),
+        (
+            ["train", "--horizon", 100],
+            "The series has 160 rows, too few for --lookback 20, --horizon 100 and "
+            "--val-fraction 0.2: they need at least 220 rows. Use --horizon 70 or less, or a "
+            "longer series.",
+        ),
+    ],
+)
+def test_too_few_rows_name_the_flag_that_fixes_it(cli, sine_csv, args, message):
+    command, *flags = args
+    assert error_line(cli(command, sine_csv, *flags)) == f"Error: {message}"
 
 
 def test_one_fold_still_has_an_all_row_and_json_has_no_nan(cli, sine_csv, tmp_path):

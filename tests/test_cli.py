@@ -146,6 +146,15 @@ def test_multi_target_many_to_many_horizon_and_features(cli, write_csv, tmp_path
             "Error: --learning-rate must be greater than 0, got 0.0.",
         ),
         (["train", "missing.csv"], "Error: missing.csv: no such file."),
+        # repeated columns are refused before the file is read (it does not exist)
+        (
+            ["train", "x.csv", "--target", "value", "--target", "value"],
+            "Error: --target names column 'value' twice; name it once.",
+        ),
+        (
+            ["backtest", "x.csv", "--features", "a,b,a"],
+            "Error: --features names column 'a' twice; name it once.",
+        ),
         (["predict", "--model", "nowhere"], "Error: Model directory nowhere does not exist."),
         (["train"], "Error: Missing argument 'DATA.csv'. See 'forecast train --help'."),
         (["trian"], "Error: No such command 'trian'. Did you mean 'train'?"),
@@ -153,6 +162,22 @@ def test_multi_target_many_to_many_horizon_and_features(cli, write_csv, tmp_path
 )
 def test_bad_usage_gives_one_error_line_and_status_2(cli, args, message):
     assert error_line(cli(*args)).startswith(message)
+
+
+def test_no_arguments_print_the_help_and_no_error(cli):
+    result = cli()
+    assert result.exit_code == 2  # click's status for a command line that does nothing
+    assert result.stdout.lstrip().startswith("Usage: forecast [OPTIONS] COMMAND")
+    assert result.stderr == ""
+
+
+def test_future_data_for_a_model_without_future_features_is_refused(cli, sine_csv):
+    assert cli("train", sine_csv, *FAST).exit_code == 0
+    assert error_line(cli("predict", "--future-data", sine_csv)) == (
+        "Error: --future-data: the model in forecast-model reads no future features (it was "
+        "trained without --future-features), so it has no use for them: leave out "
+        "--future-data."
+    )
 
 
 def test_data_errors_reach_the_user_as_one_line(cli, write_csv):
@@ -194,12 +219,48 @@ def test_predict_when_the_training_file_has_gone(cli, sine_csv):
     )
 
 
-def test_an_output_path_that_cannot_be_written_is_a_clear_error(cli, sine_csv, tmp_path):
+def test_output_paths_are_checked_before_any_work(cli, sine_csv, tmp_path):
     assert cli("train", sine_csv, *FAST).exit_code == 0
     (tmp_path / "blocker").write_text("a file, not a folder")
-    message = error_line(cli("predict", "--out", "blocker/forecast.csv"))
-    assert message.startswith(f"Error: {tmp_path / 'blocker'}: File exists.")
-    assert message.endswith("Check the path and its permissions.")
+    (tmp_path / "adir").mkdir()
+    refused = {
+        ("--plot", "out.txt"): "--plot out.txt: matplotlib draws no .txt pictures; end the "
+        "name in .png, .svg or .pdf.",
+        ("--out", "missing/x.csv"): "--out missing/x.csv: the folder missing does not exist; "
+        "create it first or choose another path.",
+        ("--out", "adir"): "--out adir is a folder; name a file in it, e.g. adir/out.csv.",
+        ("--plot", "adir"): "--plot adir is a folder; name a file in it, e.g. adir/out.png.",
+        ("--out", "blocker/f.csv"): "--out blocker/f.csv: blocker is a file, not a folder; "
+        "choose another path.",
+        ("--model", "blocker"): "--model blocker is a file; pass the model folder that "
+        "'forecast train' saved (its --model-dir).",
+    }
+    for args, message in refused.items():
+        assert error_line(cli("predict", *args)) == f"Error: {message}"
+    assert not (tmp_path / "forecast.csv").exists() and not (tmp_path / "missing").exists()
+    assert list((tmp_path / "adir").iterdir()) == []
+    # backtest refuses them before it trains
+    backtest = cli("backtest", sine_csv, "--plot", "folds.txt")
+    assert "matplotlib draws no .txt pictures" in error_line(backtest)
+    assert "training" not in backtest.output
+    assert cli("predict", "--plot", "adir/f.svg").exit_code == 0
+    assert (tmp_path / "adir" / "f.svg").read_text().startswith("<?xml")
+
+
+def test_tables_keep_every_digit_when_the_output_is_not_a_terminal(
+    cli, sine_csv, tmp_path, monkeypatch
+):
+    """Piped or written to a file, a table is as wide as it needs: at 80 columns these six
+    columns were cut ('value_lowe…', '-0.12…')."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert cli("train", sine_csv, *FAST).exit_code == 0
+    result = cli("predict", "--intervals", "80,95", "--no-plot")
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(tmp_path / "forecast.csv")
+    header = next(line for line in result.stdout.splitlines() if "timestamp" in line)
+    assert [cell.strip() for cell in header.split("┃")[1:-1]] == list(frame.columns)
+    for row in frame.head(10).itertuples(index=False):
+        assert " │ ".join([row[0], *(f"{v:.4f}" for v in row[1:])]) in flat(result.stdout)
 
 
 def test_predict_says_when_the_training_file_has_changed(cli, sine_csv):

@@ -406,7 +406,9 @@ def test_a_season_longer_than_the_data_is_named_when_it_is_refused(run, data, ou
     """Run, or refuse naming the flag given: the season of 500 steps, on 160 rows."""
     flags = ["--layers", "lstm:2", "--epochs", "1", "--season", "500"]
     flags += ["--folds", "1", "--steps", "4"] if command == "backtest" else []
-    result = run(command, data, *flags, *_outputs(command, out / f"season-{command}"))
+    outputs = out / f"season-{command}"
+    outputs.mkdir()  # backtest's --out and --plot go into a folder that exists
+    result = run(command, data, *flags, *_outputs(command, outputs))
     if result.exit_code != 0:
         line = error_line(result)
         assert "--season" in line and "--lookback 500" not in line, line

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FAST
+from conftest import FAST, flat, sine_frame
 
 from forecast_cli.config import Head, ModelConfig, Scale, parse_layers, parse_levels
 from forecast_cli.errors import ForecastError
@@ -108,3 +108,25 @@ def test_predict_adds_lower_and_upper_columns_per_level(cli, sine_csv, tmp_path)
     assert (frame["value_lower_80"] < frame["value"]).all()
     assert (frame["value"] < frame["value_upper_80"]).all()
     assert (frame["value_upper_80"] < frame["value_upper_95"]).all()
+
+
+def test_a_never_negative_series_gets_no_forecast_or_bound_below_zero(cli, write_csv, tmp_path):
+    """Counts: half of each period at zero. The raw lower bounds there fall below zero."""
+    frame = sine_frame()
+    frame["value"] = np.maximum(0, 3 * frame["value"]).round()
+    data = write_csv("counts.csv", frame)
+    assert cli("train", data, *FAST).exit_code == 0
+    flags = ["--steps", 20, "--intervals", "80,95", "--no-plot"]
+    clipped = cli("predict", *flags)
+    assert clipped.exit_code == 0, clipped.output
+    assert (
+        "Forecasts and interval bounds below zero of 'value', never negative in the data, are "
+        "raised to zero (--keep-negative keeps them)."
+    ) in flat(clipped.stdout)
+    kept = cli("predict", *flags, "--keep-negative", "--out", "raw.csv")
+    assert kept.exit_code == 0 and "raised to zero" not in flat(kept.stdout)
+    raw = pd.read_csv(tmp_path / "raw.csv", index_col="timestamp")
+    assert (raw["value_lower_80"] < 0).any()
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "forecast.csv", index_col="timestamp"), raw.clip(lower=0)
+    )

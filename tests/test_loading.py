@@ -1,10 +1,12 @@
 import gzip
 import io
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import FAST, error_line, flat, sine_frame
 
 from forecast_cli.config import Aggregate, DataConfig, Fill
 from forecast_cli.errors import ForecastError
@@ -309,3 +311,91 @@ def test_mixed_date_formats_are_refused_clearly(write_csv):
     detected = load(path)  # not taken as the time column, and said so
     assert detected.time_col is None
     assert "Column 'date' mixes date formats (line 2 holds '2026-01-02'" in detected.notes[0]
+
+
+def spreadsheet_export(frame: pd.DataFrame, empty_rows: int = 3) -> bytes:
+    """``frame`` as a spreadsheet saves it: BOM, ';', decimal comma, CRLF, and a few
+    all-empty rows at the end (';' between the empty cells)."""
+    text = frame.to_csv(index=False, sep=";", decimal=",", lineterminator="\r\n")
+    empty = ";" * (len(frame.columns) - 1) + "\r\n"
+    return b"\xef\xbb\xbf" + (text + empty * empty_rows).encode()
+
+
+def test_a_spreadsheet_export_with_empty_rows_at_the_end_trains_on_its_dates(cli, write_csv):
+    frame = sine_frame(rows=150).rename(columns={"timestamp": "Datum", "value": "Wert"})
+    data = write_csv("export.csv", spreadsheet_export(frame))
+    result = cli("train", data, *FAST, "--json")
+    assert result.exit_code == 0, result.output
+    assert f"Dropped 3 empty row(s) at the end of {data} (lines 152-154)." in flat(result.stderr)
+    assert "(150 rows, time column 'Datum', frequency h)" in flat(result.stderr)
+    # Empty rows elsewhere are still missing values: only the tail is not data.
+    holed = write_csv("holed.csv", "value\n1\n\n3\n4\n\n\n")
+    message = error_line(cli("train", holed))
+    assert "has 1 missing value(s): 'value' 1 (first at line 3)" in message
+
+
+def sales_frame(rows: int = 100) -> pd.DataFrame:
+    """Daily sales in the thousands, with a weekly pattern."""
+    days = np.arange(rows)
+    return pd.DataFrame(
+        {
+            "Datum": pd.date_range("2026-01-01", periods=rows, freq="D").strftime("%Y-%m-%d"),
+            "Umsatz": 2000 + 800 * np.sin(2 * np.pi * days / 7) + days,
+        }
+    )
+
+
+def trained_offset(result, tmp_path) -> float:
+    """The mean of the training rows, as the model's scaling recorded it."""
+    assert result.exit_code == 0, result.output
+    card = json.loads((tmp_path / "forecast-model" / "forecast.json").read_text())
+    return card["scaling"]["offset"][0]
+
+
+def german(value: float) -> str:
+    return f"{value:_.2f}".replace(".", ",").replace("_", ".")
+
+
+def english(value: float) -> str:
+    return f'"{value:,.1f}"'  # quoted: the comma is the file's separator
+
+
+@pytest.mark.parametrize(
+    ("sep", "text", "decimals", "note"),
+    [
+        # '.' groups thousands in a decimal-comma file; its dates stay dates
+        (";", german, 2, "Read '.' as the thousands separator: '2.000,00' is 2000.00"),
+        (",", english, 1, "Read ',' as the thousands separator: '2,000.0' is 2000.0"),
+    ],
+    ids=["german", "english"],
+)
+def test_thousands_separators_are_read_where_they_can_only_be_that(
+    cli, write_csv, tmp_path, sep, text, decimals, note
+):
+    frame = sales_frame()
+    lines = [f"Datum{sep}Umsatz"] + [f"{d}{sep}{text(v)}" for d, v in frame.itertuples(False)]
+    data = write_csv("sales.csv", "\n".join(lines) + "\n")
+    result = cli("train", data, *FAST, "--horizon", 5)
+    assert note in flat(result.output)
+    assert "time column 'Datum', frequency D" in flat(result.output)
+    expected = frame["Umsatz"].round(decimals)[:80].mean()  # 100 rows, 20 validate
+    assert trained_offset(result, tmp_path) == pytest.approx(expected, rel=1e-6)
+
+
+def test_other_thousands_separators_are_named_with_the_flag(cli, write_csv, tmp_path):
+    frame = sales_frame()
+    lines = ["Datum;Umsatz"] + [
+        f"{d};{v:_.1f}".replace(".", ",").replace("_", " ") for d, v in frame.itertuples(False)
+    ]
+    data = write_csv("sales.csv", "\n".join(lines) + "\n")
+    assert error_line(cli("train", data)) == (
+        f"Error: Column 'Umsatz' in {data} is not numeric: line 2 holds '2 000,0'. If ' ' "
+        'separates thousands there, pass --thousands " "; else fix that value or choose '
+        "another column with --target."
+    )
+    result = cli("train", data, *FAST, "--horizon", 5, "--thousands", " ")
+    expected = frame["Umsatz"].round(1)[:80].mean()
+    assert trained_offset(result, tmp_path) == pytest.approx(expected, rel=1e-6)
+    assert error_line(cli("train", data, "--thousands", "_")) == (
+        "Error: --thousands: expected one of ',', '.', ' ', \"'\", got '_'."
+    )

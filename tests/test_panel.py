@@ -232,3 +232,15 @@ def test_many_series_load_without_a_mask_per_series(write_csv):
     tracemalloc.stop()
     assert len(panel) == 3000 and panel[-1].values[-1, 0] == 14999
     assert peak < 30e6, peak
+
+
+def test_a_long_file_without_id_col_is_told_to_name_the_column(cli, panel_csv):
+    """Repeated timestamps that a text column tells apart are series, not repeats to add up."""
+    assert error_line(cli("train", panel_csv)) == (
+        f"Error: Time column 'time' in {panel_csv} repeats timestamps that column 'site' tells "
+        "apart: the file holds 3 series, one per 'site'. Forecast each with --id-col site (or "
+        "combine them into one series with --aggregate sum, mean or last)."
+    )
+    assert cli("train", panel_csv, *FAST, "--id-col", "site").exit_code == 0
+    combined = cli("train", panel_csv, *FAST, "--aggregate", "sum", "--model-dir", "sum")
+    assert combined.exit_code == 0, combined.output

@@ -49,19 +49,25 @@ def test_ctrl_c_stops_training_and_saves_the_best_weights(tmp_path):
     process = start_training(tmp_path)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
-    assert process.returncode == 0, stderr
+    assert process.returncode == 130, stderr  # scripts can tell it was stopped
     summary = json.loads(stdout.splitlines()[-1])
     assert 1 <= summary["epochs_run"] < 1000
     ran = summary["epochs_run"]
-    assert "Interrupted: keeping the weights of epoch" in stderr
-    # The backup holds the last epoch it was written after: that epoch, or the one before
-    # if Ctrl-C came between the epoch's end and the writing of its backup.
-    backed_up = re.search(r"resumes after epoch (\d+) from the backup", flat(stderr))
-    assert backed_up, stderr
-    backed_up = int(backed_up[1])
+    # The last line says what was saved, and how to go on. The backup holds the last
+    # epoch it was written after: that epoch, or the one before if Ctrl-C came between
+    # the epoch's end and the writing of its backup.
+    said = re.fullmatch(
+        r"Interrupted: saved the weights of epoch (\d+), the best on validation before the "
+        r"stop, to forecast-model; the same command resumes after epoch (\d+) from the backup "
+        + re.escape(str(tmp_path / "forecast-model.backup.npz"))
+        + r"\.",
+        stderr.strip().splitlines()[-1],
+    )
+    assert said, stderr
+    best, backed_up = int(said[1]), int(said[2])
     assert backed_up in (ran - 1, ran)
     _, card = load_model_dir(tmp_path / "forecast-model")
-    assert card.outcome["interrupted"] is True
+    assert card.outcome["interrupted"] is True and card.outcome["best_epoch"] == best
     assert card.outcome["epochs_run"] == ran
     # Run again, it goes on from there (--epochs may change), and then drops the backup.
     again = subprocess.run(
@@ -75,6 +81,23 @@ def test_ctrl_c_stops_training_and_saves_the_best_weights(tmp_path):
     _, card = load_model_dir(tmp_path / "forecast-model")
     assert card.outcome["resumed_after_epoch"] == backed_up and not card.outcome["interrupted"]
     assert not (tmp_path / "forecast-model.backup.npz").exists()
+
+
+def test_a_second_ctrl_c_stops_at_once_without_a_tensorflow_dump(tmp_path):
+    """The first Ctrl-C stops training; the second comes while the model is being chosen,
+    scored and saved, in the middle of TensorFlow's work."""
+    process = start_training(tmp_path)
+    process.send_signal(signal.SIGINT)
+    subprocess.run(["sleep", "0.3"])
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr.strip().splitlines()[-1] == (
+        "Interrupted again: stopped at once, saving nothing more."
+    )
+    for dump in ("Traceback", "ERROR:tensorflow", "Exception ignored"):
+        assert dump not in stderr, stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["forecast-model.backup.npz"]
 
 
 @pytest.mark.parametrize("existing", [False, True])
