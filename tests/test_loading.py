@@ -321,7 +321,10 @@ def spreadsheet_export(frame: pd.DataFrame, empty_rows: int = 3) -> bytes:
     return b"\xef\xbb\xbf" + (text + empty * empty_rows).encode()
 
 
-def test_a_spreadsheet_export_with_empty_rows_at_the_end_trains_on_its_dates(cli, write_csv):
+def test_a_spreadsheet_export_with_empty_rows_at_the_end_trains_on_its_dates(
+    cli, write_csv, monkeypatch
+):
+    monkeypatch.setenv("COLUMNS", "300")  # the note names a long temporary path: one line
     frame = sine_frame(rows=150).rename(columns={"timestamp": "Datum", "value": "Wert"})
     data = write_csv("export.csv", spreadsheet_export(frame))
     result = cli("train", data, *FAST, "--json")
