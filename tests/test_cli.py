@@ -312,16 +312,6 @@ def test_a_semicolon_decimal_comma_file_piped_through_standard_input(cli, tmp_pa
     assert len(pd.read_csv(tmp_path / "forecast.csv")) == 3
 
 
-def test_compare_workers_get_the_data_read_from_standard_input(cli, tmp_path):
-    """Standard input cannot be read twice: worker processes receive the loaded series."""
-    text = sine_frame(rows=80).to_csv(index=False)
-    flags = ["--merge-modes", "sum,ave", "--jobs", 2, "--epochs", 1, "--lookback", 5]
-    compared = cli("compare", "-", *flags, "--steps", 2, input=text)
-    assert compared.exit_code == 0, compared.output
-    table = pd.read_csv(tmp_path / "comparison" / "comparison.csv")
-    assert set(table["name"]) >= {"bilstm:50:sum", "bilstm:50:ave"}
-
-
 def test_a_control_character_quoted_from_the_data_stays_on_the_error_line(cli, write_csv):
     line = error_line(cli("train", write_csv("ff.csv", "value\n\x0c\n1\n")))
     assert "line 2 holds '\\x0c'" in line

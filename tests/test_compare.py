@@ -104,17 +104,11 @@ def test_baselines_are_scored_on_the_same_validation_windows(compared):
 
 
 def test_worker_processes_give_the_same_scores(compared, cli, sine_csv):
+    """Worker processes score as the one process did, even on data read from standard
+    input, which cannot be read twice: the workers receive the loaded series."""
     payload, _ = compared
-    result = cli(
-        "compare",
-        sine_csv,
-        *THREE,
-        "--jobs",
-        2,
-        "--out-dir",
-        "parallel",
-        "--json",
-    )
+    flags = [*THREE, "--jobs", 2, "--out-dir", "parallel", "--json"]
+    result = cli("compare", "-", *flags, input=sine_csv.read_text())
     assert result.exit_code == 0, result.output
     parallel = {row["name"]: row for row in json.loads(result.stdout.splitlines()[-1])["rows"]}
     for row in payload["rows"]:

@@ -9,14 +9,21 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import flat, wait_for
+from conftest import flat, invoke, sine_frame, wait_for
 
 from forecast_cli.artifacts import load_model_dir
 
-SINE = Path(__file__).parents[1] / "sample_data" / "sine.csv"
 FORECAST = str(Path(sys.executable).with_name("forecast"))
 LONG = ["--epochs", "1000", "--patience", "1000", "--layers", "lstm:8", "--json"]
 LONG += ["--anchor", "none"]  # its first epoch beats the untrained network: Ctrl-C keeps it
+
+
+@pytest.fixture
+def sine(tmp_path) -> Path:
+    """A short series, so that epochs are short and the signals come early."""
+    path = tmp_path / "sine.csv"
+    sine_frame().to_csv(path, index=False)
+    return path
 
 
 def start(cwd: Path, args: list[str], ready: str, seconds: int) -> subprocess.Popen:
@@ -38,15 +45,15 @@ def start(cwd: Path, args: list[str], ready: str, seconds: int) -> subprocess.Po
     return process
 
 
-def start_training(cwd: Path, *extra: str) -> subprocess.Popen:
+def start_training(cwd: Path, data: Path) -> subprocess.Popen:
     """A long training, its first epoch done: its backup is on disk."""
-    process = start(cwd, ["train", str(SINE), *LONG, *extra], "Network:", 0)
+    process = start(cwd, ["train", str(data), *LONG], "Network:", 0)
     wait_for(cwd / "forecast-model.backup.npz", 120)
     return process
 
 
-def test_ctrl_c_stops_training_and_saves_the_best_weights(tmp_path):
-    process = start_training(tmp_path)
+def test_ctrl_c_stops_training_and_saves_the_best_weights(tmp_path, sine):
+    process = start_training(tmp_path, sine)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr  # scripts can tell it was stopped
@@ -71,7 +78,7 @@ def test_ctrl_c_stops_training_and_saves_the_best_weights(tmp_path):
     assert card.outcome["epochs_run"] == ran
     # Run again, it goes on from there (--epochs may change), and then drops the backup.
     again = subprocess.run(
-        [FORECAST, "train", str(SINE), *LONG[2:], "--epochs", str(backed_up + 2)],
+        [FORECAST, "train", str(sine), *LONG[2:], "--epochs", str(backed_up + 2)],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -83,10 +90,10 @@ def test_ctrl_c_stops_training_and_saves_the_best_weights(tmp_path):
     assert not (tmp_path / "forecast-model.backup.npz").exists()
 
 
-def test_a_second_ctrl_c_stops_at_once_without_a_tensorflow_dump(tmp_path):
+def test_a_second_ctrl_c_stops_at_once_without_a_tensorflow_dump(tmp_path, sine):
     """The first Ctrl-C stops training; the second comes while the model is being chosen,
     scored and saved, in the middle of TensorFlow's work."""
-    process = start_training(tmp_path)
+    process = start_training(tmp_path, sine)
     process.send_signal(signal.SIGINT)
     subprocess.run(["sleep", "0.3"])
     process.send_signal(signal.SIGINT)
@@ -97,20 +104,17 @@ def test_a_second_ctrl_c_stops_at_once_without_a_tensorflow_dump(tmp_path):
     )
     for dump in ("Traceback", "ERROR:tensorflow", "Exception ignored"):
         assert dump not in stderr, stderr
-    assert [p.name for p in tmp_path.iterdir()] == ["forecast-model.backup.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["forecast-model.backup.npz", "sine.csv"]
 
 
 @pytest.mark.parametrize("existing", [False, True])
-def test_sigterm_abandons_the_run_and_keeps_the_previous_model(tmp_path, existing):
-    if existing:
-        done = subprocess.run(
-            [FORECAST, "train", str(SINE), "--epochs", "1", "--layers", "lstm:2"],
-            cwd=tmp_path,
-            capture_output=True,
-        )
-        assert done.returncode == 0
-        before = {p.name: p.read_bytes() for p in (tmp_path / "forecast-model").iterdir()}
-    process = start_training(tmp_path)
+def test_sigterm_abandons_the_run_and_keeps_the_previous_model(tmp_path, sine, existing):
+    model = tmp_path / "forecast-model"
+    if existing:  # trained in this process: only the signalled run needs its own
+        done = invoke("train", sine, "--epochs", 1, "--layers", "lstm:2", "--model-dir", model)
+        assert done.exit_code == 0, done.output
+        before = {p.name: p.read_bytes() for p in model.iterdir()}
+    process = start_training(tmp_path, sine)
     process.send_signal(signal.SIGTERM)
     process.communicate(timeout=60)
     assert process.returncode == 128 + signal.SIGTERM
@@ -118,27 +122,26 @@ def test_sigterm_abandons_the_run_and_keeps_the_previous_model(tmp_path, existin
     # A preempted machine gets SIGTERM: the epochs done so far wait in the backup.
     assert (tmp_path / "forecast-model.backup.npz").is_file()
     if existing:
-        after = {p.name: p.read_bytes() for p in (tmp_path / "forecast-model").iterdir()}
+        after = {p.name: p.read_bytes() for p in model.iterdir()}
         assert after == before
-        load_model_dir(tmp_path / "forecast-model")
+        load_model_dir(model)
     else:
-        assert not (tmp_path / "forecast-model").exists()
+        assert not model.exists()
 
 
+SINE = Path(__file__).parents[1] / "sample_data" / "sine.csv"
 SMALL_COMPARE = ["--layers", "lstm:2", "--layers", "gru:2", "--epochs"]
 
 
 @pytest.fixture(scope="module")
 def finished_comparison(tmp_path_factory) -> Path:
-    """A comparison that ran to its end, made once for the tests that interrupt the next."""
-    cwd = tmp_path_factory.mktemp("finished")
-    done = subprocess.run(
-        [FORECAST, "compare", str(SINE), *SMALL_COMPARE, "1", "--anchor", "none", "--jobs", "1"],
-        cwd=cwd,
-        capture_output=True,
-    )
-    assert done.returncode == 0, done.stderr
-    return cwd / "comparison"
+    """A comparison that ran to its end (in this process), made once for the tests that
+    interrupt the next."""
+    out = tmp_path_factory.mktemp("finished") / "comparison"
+    flags = [*SMALL_COMPARE, 1, "--anchor", "none", "--jobs", 1, "--out-dir", out]
+    done = invoke("compare", SINE, *flags)
+    assert done.exit_code == 0, done.output
+    return out
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
