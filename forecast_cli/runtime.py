@@ -90,8 +90,8 @@ def use_device(runtime: RuntimeConfig) -> str:
         if "TF_CONFIG" not in os.environ:
             raise ForecastError(
                 "--strategy multi-worker reads the cluster from the TF_CONFIG environment "
-                "variable, which is not set: see the README's 'Training on several "
-                "machines'."
+                "variable, which is not set: see 'Training on several machines' in "
+                "docs/architectures.md."
             )
         chosen = tf.distribute.MultiWorkerMirroredStrategy()
         resolver = chosen.cluster_resolver
