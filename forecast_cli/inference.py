@@ -84,6 +84,8 @@ def load(path: Path) -> Network:
     version = str(metadata.get("keras_version", ""))
     if version.split(".")[0] != KERAS_MAJOR:
         raise Unsupported(f"a model saved by Keras {version or '(unknown)'}")
+    if config.get("class_name") != "Functional":
+        raise Unsupported(f"a {config.get('class_name')} model, not a functional one")
     import h5py  # imported here: 0.1 s, paid only by the commands that read a model
 
     try:
@@ -94,7 +96,7 @@ def load(path: Path) -> Network:
         raise Unsupported(f"a layer or weights laid out otherwise ({detail})") from None
     try:
         probe = run(np.zeros((1, *input_shape[1:]), dtype=np.float32))
-    except (ValueError, KeyError, IndexError) as exc:  # e.g. weights whose shapes do not chain
+    except (ValueError, TypeError, KeyError, IndexError) as exc:  # e.g. shapes that do not chain
         raise Unsupported(f"weights of unexpected shapes ({exc})") from None
     return Network(config["config"]["name"], run, tuple(input_shape), (None, *probe.shape[1:]))
 
@@ -201,7 +203,7 @@ def _layer(layer: dict, saved: _Saved) -> Layer:
     """One layer's call, from its saved config and weights."""
     kind = layer.get("registered_name") or layer["class_name"]
     if kind not in LAYERS:
-        raise Unsupported(f"a {layer['class_name']} layer ('{layer['name']}')")
+        raise Unsupported(f"layer '{layer['name']}' of type {layer['class_name']}")
     return LAYERS[kind](layer, saved)
 
 
