@@ -86,7 +86,7 @@ def load(path: Path) -> Network:
         raise Unsupported(f"a model saved by Keras {version or '(unknown)'}")
     if config.get("class_name") != "Functional":
         raise Unsupported(f"a {config.get('class_name')} model, not a functional one")
-    import h5py  # imported here: 0.1 s, paid only by the commands that read a model
+    import h5py  # here, where a model is read: the CLI's import stays light
 
     try:
         with h5py.File(io.BytesIO(weights_file), "r") as weights:
@@ -122,8 +122,11 @@ class _Saved:
         if name is not None and recorded is not None and recorded != name:
             raise Unsupported(f"the weights of '{recorded}' where those of '{name}' belong")
         if len(group) != count:
-            raise Unsupported(f"{len(group)} weight arrays in '{name}', not {count}")
-        return [np.asarray(group[str(i)], dtype=np.float32) for i in range(count)]
+            raise Unsupported(f"{len(group)} weight arrays at {self.path}, not {count}")
+        arrays = [group[str(i)] for i in range(count)]
+        if any("dtype" in array.attrs for array in arrays):  # bfloat16, stored as bits
+            raise Unsupported(f"weights of another type than float at {self.path}")
+        return [np.asarray(array, dtype=np.float32) for array in arrays]
 
 
 Layer = Callable[..., np.ndarray]  # a layer's call, on its inputs as arrays
@@ -219,8 +222,7 @@ ACTIVATIONS = {
     "linear": _identity,
     "tanh": np.tanh,
     "sigmoid": _sigmoid,
-    "relu": lambda x: np.maximum(x, 0),
-}
+}  # those of forecast's networks; another one is Unsupported
 
 
 def _activation(config: dict, key: str) -> Callable[[np.ndarray], np.ndarray]:
