@@ -2,10 +2,15 @@
 
 * ``forecast --help`` wall time (the CLI must answer before any heavy import), and how
   long ``forecast train`` takes to reach its first training step;
-* ``forecast predict --steps 20`` against ``--steps 500`` as whole processes: the
-  recursive roll is one compiled loop, so 500 steps should cost little more than 20;
+* ``forecast predict --steps 20`` (CSV and plot) beside ``python -c "import pandas,
+  matplotlib.pyplot"`` in the same run: predict evaluates the network with NumPy and
+  imports no TensorFlow (issue 17: at most 1.0 s on an idle machine, at most twice the
+  import); for the default model, whose forecast may average statistical models
+  (statsforecast's import), and for one trained with ``--combine none``;
+* ``forecast predict --steps 20`` against ``--steps 500`` as whole processes;
 * inside one process, the compiled roll against a per-step ``model.predict`` loop, for
-  500 steps of one series and 20 steps of 1,000 series at once.
+  500 steps of one series and 20 steps of 1,000 series at once, and the NumPy
+  evaluator's roll (``inference``) on the same windows.
 """
 
 from __future__ import annotations
@@ -41,13 +46,16 @@ def median_walls(commands: dict[str, list[str]], cwd: Path) -> dict[str, float]:
 
 def in_process(model_dir: Path) -> dict[str, float]:
     """Seconds of the compiled roll (after its first trace) against a per-step
-    ``model.predict`` loop: 500 steps of one window, 20 steps of 1,000 windows."""
+    ``model.predict`` loop and the NumPy evaluator's roll: 500 steps of one window, 20
+    steps of 1,000 windows."""
     import numpy as np
 
-    from forecast_cli.artifacts import load_model_dir
+    from forecast_cli import inference
+    from forecast_cli.artifacts import MODEL_FILE, load_model_dir
     from forecast_cli.forecasting import roll
 
     model, card = load_model_dir(model_dir)
+    network = inference.load(model_dir / MODEL_FILE)
     timings = {}
     for name, batch, steps in (("500_steps", 1, 500), ("1000_series", 1000, 20)):
         window = np.zeros((batch, card.window.lookback, 1), dtype=np.float32)
@@ -56,6 +64,9 @@ def in_process(model_dir: Path) -> dict[str, float]:
         roll(model, window, steps, card.model.head)
         timings[f"roll_{name}_s"] = time.perf_counter() - started
         started = time.perf_counter()
+        roll(network, window, steps, card.model.head)
+        timings[f"numpy_roll_{name}_s"] = time.perf_counter() - started
+        started = time.perf_counter()
         for _ in range(steps):
             step = model.predict(window, verbose=0, batch_size=batch)
             window = np.concatenate([window[:, 1:], step], axis=1)
@@ -63,34 +74,53 @@ def in_process(model_dir: Path) -> dict[str, float]:
     return timings
 
 
+def train(cwd: Path, *flags: str) -> dict:
+    """``forecast train`` of the sine for 5 epochs, its ``--json`` line, and its wall
+    time as ``wall_s``; horizon 1: the worst case for the roll, one network call per
+    step."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [FORECAST, "train", str(SINE), "--epochs", "5", "--horizon", "1", "--json", *flags],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return {**json.loads(done.stdout.splitlines()[-1]), "wall_s": time.perf_counter() - started}
+
+
 def measure() -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         cwd = Path(scratch)
-        started = time.perf_counter()
-        done = subprocess.run(
-            # horizon 1: the worst case for the roll, one network call per step
-            [FORECAST, "train", str(SINE), "--epochs", "5", "--horizon", "1", "--json"],
-            cwd=cwd,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        whole = time.perf_counter() - started
-        fit_s = json.loads(done.stdout.splitlines()[-1])["train_seconds"]
+        trained = train(cwd)
+        train(cwd, "--combine", "none", "--model-dir", "network-only")
+        alone = ["--model", "network-only", "--out", "alone.csv", "--plot", "alone.png"]
         walls = median_walls(
             {
                 "help": [FORECAST, "--help"],
+                "import_pandas_matplotlib": [
+                    sys.executable,
+                    "-c",
+                    "import pandas, matplotlib.pyplot",
+                ],
                 "predict_20": [FORECAST, "predict", "--steps", "20"],
+                "predict_20_network_only": [FORECAST, "predict", "--steps", "20", *alone],
                 "predict_500": [FORECAST, "predict", "--steps", "500"],
             },
             cwd,
         )
         loop = in_process(cwd / "forecast-model")
+    imports = walls["import_pandas_matplotlib"]
     return {
         "repeats": REPEATS,
         "help_s": round(walls["help"], 3),
-        "train_until_first_step_s": round(whole - fit_s, 2),
+        "train_until_first_step_s": round(trained["wall_s"] - trained["train_seconds"], 2),
+        "import_pandas_matplotlib_s": round(imports, 3),
+        "predict_20_network_only_s": round(walls["predict_20_network_only"], 3),
+        "predict_20_network_only_over_import": round(walls["predict_20_network_only"] / imports, 2),
         "predict_20_s": round(walls["predict_20"], 3),
+        "predict_20_combined_with": trained["combined_with"],
+        "predict_20_over_import": round(walls["predict_20"] / imports, 2),
         "predict_500_s": round(walls["predict_500"], 3),
         "predict_500_over_20": round(walls["predict_500"] / walls["predict_20"], 3),
         **{key: round(value, 3) for key, value in loop.items()},

@@ -4,7 +4,8 @@ A model directory holds ``model.keras``, a readable ``forecast.json`` and
 ``history.csv``. A directory is written whole into a temporary sibling and swapped into
 place, and a file is written beside its path and renamed onto it, so a failed or
 interrupted run never leaves a half-written result or replaces a good one. Nothing is
-pickled, and ``model.keras`` is loaded in Keras safe mode.
+pickled, and ``model.keras`` is loaded in Keras safe mode, or, to forecast, read as
+data by ``inference`` without running any of it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast_cli import __version__
+from forecast_cli import __version__, inference
 from forecast_cli.config import (
     Baseline,
     DataConfig,
@@ -246,47 +247,75 @@ def staged_directory(directory: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+RETRAIN = "Train one with 'forecast train DATA.csv' or pass --model DIR."
+
+
 def load_model_dir(directory: Path):
-    """``(model, card)`` from a model directory, or a ``ForecastError`` saying how to fix it."""
-    retrain = "Train one with 'forecast train DATA.csv' or pass --model DIR."
+    """``(model, card)`` from a model directory, the Keras model, or a ``ForecastError``
+    saying how to fix it."""
+    card = load_card(directory)
+    return _keras_model(directory / MODEL_FILE), card
+
+
+def load_forecaster(directory: Path) -> tuple[object, ModelCard, tuple[str, ...]]:
+    """``(network, card, notes)`` to forecast with: the network evaluated with NumPy
+    (``inference``), which spares the seconds of importing TensorFlow; the Keras model,
+    and a note saying why, when the file holds what that evaluator does not know (say,
+    a layer of a later version), so the forecast is the same either way."""
+    card = load_card(directory)
+    path = directory / MODEL_FILE
+    try:
+        return inference.load(path), card, ()
+    except inference.Unsupported as exc:
+        note = (
+            f"{path} holds what forecast's NumPy evaluator does not know ({exc}): it is "
+            "loaded with TensorFlow instead (the same forecast, a few seconds slower)."
+        )
+        return _keras_model(path), card, (note,)
+
+
+def load_card(directory: Path) -> ModelCard:
+    """A model directory's card, checked, or a ``ForecastError`` saying how to fix it."""
     if directory.is_file():
         raise ForecastError(
             f"--model {directory} is a file; pass the model folder that 'forecast train' "
             "saved (its --model-dir)."
         )
     if not directory.is_dir():
-        raise ForecastError(f"Model directory {directory} does not exist. {retrain}")
+        raise ForecastError(f"Model directory {directory} does not exist. {RETRAIN}")
     try:
         raw = json.loads((directory / CARD_FILE).read_text())
     except (OSError, ValueError) as exc:
         raise ForecastError(
-            f"Model directory {directory} has no readable {CARD_FILE} ({exc}). {retrain}"
+            f"Model directory {directory} has no readable {CARD_FILE} ({exc}). {RETRAIN}"
         ) from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         found = raw.get("format") if isinstance(raw, dict) else None
         raise ForecastError(
             f"{directory / CARD_FILE} has format {found!r}; this forecast reads format {FORMAT}. "
-            f"Retrain the model. {retrain}"
+            f"Retrain the model. {RETRAIN}"
         )
     try:
         card = ModelCard.from_dict(raw)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ForecastError(
-            f"{directory / CARD_FILE} is corrupt ({type(exc).__name__}: {exc}). {retrain}"
+            f"{directory / CARD_FILE} is corrupt ({type(exc).__name__}: {exc}). {RETRAIN}"
         ) from None
     version_notes(card.versions)  # refuses a model of a newer major Keras or TensorFlow
+    return card
+
+
+def _keras_model(path: Path):
+    """The Keras model saved at ``path``, loaded in safe mode."""
     from forecast_cli.network import anchor_layers
     from forecast_cli.runtime import keras
 
     anchor_layers()  # registers the package's own layers before loading
     try:
-        model = keras().saving.load_model(directory / MODEL_FILE, compile=False, safe_mode=True)
+        return keras().saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a damaged or unsafe file
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ForecastError(
-            f"{directory / MODEL_FILE} cannot be loaded ({detail[:200]}). {retrain}"
-        ) from None
-    return model, card
+        raise ForecastError(f"{path} cannot be loaded ({detail[:200]}). {RETRAIN}") from None
 
 
 @contextlib.contextmanager

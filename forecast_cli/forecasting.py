@@ -1,4 +1,4 @@
-"""Forecasting from an origin, and recursive multi-step forecasting as one compiled loop.
+"""Forecasting from an origin, and recursive multi-step forecasting.
 
 ``forecast_from`` is the one way every command forecasts: the window before an origin,
 scaled with the series' training statistics, rolled forward, in the data's units again;
@@ -6,14 +6,17 @@ predict forecasts from the data's end, backtest from each cut-off, validation an
 intervals from every origin of the validation tail.
 
 The network emits ``horizon`` steps at once. For longer forecasts its output is appended
-to the window and fed back, ``ceil(steps / horizon)`` times. The loop runs inside a
-single ``tf.function`` (a ``tf.while_loop``), calling the model directly: no Python
-round trip or ``model.predict`` per step, so 500 steps cost little more than 20.
+to the window and fed back, ``ceil(steps / horizon)`` times. For a Keras model the loop
+runs inside a single ``tf.function`` (a ``tf.while_loop``), calling the model directly:
+no Python round trip or ``model.predict`` per step, so 500 steps cost little more than
+20. Any other network, such as ``inference.Network`` (NumPy, for ``forecast predict``),
+is called in a plain Python loop: it has no graph to compile, nor a per-call cost to save.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -119,12 +122,12 @@ def roll_together(
     steps: int,
     future_features: np.ndarray | None = None,
 ) -> list[np.ndarray]:
-    """``roll`` for several networks of the same data at once, in one compiled loop.
+    """``roll`` for several networks of the same data at once, in one loop: compiled when
+    they are all Keras models, in Python otherwise.
 
     Each network feeds back its own forecasts; sharing the loop saves a compilation per
     network (``forecast compare``).
     """
-    tf = tensorflow()
     batch, lookback, n_features = windows.shape
     horizon, n_targets = networks[0][0].output_shape[-2:]
     calls = math.ceil(steps / horizon)
@@ -137,23 +140,54 @@ def roll_together(
     if future_features is not None:
         known = min(future_features.shape[1], future.shape[1])
         future[:, :known] = future_features[:, :known]
+    each = np.repeat(windows[None].astype(np.float32), len(networks), axis=0)  # its windows
+    if all(_is_keras(model) for model, _ in networks):
+        rolled = _compiled_roll(networks, each, future, calls)
+    else:
+        outputs = []
+        for call in range(calls):
+            known = future[:, call * horizon : (call + 1) * horizon]
+            out, each = _advance(networks, each, known, np.concatenate, np.stack)
+            outputs.append(out)
+        rolled = np.concatenate(outputs, axis=2)  # networks, batch, calls * horizon, targets
+    return list(rolled[:, :, :steps])
+
+
+def _is_keras(model) -> bool:
+    """Whether ``model`` is a Keras model (never true before Keras is imported)."""
+    keras = sys.modules.get("keras")
+    return keras is not None and isinstance(model, keras.Model)
+
+
+def _advance(networks, windows, known, concat, stack):
+    """One call of each network on its windows ``(networks, batch, lookback, features)``:
+    their forecasts ``(networks, batch, horizon, targets)``, and each network's windows
+    moved on by its forecast and the ``known`` features after it; with NumPy's or
+    TensorFlow's ``concat`` and ``stack``."""
+    lookback = windows.shape[2]
+    steps, moved = [], []
+    for index, (model, head) in enumerate(networks):
+        step = final_step(model(windows[index], training=False), head)
+        steps.append(step)
+        extended = concat([windows[index], concat([step, known], axis=-1)], axis=1)
+        moved.append(extended[:, -lookback:])
+    return stack(steps), stack(moved)
+
+
+def _compiled_roll(networks, start: np.ndarray, future: np.ndarray, calls: int) -> np.ndarray:
+    """``calls`` calls of Keras ``networks`` in one ``tf.function``: ``(networks, batch,
+    calls * horizon, targets)``."""
+    tf = tensorflow()
+    batch, horizon, n_targets = start.shape[1], *networks[0][0].output_shape[-2:]
 
     @tf.function
     def run(windows, future):
         outputs = tf.TensorArray(tf.float32, size=calls)  # (networks, batch, horizon, targets)
         for call in tf.range(calls):
             known = future[:, call * horizon : (call + 1) * horizon]
-            steps_out, next_windows = [], []
-            for index, (model, head) in enumerate(networks):
-                step = final_step(model(windows[index], training=False), head)
-                steps_out.append(step)
-                extended = tf.concat([windows[index], tf.concat([step, known], axis=-1)], axis=1)
-                next_windows.append(extended[:, -lookback:])
-            outputs = outputs.write(call, tf.stack(steps_out))
-            windows = tf.stack(next_windows)
+            out, windows = _advance(networks, windows, known, tf.concat, tf.stack)
+            outputs = outputs.write(call, out)
         stacked = tf.transpose(outputs.stack(), [1, 2, 0, 3, 4])  # networks, batch, calls, ...
         return tf.reshape(stacked, (len(networks), batch, calls * horizon, n_targets))
 
-    start = np.repeat(windows[None].astype(np.float32), len(networks), axis=0)
-    result = run(tf.constant(start), tf.constant(future)).numpy()[:, :, :steps]
-    return list(result)
+    return run(tf.constant(start), tf.constant(future)).numpy()

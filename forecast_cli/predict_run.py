@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast_cli.artifacts import ModelCard, load_model_dir, version_notes
+from forecast_cli.artifacts import ModelCard, load_forecaster, version_notes
 from forecast_cli.combination import combined
 from forecast_cli.config import DataConfig, Fill
 from forecast_cli.errors import ForecastError
@@ -56,7 +56,7 @@ def run_predict(
     (``--series``), all of them by default. A target the data never has below zero
     (counts, sales) gets its forecasts and bounds clipped at zero, unless
     ``keep_negative``."""
-    model, card = load_model_dir(model_dir)
+    model, card, load_notes = load_forecaster(model_dir)  # NumPy: no TensorFlow to import
     if future is not None and not card.data.future_features:
         raise ForecastError(
             f"--future-data: the model in {model_dir} reads no future features (it was trained "
@@ -73,7 +73,7 @@ def run_predict(
     asked = dataclasses.replace(card.data, fill=fill) if fill else card.data
     loaded = load_panel(data, asked)
     panel = _chosen(loaded, card, only, data_path)
-    notes = panel_notes(panel) + version_notes(card.versions)
+    notes = panel_notes(panel) + version_notes(card.versions) + load_notes
     if str(data_path.absolute()) == card.source.path and panel[0].sha256 != card.source.sha256:
         notes += (
             f"{data_path} has changed since the model was trained; forecasting from "
