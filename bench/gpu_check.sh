@@ -13,8 +13,9 @@ if ! nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
 fi
 log=$(mktemp)
 if ! { make install && .venv/bin/python -m pip install --quiet -e '.[gpu]'; } >"$log" 2>&1; then
+    cause=$(grep -m 1 '^ERROR' "$log" || tail -n 1 "$log")
     echo "Error: installing forecast with TensorFlow's CUDA libraries failed (make install," \
-        "then pip install -e '.[gpu]'; it needs PyPI): $(tail -n 1 "$log"). Full log: $log" >&2
+        "then pip install -e '.[gpu]'; they need PyPI): $cause. Full log: $log" >&2
     exit 1
 fi
 exec .venv/bin/python bench/gpu_check.py "$@"
