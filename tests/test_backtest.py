@@ -5,14 +5,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import error_line, flat, sine_frame
+from conftest import FAST, error_line, flat, sine_frame
 
 from forecast_cli.backtest_run import _fold, _Settings, cutoffs
 from forecast_cli.config import DataConfig, ModelConfig, TrainConfig, Windows, parse_layers
 from forecast_cli.loading import load_series
 from forecast_cli.metrics import mase
 
-TINY = ["--layers", "lstm:4", "--epochs", "2", "--lookback", "8", "--batch-size", "16"]
 NAIVE_ONES = ["--baselines", "naive,snaive"]  # checked by hand here; the others elsewhere
 
 
@@ -49,7 +48,7 @@ def test_mase_on_hand_computed_values():
 
 def test_backtest_command_scores_every_fold_against_both_baselines(cli, sine_csv, tmp_path):
     flags = ["--folds", 3, "--steps", 4, "--season", 20, "--jobs", 1, *NAIVE_ONES]
-    result = cli("backtest", sine_csv, *flags, *TINY, "--json")
+    result = cli("backtest", sine_csv, *flags, *FAST, "--json")
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "backtest.csv")
     assert list(table.columns) == [
@@ -81,7 +80,7 @@ def test_backtest_command_scores_every_fold_against_both_baselines(cli, sine_csv
 
 def test_fine_tuning_continues_from_the_previous_fold(cli, sine_csv, tmp_path):
     retrain = cli(
-        "backtest", sine_csv, "--folds", 2, "--steps", 4, *TINY, "--jobs", 1, "--out", "a.csv"
+        "backtest", sine_csv, "--folds", 2, "--steps", 4, *FAST, "--jobs", 1, "--out", "a.csv"
     )
     tuned = cli(
         "backtest",
@@ -90,7 +89,7 @@ def test_fine_tuning_continues_from_the_previous_fold(cli, sine_csv, tmp_path):
         2,
         "--steps",
         4,
-        *TINY,
+        *FAST,
         "--refit",
         "fine-tune",
         "--out",
@@ -105,7 +104,7 @@ def test_fine_tuning_continues_from_the_previous_fold(cli, sine_csv, tmp_path):
 
 
 def test_folds_in_worker_processes_score_as_folds_in_turn(cli, sine_csv, tmp_path):
-    flags = ["--folds", 2, "--steps", 4, *TINY]
+    flags = ["--folds", 2, "--steps", 4, *FAST]
     runs = {
         jobs: cli("backtest", sine_csv, *flags, "--jobs", jobs, "--out", f"{jobs}.csv")
         for jobs in (1, 2)
@@ -149,7 +148,7 @@ def test_too_few_rows_name_the_flag_that_fixes_it(cli, sine_csv, args, message):
 
 def test_one_fold_still_has_an_all_row_and_json_has_no_nan(cli, sine_csv, tmp_path):
     flags = ["--folds", 1, "--steps", 4, "--season", 20, *NAIVE_ONES]
-    result = cli("backtest", sine_csv, *flags, *TINY, "--json")
+    result = cli("backtest", sine_csv, *flags, *FAST, "--json")
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "backtest.csv")
     assert table["fold"].astype(str).tolist() == ["1"] * 4 + ["all"] * 4
@@ -161,7 +160,7 @@ def test_one_fold_still_has_an_all_row_and_json_has_no_nan(cli, sine_csv, tmp_pa
 
 def test_a_season_longer_than_the_first_fold_is_refused(cli, sine_csv):
     message = error_line(
-        cli("backtest", sine_csv, "--folds", 2, "--steps", 4, "--season", 155, *TINY)
+        cli("backtest", sine_csv, "--folds", 2, "--steps", 4, "--season", 155, *FAST)
     )
     assert message.startswith(
         "Error: --season 155 is not shorter than the 152 rows the first fold knows"
@@ -176,7 +175,7 @@ def test_rolled_folds_read_future_features_from_the_data(cli, write_csv, tmp_pat
     write_csv("a.csv", frame)
     frame.loc[len(frame) - 3 :, "load"] = 50.0
     write_csv("b.csv", frame)
-    flags = ["--target", "value", "--future-features", "load", "--folds", 1, "--steps", 6, *TINY]
+    flags = ["--target", "value", "--future-features", "load", "--folds", 1, "--steps", 6, *FAST]
     flags += ["--horizon", 2, "--anchor", "none"]  # the linear anchor reads the target only
     for name in ("a", "b"):
         result = cli("backtest", tmp_path / f"{name}.csv", *flags, "--out", f"{name}-scores.csv")

@@ -21,7 +21,6 @@ from typer.testing import CliRunner
 from forecast_cli.cli import app
 
 SEED = ["--seed", "3"]
-# One network per run: --anchor auto would train an anchored twin beside it, twice the time.
 ONE = [*FAST, "--anchor", "none"]
 SEASON = 20  # sine_frame's period
 # Two folds of 4 steps on 160 rows: cut-offs at rows 152 and 156 (0-based).
