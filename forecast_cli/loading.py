@@ -220,8 +220,8 @@ def _series(
         freq = _frequency(times, config.freq, time_col, path)
         numbers, times = _fill_gaps(numbers, times, freq, config.fill, own)
     calendar = _calendar(numbers, times, freq, path) if config.calendar else ()
-    if calendar:
-        numbers[list(calendar)] = calendar_values(times, calendar)
+    if calendar:  # a new frame: ``numbers`` may be a slice of the whole file's
+        numbers = numbers.assign(**dict(zip(calendar, calendar_values(times, calendar).T)))
     prefix = f"Series '{name}': " if name is not None else ""
     return Series(
         values=numbers.to_numpy(dtype=np.float32),
