@@ -57,9 +57,14 @@ def sine_csv(write_csv):
     return write_csv("sine.csv", sine_frame())
 
 
+# compare and backtest train in this process unless a test asks for --jobs: each worker
+# process they would start by default (one per core) imports TensorFlow, seconds apiece.
+IN_PROCESS = {"compare": {"jobs": 1}, "backtest": {"jobs": 1}}
+
+
 def invoke(*args, input: str | None = None):
     """Run ``forecast ARGS...`` in-process, from the current directory; the click Result."""
-    return CliRunner().invoke(app, [str(a) for a in args], input=input)
+    return CliRunner().invoke(app, [str(a) for a in args], input=input, default_map=IN_PROCESS)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FAST, error_line, sine_frame
+from conftest import FAST, IN_PROCESS, error_line, sine_frame
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -37,7 +37,7 @@ def run():
     runner = CliRunner()
 
     def invoke(*args):
-        return runner.invoke(app, [str(a) for a in args])
+        return runner.invoke(app, [str(a) for a in args], default_map=IN_PROCESS)
 
     return invoke
 
