@@ -221,7 +221,9 @@ def _series(
         numbers, times = _fill_gaps(numbers, times, freq, config.fill, own)
     calendar = _calendar(numbers, times, freq, path) if config.calendar else ()
     if calendar:  # a new frame: ``numbers`` may be a slice of the whole file's
-        numbers = numbers.assign(**dict(zip(calendar, calendar_values(times, calendar).T)))
+        numbers = numbers.assign(
+            **dict(zip(calendar, calendar_values(times, calendar).T, strict=True))
+        )
     prefix = f"Series '{name}': " if name is not None else ""
     return Series(
         values=numbers.to_numpy(dtype=np.float32),
