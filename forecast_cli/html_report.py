@@ -174,8 +174,8 @@ def missing(message: str) -> str:
     return f'<p class="missing">{_text(message)}</p>'
 
 
-def heading(text: str) -> str:
-    return f"<h3>{_text(text)}</h3>"
+def paragraph(text: str) -> str:
+    return f"<p>{_text(text)}</p>"
 
 
 def data_facts(data: dict) -> list[tuple[str, str]]:

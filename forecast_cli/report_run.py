@@ -120,7 +120,7 @@ def _comparison_page(directory: Path) -> str:
         else h.missing(f"{path} is missing.")
         for path in comparison.pictures.values()
     ]
-    architecture = f"<p>{best_name}, ranked first.</p>" + _architecture(
+    architecture = h.paragraph(f"{best_name}, ranked first.") + _architecture(
         comparison.models[best_name], best
     )
     sections = [
@@ -218,8 +218,10 @@ def _forecast_section(directory: Path, card: ModelCard, scratch: Path) -> h.Sect
         else ""
     )
     body = (
-        f"<p>The next {DEFAULT_STEPS} steps after the end of {card.source.path}{intervals}, "
-        "as <code>forecast predict</code> makes them.</p>"
+        h.paragraph(
+            f"The next {DEFAULT_STEPS} steps after the end of {card.source.path}{intervals}, "
+            "as forecast predict makes them."
+        )
         + h.picture(picture.read_bytes(), "forecast")
         + h.notes(forecast.notes)
         + h.table(forecast.frame)

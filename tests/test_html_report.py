@@ -17,7 +17,7 @@ import pytest
 from conftest import FAST, error_line, invoke, sine_frame
 from matplotlib import image
 
-from forecast_cli.artifacts import TABLE_FILE, load_card
+from forecast_cli.artifacts import CARD_FILE, TABLE_FILE, load_card
 from forecast_cli.html_report import SECTIONS
 
 FASTER = [*FAST, "--combine", "none"]  # no statistical model to fit again in predict
@@ -143,6 +143,18 @@ def test_a_model_report_shows_its_data_layers_losses_scores_and_forecast(root, m
     # the forecast: 20 rows after the data's last hour, each with its 80% and 95% bounds
     assert "value_upper_95" in cells and "2026-01-07 16:00:00" in cells
     assert "2026-01-08 11:00:00" in cells and "2026-01-08 12:00:00" not in cells
+
+
+def test_a_model_whose_training_file_is_gone_gets_its_page_without_a_forecast(model_dir, tmp_path):
+    moved = shutil.copytree(model_dir, tmp_path / "moved")
+    card = json.loads((moved / CARD_FILE).read_text())
+    card["data"]["path"] = str(tmp_path / "gone.csv")
+    (moved / CARD_FILE).write_text(json.dumps(card))
+    done = invoke("report", moved, "--out", tmp_path / "page.html")
+    assert done.exit_code == 0, done.output
+    page = checked(tmp_path / "page.html", "model", pictures=1)  # the losses only
+    assert "No forecast: The training file recorded in" in (tmp_path / "page.html").read_text()
+    assert "epochs" in page.cells and "lstm_1" in page.cells  # the rest of the page
 
 
 def test_compare_report_ranks_the_networks_with_the_pictures_it_drew(root, compared):
