@@ -51,7 +51,6 @@ GRID_FILE = "compare-grid.png"
 OVERLAY_FILE = "compare-overlay.png"
 MODELS_DIR = "models"
 COMPARISON_FILES = (TABLE_FILE, FORECASTS_FILE, GRID_FILE, OVERLAY_FILE, MODELS_DIR + "/")
-BACKTEST_FILE = "backtest.json"  # the default --out's card
 REPORT_FILE = "report.html"
 
 
@@ -589,9 +588,7 @@ def load_history(directory: Path) -> pd.DataFrame:
 class SavedComparison:
     """A comparison folder as ``forecast compare`` wrote it."""
 
-    directory: Path
     table: pd.DataFrame  # comparison.csv: a row per candidate and baseline, ranked
-    forecasts: pd.DataFrame  # forecasts.csv
     pictures: dict[str, Path]  # the grid's and the overlay's files, by name
     models: dict[str, Path]  # each network's model directory, by candidate name
 
@@ -600,16 +597,13 @@ def load_comparison(directory: Path) -> SavedComparison:
     """The comparison ``forecast compare`` wrote to ``directory``, or a ``ForecastError``."""
     try:
         table = pd.read_csv(directory / TABLE_FILE)
-        forecasts = pd.read_csv(directory / FORECASTS_FILE)
     except (OSError, ValueError) as exc:
         raise ForecastError(
             f"{directory} is not a complete comparison ({exc}); run 'forecast compare' again."
         ) from None
     models = {name: directory / MODELS_DIR / slug(name) for name in table["name"]}
     return SavedComparison(
-        directory,
         table,
-        forecasts,
         {name: directory / name for name in (GRID_FILE, OVERLAY_FILE)},
         {name: path for name, path in models.items() if (path / CARD_FILE).is_file()},
     )
