@@ -38,6 +38,7 @@ from forecast_cli.config import (
     TrainConfig,
     WindowConfig,
 )
+from forecast_cli.errors import ForecastError
 from forecast_cli.report import Report
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "backtest",
     "compare",
     "predict",
+    "report",
     "train",
 ]
 
@@ -220,12 +222,43 @@ def backtest(
     from forecast_cli.backtest_run import run_backtest
 
     check_outputs(out, plot)
+    if out is not None and Path(out).suffix == ".json":
+        raise ForecastError(
+            f"--out {out}: name the scores' CSV .csv; the backtest's card is written beside "
+            "it, in .json."
+        )
     result = run_backtest(
         _source(source), data, window, model, training, runtime, options, _quiet(report)
     )
     if out is not None:
         write_backtest(result, Path(out), None if plot is None else Path(plot))
     return result
+
+
+def report(path: str | Path, *, out: str | Path | None = None) -> Path:
+    """Write the report of a model directory, a comparison folder or a backtest (its
+    scores CSV) to ``out``: one HTML file holding its pictures, readable offline. By
+    default ``report.html`` in the folder, or beside a backtest's CSV under its name
+    (``backtest.html``). Returns the path written. Example::
+
+        page = api.report("m")
+        assert page.name == "report.html" and "<section id=\"training\">" in page.read_text()
+    """
+    from forecast_cli.artifacts import write_text
+    from forecast_cli.report_run import run_report
+
+    path = Path(path)
+    out = report_path(path) if out is None else Path(out)
+    check_outputs(out, None)
+    write_text(run_report(path).html, out)
+    return out
+
+
+def report_path(path: Path) -> Path:
+    """Where ``report`` writes the report of ``path`` by default."""
+    from forecast_cli.artifacts import REPORT_FILE
+
+    return path / REPORT_FILE if path.is_dir() else path.with_suffix(".html")
 
 
 def check_outputs(out: str | Path | None, plot: str | Path | None) -> None:

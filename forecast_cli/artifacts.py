@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from forecast_cli import __version__, inference
+from forecast_cli.candidates import slug
 from forecast_cli.config import (
     Baseline,
     DataConfig,
@@ -50,6 +51,7 @@ GRID_FILE = "compare-grid.png"
 OVERLAY_FILE = "compare-overlay.png"
 MODELS_DIR = "models"
 COMPARISON_FILES = (TABLE_FILE, FORECASTS_FILE, GRID_FILE, OVERLAY_FILE, MODELS_DIR + "/")
+REPORT_FILE = "report.html"
 
 
 @dataclass(frozen=True)
@@ -98,15 +100,12 @@ class ModelCard:
         return f"{self.model.label}, with statistical models in {combined} of {series} series"
 
     def to_dict(self) -> dict:
-        data = to_dict(self.data)
-        del data["freq"]  # the source's, below
-        window = to_dict(self.window)
-        data["season"] = window.pop("season")  # the data's, as the run settled it
+        data, window = card_sections(self.source, self.data, self.window)
         return {
             "format": FORMAT,
             "created": self.created,
             "versions": self.versions,
-            "data": {**asdict(self.source), **data},
+            "data": data,
             "window": window,
             "scaling": _scaling_to_dict(self.scalers),
             "model": {**self.model.to_dict(), "params": self.params},
@@ -134,6 +133,16 @@ class ModelCard:
             created=card["created"],
             combination=_combination_from_dict(card.get("combination", [])),
         )
+
+
+def card_sections(source: DataSource, data: DataConfig, window: Windows) -> tuple[dict, dict]:
+    """A card's ``data`` (the file, what was read from it, the season the run settled)
+    and ``window`` sections, as a model's and a backtest's cards write them."""
+    read = to_dict(data)
+    del read["freq"]  # the source's
+    settled = to_dict(window)
+    read["season"] = settled.pop("season")  # the data's, as the run settled it
+    return {**asdict(source), **read}, settled
 
 
 def _combination_to_dict(combination: dict, names: list) -> list | dict:
@@ -419,6 +428,12 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
         frame.to_csv(temporary, index=False)
 
 
+def write_text(text: str, path: Path) -> None:
+    """``text`` at ``path`` in UTF-8, atomically."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+
+
 def write_forecast(forecast, csv_path: Path, plot_path: Path | None, max_plots: int = 6) -> None:
     """A ``predict_run.Forecast`` as CSV and, with ``plot_path``, the history's tail and
     the forecast of each target of the first ``max_plots`` series, titled with the
@@ -502,12 +517,33 @@ def write_comparison(directory: Path, comparison) -> None:
 
 
 def write_backtest(backtest, table_path: Path, plot_path: Path | None, max_plots: int = 6) -> None:
-    """A ``backtest_run.Backtest``'s scores as CSV and, unless ``plot_path`` is None, its
-    folds' forecasts as a picture: a panel for each of the first ``max_plots`` series
-    (with --id-col), its first target, on its time axis if it has one."""
+    """A ``backtest_run.Backtest``'s scores as CSV, beside it its card (the same name in
+    ``.json``: what ran, and where the scores and the picture are) and, unless
+    ``plot_path`` is None, its folds' forecasts as a picture: a panel for each of the
+    first ``max_plots`` series (with --id-col), its first target, on its time axis if it
+    has one."""
     write_csv(backtest.table, table_path)
-    if plot_path is None:
-        return
+    if plot_path is not None:
+        _plot_backtest(backtest, plot_path, max_plots)
+    card = {
+        "format": FORMAT,
+        "kind": "backtest",
+        "created": now(),
+        "versions": versions(),
+        "title": backtest.title,
+        "scores": table_path.name,
+        "plot": None if plot_path is None else str(plot_path.absolute()),
+        **backtest.card,
+    }
+    write_text(json.dumps(card, indent=2) + "\n", backtest_card(table_path))
+
+
+def backtest_card(table_path: Path) -> Path:
+    """Where the card of the backtest scored in ``table_path`` is written."""
+    return table_path.with_suffix(".json")
+
+
+def _plot_backtest(backtest, plot_path: Path, max_plots: int) -> None:
     from forecast_cli.plotting import BacktestPanel, plot_backtest
 
     folds, steps = backtest.folds, backtest.folds[0].actual.shape[1]
@@ -536,3 +572,61 @@ def write_backtest(backtest, table_path: Path, plot_path: Path | None, max_plots
     x_label = backtest.panel[0].time_col or "row"
     shown = f", {len(panels)} of {len(backtest.panel)} series" if len(backtest.panel) > 1 else ""
     plot_backtest(panels, x_label, backtest.title + shown, plot_path)
+
+
+def load_history(directory: Path) -> pd.DataFrame:
+    """A model directory's losses per epoch (``epoch`` as the index), or a
+    ``ForecastError``."""
+    path = directory / HISTORY_FILE
+    try:
+        return pd.read_csv(path, index_col="epoch")
+    except (OSError, ValueError) as exc:
+        raise ForecastError(f"{path} cannot be read ({exc}). {RETRAIN}") from None
+
+
+@dataclass(frozen=True)
+class SavedComparison:
+    """A comparison folder as ``forecast compare`` wrote it."""
+
+    table: pd.DataFrame  # comparison.csv: a row per candidate and baseline, ranked
+    pictures: dict[str, Path]  # the grid's and the overlay's files, by name
+    models: dict[str, Path]  # each network's model directory, by candidate name
+
+
+def load_comparison(directory: Path) -> SavedComparison:
+    """The comparison ``forecast compare`` wrote to ``directory``, or a ``ForecastError``."""
+    try:
+        table = pd.read_csv(directory / TABLE_FILE)
+    except (OSError, ValueError) as exc:
+        raise ForecastError(
+            f"{directory} is not a complete comparison ({exc}); run 'forecast compare' again."
+        ) from None
+    models = {name: directory / MODELS_DIR / slug(name) for name in table["name"]}
+    return SavedComparison(
+        table,
+        {name: directory / name for name in (GRID_FILE, OVERLAY_FILE)},
+        {name: path for name, path in models.items() if (path / CARD_FILE).is_file()},
+    )
+
+
+@dataclass(frozen=True)
+class SavedBacktest:
+    """A backtest as ``forecast backtest`` wrote it: its card, scores and picture."""
+
+    card: dict
+    table: pd.DataFrame  # fold (or 'all'), cutoff, method, mae, rmse, smape, mase...
+    plot: Path | None
+
+
+def load_backtest(path: Path) -> SavedBacktest:
+    """The backtest whose scores CSV or card is ``path``, or a ``ForecastError``."""
+    card_path = backtest_card(path)
+    try:
+        card = json.loads(card_path.read_text())
+        table = pd.read_csv(card_path.with_name(card["scores"]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ForecastError(
+            f"{card_path} is not the card of a backtest ({type(exc).__name__}: {exc}); run "
+            "'forecast backtest' again."
+        ) from None
+    return SavedBacktest(card, table, Path(card["plot"]) if card.get("plot") else None)

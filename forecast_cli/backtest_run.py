@@ -19,6 +19,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from forecast_cli.artifacts import card_sections
 from forecast_cli.combination import combined, label
 from forecast_cli.config import (
     BacktestConfig,
@@ -30,6 +31,7 @@ from forecast_cli.config import (
     TrainConfig,
     WindowConfig,
     Windows,
+    to_dict,
 )
 from forecast_cli.errors import ForecastError
 from forecast_cli.evaluation import baselines, beaten, fold_table
@@ -41,6 +43,7 @@ from forecast_cli.pipeline import (
     Trained,
     build_candidates,
     choices,
+    data_source,
     fit_candidates,
     origins,
     prepare,
@@ -81,6 +84,7 @@ class Backtest:
     table: pd.DataFrame  # fold (or 'all'), cutoff, method, mae, rmse, smape, mase
     title: str
     panel: tuple[Series, ...]  # the series backtested, for the picture
+    card: dict  # what ran, as plain data: the data read, windows, network, training, folds
 
     def summary(self) -> dict:
         """The ``--json`` object."""
@@ -182,7 +186,19 @@ def run_backtest(
     )
     model_label = settings.models[0].label
     title = f"{source_path(source).name}: {model_label}, {folds} fold(s) of {steps}"
-    return Backtest(results, season, table, title, panel)
+    read, settled = card_sections(data_source(panel), panel[0].resolved(data), windows)
+    card = {
+        "data": read,
+        "window": settled,
+        "model": {**settings.models[0].to_dict(), "label": model_label},
+        "training": {**to_dict(training), **to_dict(runtime)},
+        "backtest": {**to_dict(options), "season": season},
+        "folds": [
+            {"fold": f.number, "cutoff": f.cutoff + 1, "anchor": f.anchor, "combined": f.combined}
+            for f in results
+        ],
+    }
+    return Backtest(results, season, table, title, panel, card)
 
 
 def _too_few_rows(

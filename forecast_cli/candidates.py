@@ -19,8 +19,13 @@ class Candidate:
 
     @property
     def slug(self) -> str:
-        """A file-name form of the label, e.g. ``lstm-32_bilstm-32-sum``."""
-        return re.sub(r"[^a-z0-9_-]+", "-", self.label.replace(",", "_").replace(" ", "_"))
+        """The folder its model is saved in (``slug``)."""
+        return slug(self.label)
+
+
+def slug(label: str) -> str:
+    """A file-name form of a candidate's label, e.g. ``lstm-32_bilstm-32-sum``."""
+    return re.sub(r"[^a-z0-9_-]+", "-", label.replace(",", "_").replace(" ", "_"))
 
 
 def takes_merge_mode(spec: str) -> bool:

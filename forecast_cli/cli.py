@@ -200,6 +200,14 @@ SourceArg = Annotated[
         "stdin).",
     ),
 ]
+ReportFlag = Annotated[
+    bool,
+    typer.Option(
+        "--report",
+        rich_help_panel=OUTPUT,
+        help="Also write the run's page: 'forecast report' of what it wrote.",
+    ),
+]
 JsonFlag = Annotated[
     bool,
     typer.Option(
@@ -295,6 +303,7 @@ def compare(
     out_dir: Annotated[
         Path, typer.Option(rich_help_panel=OUTPUT, help="Where to write the comparison.")
     ] = Path("comparison"),
+    write_report: ReportFlag = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Train several networks on DATA with the same settings and compare them with baselines."""
@@ -326,7 +335,8 @@ def compare(
     report.notes(comparison.notes)
     for name in COMPARISON_FILES:
         report.written(name, out_dir / name)
-    report.json(comparison.summary())
+    written = _write_report(out_dir, report) if write_report else {}
+    report.json({**comparison.summary(), **written})
 
 
 @app.command(cls=ForecastCommand)
@@ -345,6 +355,7 @@ def backtest(
     plot: Annotated[
         Path, typer.Option(rich_help_panel=OUTPUT, help="Picture of the folds to write.")
     ] = Path("backtest.png"),
+    write_report: ReportFlag = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Rolling-origin evaluation of the network beside the baselines.
@@ -373,7 +384,50 @@ def backtest(
     )
     report.written("Scores", out)
     report.written("Plot", plot)
-    report.json(result.summary())
+    written = _write_report(out, report) if write_report else {}
+    report.json({**result.summary(), **written})
+
+
+@app.command(cls=ForecastCommand, name="report")
+def report_command(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="PATH",
+            help="A model folder (forecast train), a comparison folder (forecast compare) or "
+            "a backtest's scores CSV (forecast backtest).",
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            rich_help_panel=OUTPUT,
+            help="HTML file to write. Default: report.html in the folder, or beside the "
+            "backtest's CSV under its name.",
+        ),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Write one HTML page about a model, a comparison or a backtest, pictures included.
+
+    It opens offline: the data, windows, network and its layers, the training's losses,
+    the scores beside the baselines, and the forecast or the pictures of the run."""
+    from forecast_cli import api
+    from forecast_cli.report import Report
+
+    report = Report(json_output)
+    written = api.report(path, out=out)
+    report.written("Report", written)
+    report.json({"report": str(written.absolute())})
+
+
+def _write_report(path: Path, report) -> dict:
+    """``forecast report``'s page of what a command just wrote to ``path`` (--report)."""
+    from forecast_cli import api
+
+    written = api.report(path)
+    report.written("Report", written)
+    return {"report": str(written.absolute())}
 
 
 def parse_merge_modes(text: str) -> list[MergeMode]:

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from forecast_cli.linear import base_rows
+from forecast_cli.network import LayerRow
 
 KERAS_MAJOR = "3"  # the file format read here: Keras 3's
 
@@ -55,6 +56,7 @@ class Network:
     run: Callable[[np.ndarray], np.ndarray]
     input_shape: tuple  # (None, lookback, features)
     output_shape: tuple  # (None, horizon, targets); many-to-many (None, lookback, ...)
+    layers: tuple[LayerRow, ...] = ()  # the table ``network.describe`` makes of the Keras model
 
     def __call__(self, windows: np.ndarray, training: bool = False) -> np.ndarray:
         # One BLAS thread: each step's products are small, and where the cores are busy
@@ -90,15 +92,22 @@ def load(path: Path) -> Network:
 
     try:
         with h5py.File(io.BytesIO(weights_file), "r") as weights:
-            run, input_shape = _functional(config, _Saved(weights, ""))
+            run, input_shape, described = _functional(config, _Saved(weights, ""))
     except (KeyError, TypeError, ValueError, OSError) as exc:
         detail = f"{type(exc).__name__}: {exc}"
         raise Unsupported(f"a layer or weights laid out otherwise ({detail})") from None
+    traced: dict[str, np.ndarray] = {}
     try:
-        probe = run(np.zeros((1, *input_shape[1:]), dtype=np.float32))
+        probe = run(np.zeros((1, *input_shape[1:]), dtype=np.float32), traced)
     except (ValueError, TypeError, KeyError, IndexError) as exc:  # e.g. shapes that do not chain
         raise Unsupported(f"weights of unexpected shapes ({exc})") from None
-    return Network(config["config"]["name"], run, tuple(input_shape), (None, *probe.shape[1:]))
+    layers = tuple(
+        LayerRow(name, kind, (None, *traced[name].shape[1:]), params)
+        for name, kind, params in described
+    )
+    return Network(
+        config["config"]["name"], run, tuple(input_shape), (None, *probe.shape[1:]), layers
+    )
 
 
 class _Saved:
@@ -128,17 +137,27 @@ class _Saved:
             raise Unsupported(f"weights of another type than float at {self.path}")
         return [np.asarray(array, dtype=np.float32) for array in arrays]
 
+    def size(self) -> int:
+        """How many numbers the object's variables hold, its inner layers' included: what
+        Keras' ``count_params`` counts."""
+        group, sizes = self.h5.get(self.path), []
+        if group is not None:
+            group.visititems(lambda _, item: sizes.append(getattr(item, "size", 0)))
+        return sum(sizes)
+
 
 Layer = Callable[..., np.ndarray]  # a layer's call, on its inputs as arrays
 
 
-def _functional(model: dict, saved: _Saved) -> tuple[Layer, list]:
-    """A functional model's call, on its one input, and that input's shape."""
+def _functional(model: dict, saved: _Saved) -> tuple[Layer, list, list[tuple[str, str, int]]]:
+    """A functional model's call, on its one input, that input's shape, and each layer's
+    name, type and parameter count. The call's optional second argument, a dict, receives
+    every layer's output by name."""
     config = model["config"]
     saved.arrays(0, config["name"])
     inputs, outputs = _one(config["input_layers"]), _one(config["output_layers"])
     used: dict[str, int] = {}
-    steps, input_shape = [], None
+    steps, input_shape, described = [], None, []
     for layer in config["layers"]:
         name = layer["name"]
         path = saved.child("layers").child(_unique(_snake_case(layer["class_name"]), used))
@@ -153,16 +172,19 @@ def _functional(model: dict, saved: _Saved) -> tuple[Layer, list]:
         if any(value not in (None, False) for value in nodes[0].get("kwargs", {}).values()):
             raise Unsupported(f"layer '{name}' called with {nodes[0]['kwargs']}")
         steps.append((name, _layer(layer, path), nodes[0]["args"]))
+        described.append((name, layer["class_name"], path.size()))
     if input_shape is None or inputs[1:] != [0, 0] or outputs[1:] != [0, 0]:
         raise Unsupported(f"model '{config['name']}' with inputs or outputs of other layers")
 
-    def run(windows: np.ndarray) -> np.ndarray:
+    def run(windows: np.ndarray, traced: dict | None = None) -> np.ndarray:
         values = {inputs[0]: windows}
         for name, call, args in steps:
             values[name] = call(*(_resolve(arg, values) for arg in args))
+        if traced is not None:
+            traced.update(values)
         return values[outputs[0]]
 
-    return run, input_shape
+    return run, input_shape, described
 
 
 def _one(layers: list) -> list:

@@ -382,13 +382,7 @@ def model_card(
     series, result = panel[0], trained.result
     return ModelCard(
         data=series.resolved(data),
-        source=DataSource(
-            # '-' (standard input) stays '-': predict then reads its data from stdin too
-            str(series.path if series.path in (STDIN, FRAME) else series.path.absolute()),
-            series.sha256,
-            sum(len(s.values) for s in panel),
-            common_freq(panel),
-        ),
+        source=data_source(panel),
         window=prepared.windows,
         scalers={s.name: part.scaler for s, part in zip(panel, prepared.parts, strict=True)},
         model=trained.config,
@@ -408,4 +402,16 @@ def model_card(
         combination={
             s.name: chosen for s, chosen in zip(panel, trained.combined, strict=True) if chosen
         },
+    )
+
+
+def data_source(panel: tuple[Series, ...]) -> DataSource:
+    """The file a panel was read from, as a card records it."""
+    series = panel[0]
+    return DataSource(
+        # '-' (standard input) stays '-': predict then reads its data from stdin too
+        str(series.path if series.path in (STDIN, FRAME) else series.path.absolute()),
+        series.sha256,
+        sum(len(s.values) for s in panel),
+        common_freq(panel),
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from forecast_cli.artifacts import atomic_path
 
@@ -148,6 +149,40 @@ def plot_backtest(panels: list[BacktestPanel], x_label: str, title: str, path: P
             ax.set_title(panel.label, fontsize=10)
         ax.set_ylabel(panel.target)
     _save_stacked(fig, axes, x_label, title, path)
+
+
+def plot_training(
+    histories: dict[str, pd.DataFrame], best: dict[str, int], title: str, path: Path
+) -> None:
+    """The losses per epoch of one network or several (each a frame indexed by epoch
+    with ``loss`` and ``val_loss``), a network in one colour: validation solid, training
+    dashed, the epoch whose weights were kept marked. Logarithmic when the losses span
+    more than a factor 10."""
+    fig, ax = _pyplot().subplots(figsize=(10, 3.6), layout="constrained")
+    for name, history in histories.items():
+        prefix = f"{name}: " if len(histories) > 1 else ""
+        (line,) = ax.plot(history.index, history["val_loss"], lw=1.8, label=f"{prefix}validation")
+        ax.plot(
+            history.index,
+            history["loss"],
+            ls="--",
+            lw=1.2,
+            color=line.get_color(),
+            label=f"{prefix}training",
+        )
+        if best.get(name) in history.index:
+            kept = best[name]
+            ax.plot(kept, history.loc[kept, "val_loss"], "o", color=line.get_color(), ms=6)
+    losses = pd.concat([h[["loss", "val_loss"]] for h in histories.values()]).to_numpy()
+    if (losses > 0).all() and losses.max() > 10 * losses.min():
+        ax.set_yscale("log")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel("epoch (dot: the weights kept)")
+    ax.set_ylabel("loss")
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, fontsize=8, ncol=2 if len(histories) > 1 else 1)
+    ax.set_title(title)
+    _save(fig, path)
 
 
 def _stacked(count: int, width: float, height: float, sharex: bool = False):

@@ -8,7 +8,7 @@ from conftest import error_line
 
 from forecast_cli.cli import app
 
-COMMANDS = ["train", "compare", "backtest", "predict"]
+COMMANDS = ["train", "compare", "backtest", "predict", "report"]
 
 
 def help_text(cli, *command: str) -> str:

@@ -16,7 +16,7 @@ from forecast_cli import inference
 from forecast_cli.artifacts import MODEL_FILE, load_forecaster, load_model_dir
 from forecast_cli.config import Anchor, Cell, Head, MergeMode, ModelConfig, parse_layers
 from forecast_cli.forecasting import roll
-from forecast_cli.network import build_model, ensemble
+from forecast_cli.network import build_model, describe, ensemble
 from forecast_cli.runtime import keras
 
 LOOKBACK, FEATURES, HORIZON, TARGETS = 6, 3, 2, 2  # two targets, one extra feature
@@ -40,7 +40,8 @@ def randomised(model, seed: int):
 
 
 def saved_and_evaluated(model, tmp_path, seed: int = 0) -> inference.Network:
-    """Save ``model``, read it back with NumPy, and check both forecast the same."""
+    """Save ``model``, read it back with NumPy, and check both forecast the same and
+    describe the same layers (the report's layer table, made without TensorFlow)."""
     path = tmp_path / MODEL_FILE
     model.save(path)
     loaded = inference.load(path)
@@ -49,6 +50,8 @@ def saved_and_evaluated(model, tmp_path, seed: int = 0) -> inference.Network:
     expected = np.asarray(model(windows, training=False))
     np.testing.assert_allclose(loaded(windows), expected, **TOLERANCE)
     assert loaded.output_shape == tuple(model.output_shape)
+    assert loaded.layers == tuple(describe(model))
+    assert sum(row.params for row in loaded.layers) == model.count_params()
     return loaded
 
 
