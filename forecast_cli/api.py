@@ -30,6 +30,8 @@ from forecast_cli.config import (
     DataConfig,
     Fill,
     Head,
+    LogConfig,
+    LogFormat,
     MergeMode,
     ModelConfig,
     Refit,
@@ -48,6 +50,8 @@ __all__ = [
     "DataConfig",
     "Fill",
     "Head",
+    "LogConfig",
+    "LogFormat",
     "MergeMode",
     "ModelConfig",
     "Refit",
@@ -75,9 +79,13 @@ def train(
     model: ModelConfig = ModelConfig(),
     training: TrainConfig = TrainConfig(),
     runtime: RuntimeConfig = RuntimeConfig(),
+    logs: LogConfig = LogConfig(),
+    run_file: str | None = None,
     report: Report | None = None,
 ):
-    """Train one network on ``source`` and save it to ``model_dir``.
+    """Train one network on ``source`` and save it to ``model_dir``; ``logs`` says where
+    each epoch's losses go besides the report (TensorBoard, JSON lines), and
+    ``run_file`` is the text of a ``run.toml`` to save with the model.
 
     Returns a ``train_run.Training``: the saved model's card (``.card.metrics``,
     ``.card.window``...) and its directory. Example::
@@ -90,7 +98,16 @@ def train(
     from forecast_cli.train_run import run_train
 
     return run_train(
-        _source(source), data, window, model, training, runtime, Path(model_dir), _quiet(report)
+        _source(source),
+        data,
+        window,
+        model,
+        training,
+        runtime,
+        logs,
+        Path(model_dir),
+        _quiet(report),
+        run_file,
     )
 
 
@@ -151,11 +168,14 @@ def compare(
     training: TrainConfig = TrainConfig(),
     runtime: RuntimeConfig = RuntimeConfig(),
     options: CompareConfig = CompareConfig(),
+    logs: LogConfig = LogConfig(),
+    run_file: str | None = None,
     report: Report | None = None,
 ):
     """Train every candidate (each ``layers`` spec x ``merge_modes`` x ``heads``; by
     default one bidirectional LSTM per merge mode) with the same settings and score them
-    beside the baselines; the comparison is written to ``out_dir``.
+    beside the baselines; the comparison is written to ``out_dir``, with ``run_file``
+    as its ``run.toml``. ``logs`` as in ``train``.
 
     ``model`` gives what the candidates share (dropout, anchor, default merge mode).
     Returns a ``compare_run.Comparison``: ``.rows`` ranked by validation RMSE, and
@@ -188,8 +208,10 @@ def compare(
         training,
         runtime,
         options,
+        logs,
         Path(out_dir),
         report,
+        run_file,
     )
 
 
@@ -204,11 +226,14 @@ def backtest(
     options: BacktestConfig = BacktestConfig(),
     out: str | Path | None = None,
     plot: str | Path | None = None,
+    logs: LogConfig = LogConfig(),
+    run_file: str | None = None,
     report: Report | None = None,
 ):
     """Rolling-origin evaluation: forecast the last ``options.folds`` blocks of
     ``options.steps`` steps, each from the data before it, next to the baselines; with
-    ``out`` also write the scores' CSV there, and with ``plot`` the folds' picture.
+    ``out`` also write the scores' CSV there (and ``run_file`` beside it, as
+    ``NAME.run.toml``), and with ``plot`` the folds' picture. ``logs`` as in ``train``.
 
     Returns a ``backtest_run.Backtest`` whose ``.table`` holds MAE, RMSE, sMAPE and MASE
     per fold and method, and over all folds. Example::
@@ -228,10 +253,10 @@ def backtest(
             "it, in .json."
         )
     result = run_backtest(
-        _source(source), data, window, model, training, runtime, options, _quiet(report)
+        _source(source), data, window, model, training, runtime, options, logs, _quiet(report)
     )
     if out is not None:
-        write_backtest(result, Path(out), None if plot is None else Path(plot))
+        write_backtest(result, Path(out), None if plot is None else Path(plot), run_file=run_file)
     return result
 
 

@@ -50,7 +50,15 @@ FORECASTS_FILE = "forecasts.csv"
 GRID_FILE = "compare-grid.png"
 OVERLAY_FILE = "compare-overlay.png"
 MODELS_DIR = "models"
-COMPARISON_FILES = (TABLE_FILE, FORECASTS_FILE, GRID_FILE, OVERLAY_FILE, MODELS_DIR + "/")
+RUN_FILE = "run.toml"  # the flags of the run that wrote a folder (``run_files``)
+COMPARISON_FILES = (
+    TABLE_FILE,
+    FORECASTS_FILE,
+    GRID_FILE,
+    OVERLAY_FILE,
+    MODELS_DIR + "/",
+    RUN_FILE,
+)
 REPORT_FILE = "report.html"
 
 
@@ -229,9 +237,14 @@ def check_destination(directory: Path) -> None:
 
 
 def save_model_dir(
-    directory: Path, model, card: ModelCard, history: dict[str, list[float]]
+    directory: Path,
+    model,
+    card: ModelCard,
+    history: dict[str, list[float]],
+    run_file: str | None = None,
 ) -> None:
-    """Write the model directory atomically, replacing an older one only once complete."""
+    """Write the model directory atomically, replacing an older one only once complete;
+    with ``run_file``, the text of its ``run.toml``."""
     check_destination(directory)
     with staged_directory(directory) as staging:
         model.save(staging / MODEL_FILE)
@@ -239,6 +252,20 @@ def save_model_dir(
         frame = pd.DataFrame(history)
         frame.index = pd.RangeIndex(1, len(frame) + 1, name="epoch")
         frame.to_csv(staging / HISTORY_FILE)
+        if run_file is not None:
+            (staging / RUN_FILE).write_text(run_file)
+
+
+def run_file_beside(path: Path) -> Path:
+    """The run file of a command whose output is a file, not a folder (``backtest``,
+    ``predict``): beside it, named after it (``backtest.csv`` -> ``backtest.run.toml``)."""
+    return path.with_name(f"{path.stem}.run.toml")
+
+
+def write_run_file(path: Path, text: str) -> None:
+    """A run file's ``text`` at ``path``, atomically."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(text)
 
 
 @contextlib.contextmanager
@@ -480,9 +507,13 @@ def write_forecast(forecast, csv_path: Path, plot_path: Path | None, max_plots: 
     plot_forecast(panels, x_label, title, plot_path)
 
 
-def write_comparison(directory: Path, comparison) -> None:
-    """A ``compare_run.Comparison``'s table, forecasts and both pictures into ``directory``."""
+def write_comparison(directory: Path, comparison, run_file: str | None = None) -> None:
+    """A ``compare_run.Comparison``'s table, forecasts and both pictures into ``directory``;
+    with ``run_file``, the text of its ``run.toml``."""
     from forecast_cli.plotting import plot_comparison
+
+    if run_file is not None:
+        (directory / RUN_FILE).write_text(run_file)
 
     table = pd.DataFrame([asdict(row) for row in comparison.rows])
     table.to_csv(directory / TABLE_FILE, index=False)
@@ -516,13 +547,21 @@ def write_comparison(directory: Path, comparison) -> None:
     )
 
 
-def write_backtest(backtest, table_path: Path, plot_path: Path | None, max_plots: int = 6) -> None:
+def write_backtest(
+    backtest,
+    table_path: Path,
+    plot_path: Path | None,
+    max_plots: int = 6,
+    run_file: str | None = None,
+) -> None:
     """A ``backtest_run.Backtest``'s scores as CSV, beside it its card (the same name in
-    ``.json``: what ran, and where the scores and the picture are) and, unless
-    ``plot_path`` is None, its folds' forecasts as a picture: a panel for each of the
-    first ``max_plots`` series (with --id-col), its first target, on its time axis if it
-    has one."""
+    ``.json``: what ran, and where the scores and the picture are), with ``run_file`` its
+    run file, and, unless ``plot_path`` is None, its folds' forecasts as a picture: a
+    panel for each of the first ``max_plots`` series (with --id-col), its first target,
+    on its time axis if it has one."""
     write_csv(backtest.table, table_path)
+    if run_file is not None:
+        write_run_file(run_file_beside(table_path), run_file)
     if plot_path is not None:
         _plot_backtest(backtest, plot_path, max_plots)
     card = {

@@ -25,6 +25,7 @@ from forecast_cli.config import (
     BacktestConfig,
     Combine,
     DataConfig,
+    LogConfig,
     ModelConfig,
     Refit,
     RuntimeConfig,
@@ -33,6 +34,7 @@ from forecast_cli.config import (
     Windows,
     to_dict,
 )
+from forecast_cli.epoch_log import Job, loggers
 from forecast_cli.errors import ForecastError
 from forecast_cli.evaluation import baselines, beaten, fold_table
 from forecast_cli.forecasting import forecast_from
@@ -104,11 +106,13 @@ def run_backtest(
     training: TrainConfig,
     runtime: RuntimeConfig,
     options: BacktestConfig,
+    logs: LogConfig,
     report: Report,
 ) -> Backtest:
     """Evaluate ``options.folds`` rolling origins of ``options.steps`` steps each, and the
     coverage of the model's conformal intervals at ``options.levels`` (percent); retrained
-    folds run in ``options.jobs`` worker processes."""
+    folds run in ``options.jobs`` worker processes. Each epoch's losses also go where
+    ``logs`` says, each fold's networks under ``fold_N/``."""
     folds, steps = options.folds, options.steps
     one_machine(runtime.strategy, "backtest")
     fine_tune = options.refit is Refit.FINE_TUNE
@@ -155,7 +159,11 @@ def run_backtest(
         options.levels,
     )
     fold_starts = [list(fold) for fold in zip(*starts, strict=True)]
-    with report.epochs(training.epochs, folds) as on_epoch:
+    named = [
+        Job({"network": ("network", f"fold_{n}/network")}, training.seed, n)
+        for n in range(1, folds + 1)
+    ]
+    with loggers(logs, named) as log, report.epochs(training.epochs, folds, log) as on_epoch:
         if jobs > 1:
             results = run_parallel(
                 _fold_job,

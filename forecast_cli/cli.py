@@ -20,7 +20,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from forecast_cli import __version__
+from forecast_cli import __version__, run_files
 from forecast_cli.config import (
     DATA,
     DEFAULT_STEPS,
@@ -33,6 +33,8 @@ from forecast_cli.config import (
     DataConfig,
     Fill,
     HeadChoice,
+    LogConfig,
+    LogFormat,
     MergeMode,
     ModelConfig,
     RuntimeConfig,
@@ -115,6 +117,12 @@ class ForecastGroup(_UntypedFlags, TyperGroup):
             if signal.getsignal(signal.SIGINT) is _stop_on_ctrl_c:  # else pressed: keep
                 signal.signal(signal.SIGINT, ctrl_c)  # exiting at once until the end
         sys.exit(code if isinstance(code, int) else 0)
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        """The context of a run, which keeps its command line for the run file's header."""
+        ctx = super().make_context(info_name, args, parent, **extra)
+        ctx.meta[run_files.ARGS] = list(args)
+        return ctx
 
 
 def _with_optional_values(args: list[str]) -> list[str]:
@@ -208,6 +216,30 @@ ReportFlag = Annotated[
         help="Also write the run's page: 'forecast report' of what it wrote.",
     ),
 ]
+
+
+def _read_run_file(ctx: typer.Context, path: Path | None) -> None:
+    """``--config``: the file's flags become the command's defaults, which the flags on
+    the command line override."""
+    if path is not None:
+        ctx.default_map = {**(ctx.default_map or {}), **run_files.read(path, ctx)}
+
+
+# Every command takes it; its value reaches the command only as the defaults it set.
+ConfigFlag = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        metavar="FILE.toml",
+        exists=True,
+        dir_okay=False,
+        is_eager=True,
+        expose_value=False,
+        callback=_read_run_file,
+        help="Take flags from this TOML file: the run.toml an earlier run wrote, or your "
+        "own (keys are the flags without their dashes). Flags given here override it.",
+    ),
+]
 JsonFlag = Annotated[
     bool,
     typer.Option(
@@ -221,25 +253,27 @@ JsonFlag = Annotated[
 @app.command(cls=ForecastCommand)
 @flatten
 def train(
+    ctx: typer.Context,
     source: SourceArg,
     data: DataConfig,
     window: WindowConfig,
     model: ModelConfig,
     training: TrainConfig,
     runtime: RuntimeConfig,
+    logs: LogConfig,
     model_dir: Annotated[
         Path, typer.Option(rich_help_panel=OUTPUT, help="Where to save the model.")
     ] = Path("forecast-model"),
     json_output: JsonFlag = False,
+    config: ConfigFlag = None,
 ) -> None:
-    """Train a recurrent network on DATA and save it to --model-dir.
+    """Train a recurrent network on DATA and save it to --model-dir, with its run.toml.
 
     Stopped (killed, preempted, Ctrl-C), it resumes when the same command runs again.
     """
     from forecast_cli import api
-    from forecast_cli.report import Report
 
-    report = Report(json_output)
+    report = _report(json_output, logs)
     trained = api.train(
         source,
         model_dir=model_dir,
@@ -248,6 +282,8 @@ def train(
         model=model,
         training=training,
         runtime=runtime,
+        logs=logs,
+        run_file=run_files.render(ctx, model_dir),
         report=report,
     )
     report.json(trained.summary())
@@ -258,6 +294,7 @@ def train(
 @app.command(cls=ForecastCommand)
 @flatten
 def compare(
+    ctx: typer.Context,
     source: SourceArg,
     data: Annotated[DataConfig, Without("future_features")],
     window: WindowConfig,
@@ -265,6 +302,7 @@ def compare(
     training: TrainConfig,
     runtime: RuntimeConfig,
     options: CompareConfig,
+    logs: LogConfig,
     merge_modes: Annotated[
         str | None,
         typer.Option(
@@ -305,18 +343,18 @@ def compare(
     ] = Path("comparison"),
     write_report: ReportFlag = False,
     json_output: JsonFlag = False,
+    config: ConfigFlag = None,
 ) -> None:
     """Train several networks on DATA with the same settings and compare them with baselines."""
     from forecast_cli import api
     from forecast_cli.artifacts import COMPARISON_FILES
-    from forecast_cli.report import Report
 
     if merge_modes and merge_mode:
         raise ForecastError(
             "--merge-modes compares several merge modes and --merge-mode sets one: give one "
             "of them."
         )
-    report = Report(json_output)
+    report = _report(json_output, logs)
     comparison = api.compare(
         source,
         out_dir=out_dir,
@@ -329,6 +367,8 @@ def compare(
         training=training,
         runtime=runtime,
         options=options,
+        logs=logs,
+        run_file=run_files.render(ctx, out_dir),
         report=report,
     )
     report.comparison(comparison.rows, options.repeats)
@@ -342,6 +382,7 @@ def compare(
 @app.command(cls=ForecastCommand)
 @flatten
 def backtest(
+    ctx: typer.Context,
     source: SourceArg,
     options: BacktestConfig,
     data: DataConfig,
@@ -349,6 +390,7 @@ def backtest(
     model: ModelConfig,
     training: TrainConfig,
     runtime: RuntimeConfig,
+    logs: LogConfig,
     out: Annotated[Path, typer.Option(rich_help_panel=OUTPUT, help="Scores CSV to write.")] = Path(
         "backtest.csv"
     ),
@@ -357,14 +399,15 @@ def backtest(
     ] = Path("backtest.png"),
     write_report: ReportFlag = False,
     json_output: JsonFlag = False,
+    config: ConfigFlag = None,
 ) -> None:
     """Rolling-origin evaluation of the network beside the baselines.
 
     Forecast the last --folds blocks of --steps steps, each from the data before it."""
     from forecast_cli import api
-    from forecast_cli.report import Report
+    from forecast_cli.artifacts import run_file_beside
 
-    report = Report(json_output)
+    report = _report(json_output, logs)
     result = api.backtest(
         source,
         data=data,
@@ -375,6 +418,8 @@ def backtest(
         options=options,
         out=out,
         plot=plot,
+        logs=logs,
+        run_file=run_files.render(ctx, run_file_beside(out).parent),
         report=report,
     )
     report.frame(
@@ -384,6 +429,7 @@ def backtest(
     )
     report.written("Scores", out)
     report.written("Plot", plot)
+    report.written("Run file", run_file_beside(out))
     written = _write_report(out, report) if write_report else {}
     report.json({**result.summary(), **written})
 
@@ -407,6 +453,7 @@ def report_command(
         ),
     ] = None,
     json_output: JsonFlag = False,
+    config: ConfigFlag = None,
 ) -> None:
     """Write one HTML page about a model, a comparison or a backtest, pictures included.
 
@@ -430,6 +477,16 @@ def _write_report(path: Path, report) -> dict:
     return {"report": str(written.absolute())}
 
 
+def _report(json_output: bool, logs: LogConfig):
+    """The report of a training command. With --json it moves to stderr, unless
+    --log-format json keeps stderr for its JSON lines: then only the JSON object is
+    printed."""
+    from forecast_cli.report import Report
+
+    both = json_output and logs.log_format is LogFormat.JSON
+    return Report(json_output, quiet=both)
+
+
 def parse_merge_modes(text: str) -> list[MergeMode]:
     """``all`` or a comma-separated list such as ``concat,ave``."""
     if text.strip().lower() == ALL_MODES:
@@ -448,6 +505,7 @@ def parse_merge_modes(text: str) -> list[MergeMode]:
 @app.command(cls=ForecastCommand)
 @flatten
 def predict(
+    ctx: typer.Context,
     *,
     model: Annotated[
         Path,
@@ -521,10 +579,11 @@ def predict(
         ),
     ] = 6,
     json_output: JsonFlag = False,
+    config: ConfigFlag = None,
 ) -> None:
     """Forecast the next --steps values after the end of the data."""
     from forecast_cli import api
-    from forecast_cli.artifacts import write_forecast
+    from forecast_cli.artifacts import run_file_beside, write_forecast, write_run_file
     from forecast_cli.report import Report
 
     api.check_outputs(out, None if no_plot else plot)
@@ -541,10 +600,13 @@ def predict(
     )
     report.notes(forecast.notes)
     write_forecast(forecast, out, None if no_plot else plot, max_plots)
+    run_file = run_file_beside(out)
+    write_run_file(run_file, run_files.render(ctx, run_file.parent))
     report.frame(f"Forecast: next {steps} steps ({forecast.card.forecaster})", forecast.frame)
     report.written("Forecast CSV", out)
     if not no_plot:
         report.written("Plot", plot)
+    report.written("Run file", run_file)
     report.json(
         {
             **forecast.summary(),

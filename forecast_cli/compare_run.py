@@ -31,11 +31,13 @@ from forecast_cli.combination import combined, label
 from forecast_cli.config import (
     CompareConfig,
     DataConfig,
+    LogConfig,
     RuntimeConfig,
     TrainConfig,
     WindowConfig,
     Windows,
 )
+from forecast_cli.epoch_log import Job, loggers
 from forecast_cli.errors import ForecastError
 from forecast_cli.evaluation import (
     baseline_season,
@@ -115,11 +117,14 @@ def run_compare(
     training: TrainConfig,
     runtime: RuntimeConfig,
     options: CompareConfig,
+    logs: LogConfig,
     out_dir: Path,
     report: Report,
+    run_file: str | None = None,
 ) -> Comparison:
     """Train every candidate ``options.repeats`` times, score them next to the baselines, and
-    write the comparison to ``out_dir`` (atomically: all of it or nothing)."""
+    write the comparison to ``out_dir`` (atomically: all of it or nothing), with
+    ``run_file`` as its ``run.toml``; each epoch's losses also go where ``logs`` says."""
     check_comparison_dir(out_dir, options.overwrite)
     one_machine(runtime.strategy, "compare")
     device = use_device(runtime)
@@ -162,7 +167,11 @@ def run_compare(
         )
         workers = min(options.jobs or shares, len(jobs))
         report.training_jobs(len(candidates), options.repeats, len(jobs), workers, device)
-        with report.epochs(training.epochs, len(jobs)) as on_epoch:
+        named = [_log_job(job, options.repeats) for job in jobs]
+        with (
+            loggers(logs, named) as log,
+            report.epochs(training.epochs, len(jobs), log) as on_epoch,
+        ):
             if workers == 1:
                 runs = [
                     _train_all(prepared, job, partial(on_epoch, job=i))
@@ -191,7 +200,7 @@ def run_compare(
         comparison = _combine(
             prepared, candidates, list(by_seed.values()), season, options, notes, title, out_dir
         )
-        write_comparison(staging, comparison)
+        write_comparison(staging, comparison, run_file)
     return comparison
 
 
@@ -230,6 +239,23 @@ def _jobs(panel, windows, candidates, twins, shares, data, training, runtime, op
     ]
 
 
+def _branch_names(job: _Job) -> list[str]:
+    """The name of each candidate's first network in ``job``'s joint model."""
+    return [f"candidate_{i}" for i in range(len(job.candidates))]
+
+
+def _log_job(job: _Job, repeats: int) -> Job:
+    """How the epoch loggers name ``job``'s networks: by candidate label, and in
+    TensorBoard by the folder name of its models/ directory, under seed_N/ when each
+    candidate trains with several seeds."""
+    under = f"seed_{job.training.seed}/" if repeats > 1 else ""
+    names = {
+        name: (candidate.label, under + candidate.slug)
+        for name, candidate in zip(_branch_names(job), job.candidates, strict=True)
+    }
+    return Job(names, job.training.seed)
+
+
 def _train_job(job: _Job, on_epoch) -> _Run:
     """Train and score one job's candidates in a worker process."""
     return _train_all(prepare(job.panel, job.windows), job, on_epoch)
@@ -247,8 +273,7 @@ class _Run:
 
 def _train_all(prepared: Prepared, job: _Job, on_epoch) -> _Run:
     """Train the job's candidates together; score, forecast and save each."""
-    names = [f"candidate_{i}" for i in range(len(job.candidates))]
-    networks = build_candidates(job.twins, prepared, job.training.seed, names)
+    networks = build_candidates(job.twins, prepared, job.training.seed, _branch_names(job))
     trained = fit_candidates(networks, prepared, job.training, on_epoch)
     if any(t.result.interrupted for t in trained):
         raise KeyboardInterrupt  # a comparison is written whole or not at all

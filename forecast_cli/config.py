@@ -12,6 +12,7 @@ import re
 import typing
 from dataclasses import dataclass, fields
 from enum import Enum, StrEnum
+from pathlib import Path
 
 from forecast_cli.errors import ForecastError
 from forecast_cli.options import option
@@ -555,6 +556,35 @@ class RuntimeConfig:
         panel=RUNTIME,
         help="mirrored: train on every local GPU at once (tf.distribute.MirroredStrategy), "
         "each batch split between them.",
+    )
+
+
+class LogFormat(StrEnum):
+    """How each epoch's losses are shown while networks train (``--log-format``)."""
+
+    TEXT = "text"  # the progress bar
+    JSON = "json"  # also one JSON object per epoch and network on stderr, for programs
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    """Where each epoch's losses go besides the progress bar: nothing about the result."""
+
+    tensorboard: Path | None = option(
+        None,
+        metavar="DIR",
+        panel=OUTPUT,
+        help="Write TensorBoard event files of each network's training and validation loss "
+        "per epoch, in DIR/NAME/train and DIR/NAME/validation; 'tensorboard --logdir DIR' "
+        "shows them.",
+    )
+    log_format: LogFormat = option(
+        LogFormat.TEXT,
+        case_sensitive=False,
+        panel=OUTPUT,
+        help="json: also one JSON object per epoch and network on stderr (event, candidate, "
+        "fold, seed, epoch, loss, val_loss, seconds), for scripts; the report stays on "
+        "stdout, or with --json is left out.",
     )
 
 

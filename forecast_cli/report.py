@@ -159,9 +159,10 @@ class Report:
             )
 
     @contextlib.contextmanager
-    def epochs(self, epochs: int, jobs: int = 1) -> Iterator:
+    def epochs(self, epochs: int, jobs: int = 1, log=None) -> Iterator:
         """A progress bar over the epochs of ``jobs`` trainings; yields the hook they call
-        after each epoch, as ``hook(epoch, active, job=0)``."""
+        after each epoch, as ``hook(epoch, active, seconds, job=0)``, which also calls
+        ``log`` (an ``epoch_log.loggers`` hook) the same way."""
         progress = Progress(
             TextColumn("[bold]training"),
             BarColumn(),
@@ -173,7 +174,11 @@ class Report:
         task = progress.add_task("train", total=epochs * jobs, losses="")
         reached = [0] * jobs
 
-        def on_epoch(epoch: int, active: dict[str, tuple[float, float]], job: int = 0) -> None:
+        def on_epoch(
+            epoch: int, active: dict[str, tuple[float, float]], seconds: float, job: int = 0
+        ) -> None:
+            if log is not None:
+                log(epoch, active, seconds, job=job)
             reached[job] = epoch
             if not active:  # resumed from a backup of a training that had finished
                 losses = ""

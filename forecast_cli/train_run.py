@@ -8,7 +8,15 @@ from pathlib import Path
 
 from forecast_cli.artifacts import ModelCard, check_destination, save_model_dir
 from forecast_cli.backup import backup_path
-from forecast_cli.config import DataConfig, ModelConfig, RuntimeConfig, TrainConfig, WindowConfig
+from forecast_cli.config import (
+    DataConfig,
+    LogConfig,
+    ModelConfig,
+    RuntimeConfig,
+    TrainConfig,
+    WindowConfig,
+)
+from forecast_cli.epoch_log import Job, loggers
 from forecast_cli.evaluation import beaten, scores, validation_baselines
 from forecast_cli.loading import Source, load_panel, panel_notes
 from forecast_cli.pipeline import (
@@ -69,10 +77,13 @@ def run_train(
     model: ModelConfig,
     training: TrainConfig,
     runtime: RuntimeConfig,
+    logs: LogConfig,
     model_dir: Path,
     report: Report,
+    run_file: str | None = None,
 ) -> Training:
-    """Train one model on ``source`` and save it to ``model_dir``."""
+    """Train one model on ``source`` and save it to ``model_dir`` (with ``run_file`` as
+    its ``run.toml``); each epoch's losses also go where ``logs`` says."""
     check_destination(model_dir)
     device = use_device(runtime)
     with report.reading(source):
@@ -84,7 +95,8 @@ def run_train(
     networks = build_candidates([choices(model, resolved.model)], prepared, training.seed)
     report.network(networks[0])
     backup = backup_path(model_dir)
-    with report.epochs(training.epochs) as on_epoch:
+    job = Job({"network": ("network", "network")}, training.seed)
+    with loggers(logs, [job]) as log, report.epochs(training.epochs, log=log) as on_epoch:
         (trained,) = fit_candidates(networks, prepared, training, on_epoch, backup)
     report.trained(trained)
     standing, notes = validation_baselines(prepared)
@@ -97,7 +109,7 @@ def run_train(
     card = model_card(prepared, data, training, runtime, trained)
     chief = is_chief()
     if chief:
-        save_model_dir(model_dir, trained.model, card, trained.result.history)
+        save_model_dir(model_dir, trained.model, card, trained.result.history, run_file)
         if not trained.result.interrupted:
             backup.unlink(missing_ok=True)
     outcome = Training(card, model_dir, chief, _stopped(trained.result, model_dir, backup, chief))

@@ -30,8 +30,8 @@ from forecast_cli.config import Head, Loss, TrainConfig
 from forecast_cli.runtime import is_chief, keras, tensorflow
 
 # Called after each epoch with (epoch, {branch name: (loss, val_loss)} of the branches
-# still training).
-EpochHook = Callable[[int, dict[str, tuple[float, float]]], None]
+# still training, seconds trained so far).
+EpochHook = Callable[[int, dict[str, tuple[float, float]], float], None]
 
 
 @dataclass(frozen=True)
@@ -143,13 +143,13 @@ def fit(
             losses = tuple(float(logs[key]) for key in keys[branch.name])
             _record(state, branch, epoch + 1, *losses, config.patience)
             active[branch.name] = losses
+        seconds = earlier + time.perf_counter() - started
         if writes_backup:
-            seconds = earlier + time.perf_counter() - started
             backups.write(backup_file, backup_key, _snapshot(epoch + 1, joint, progress, seconds))
             backed_up = epoch + 1
         end_races()
         if on_epoch is not None:
-            on_epoch(epoch + 1, active)
+            on_epoch(epoch + 1, active, seconds)
         return finished()
 
     if workers:
@@ -170,7 +170,7 @@ def fit(
         earlier = _restore(snapshot, joint, progress)
         backed_up = snapshot.epoch if writes_backup else 0
         if on_epoch is not None:
-            on_epoch(snapshot.epoch, _last_losses(progress))
+            on_epoch(snapshot.epoch, _last_losses(progress), earlier)
     else:
         # Epoch 0, the untrained network, is the first candidate for the best weights: an
         # anchored network starts as its anchor, and training only keeps what beats it.

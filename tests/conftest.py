@@ -94,3 +94,21 @@ def wait_for(path: Path, seconds: float) -> None:
 def flat(text: str) -> str:
     """``text`` with every run of white space folded to one space (tables vary in width)."""
     return " ".join(text.split())
+
+
+def json_lines(result) -> list[dict]:
+    """Every line of stderr, each of which must be a JSON object (--log-format json)."""
+    import json
+
+    return [json.loads(line) for line in result.stderr.splitlines()]
+
+
+def tensorboard_losses(run: Path) -> dict[int, float]:
+    """The ``epoch_loss`` scalars of one TensorBoard run folder (--tensorboard), by step,
+    as TensorBoard's own reader reads them."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.util.tensor_util import make_ndarray
+
+    events = EventAccumulator(str(run))
+    events.Reload()
+    return {e.step: float(make_ndarray(e.tensor_proto)) for e in events.Tensors("epoch_loss")}

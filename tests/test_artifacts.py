@@ -44,11 +44,12 @@ def leftovers(directory):
     return sorted(p.name for p in directory.iterdir() if p.name.startswith("."))
 
 
-def test_model_directory_holds_model_card_and_history(trained):
+def test_model_directory_holds_model_card_history_and_run_file(trained):
     assert sorted(p.name for p in trained.iterdir()) == [
         "forecast.json",
         "history.csv",
         "model.keras",
+        "run.toml",
     ]
     card = json.loads((trained / CARD_FILE).read_text())
     assert card["data"]["targets"] == ["value"] and card["data"]["time_col"] == "timestamp"

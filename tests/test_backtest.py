@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FAST, error_line, flat, sine_frame
+from conftest import FAST, error_line, flat, sine_frame, tensorboard_losses
 
 from forecast_cli.backtest_run import _fold, _Settings, cutoffs
 from forecast_cli.config import DataConfig, ModelConfig, TrainConfig, Windows, parse_layers
@@ -104,15 +104,27 @@ def test_fine_tuning_continues_from_the_previous_fold(cli, sine_csv, tmp_path):
 
 
 def test_folds_in_worker_processes_score_as_folds_in_turn(cli, sine_csv, tmp_path):
+    """...and log the same losses per fold in TensorBoard."""
     flags = ["--folds", 2, "--steps", 4, *FAST]
     runs = {
-        jobs: cli("backtest", sine_csv, *flags, "--jobs", jobs, "--out", f"{jobs}.csv")
+        jobs: cli(
+            "backtest", sine_csv, *flags, "--jobs", jobs, "--out", f"{jobs}.csv",
+            "--tensorboard", f"tb{jobs}",
+        )
         for jobs in (1, 2)
-    }
+    }  # fmt: skip
     assert runs[1].exit_code == runs[2].exit_code == 0, runs[2].output
     assert "retrain, 2 folds at a time" in flat(runs[2].output)
     assert "at a time" not in runs[1].output
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "1.csv"), pd.read_csv(tmp_path / "2.csv"))
+    for fold in ("fold_1", "fold_2"):
+        for split in ("train", "validation"):
+            alone, parallel = (
+                tensorboard_losses(tmp_path / tb / fold / "network" / split)
+                for tb in ("tb1", "tb2")
+            )
+            assert list(alone) == list(parallel) == [1, 2]
+            np.testing.assert_allclose(list(parallel.values()), list(alone.values()), rtol=1e-6)
     tuned = cli("backtest", sine_csv, *flags, "--refit", "fine-tune", "--jobs", 2)
     assert "folds train one after another: leave out --jobs" in error_line(tuned)
 

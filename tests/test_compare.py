@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import error_line, flat, invoke, sine_frame
+from conftest import error_line, flat, invoke, json_lines, sine_frame, tensorboard_losses
 
 from forecast_cli.artifacts import load_model_dir
 
@@ -22,7 +22,10 @@ def compared(tmp_path_factory):
     root = tmp_path_factory.mktemp("compared")
     sine_frame().to_csv(root / "sine.csv", index=False)
     out = root / "comparison"
-    result = invoke("compare", root / "sine.csv", *THREE, "--jobs", 1, "--out-dir", out, "--json")
+    logs = ["--tensorboard", root / "tb"]
+    result = invoke(
+        "compare", root / "sine.csv", *THREE, "--jobs", 1, "--out-dir", out, "--json", *logs
+    )
     assert result.exit_code == 0, result.output
     assert "--merge-modes do not apply to lstm:4: no bidirectional layer" in flat(result.stderr)
     return json.loads(result.stdout.splitlines()[-1]), out
@@ -103,17 +106,29 @@ def test_baselines_are_scored_on_the_same_validation_windows(compared):
     assert rows["seasonal naive"]["val_rmse"] == pytest.approx(seasonal_rmse, rel=1e-5)
 
 
-def test_worker_processes_give_the_same_scores(compared, cli, sine_csv):
+def test_worker_processes_give_the_same_scores_and_logs(compared, cli, sine_csv, tmp_path):
     """Worker processes score as the one process did, even on data read from standard
-    input, which cannot be read twice: the workers receive the loaded series."""
-    payload, _ = compared
+    input, which cannot be read twice: the workers receive the loaded series. Their
+    epochs are logged by this process, in the same TensorBoard files, as JSON lines."""
+    payload, out = compared
     flags = [*THREE, "--jobs", 2, "--out-dir", "parallel", "--json"]
-    result = cli("compare", "-", *flags, input=sine_csv.read_text())
+    logs = ["--tensorboard", "tb", "--log-format", "json"]
+    result = cli("compare", "-", *flags, *logs, input=sine_csv.read_text())
     assert result.exit_code == 0, result.output
     parallel = {row["name"]: row for row in json.loads(result.stdout.splitlines()[-1])["rows"]}
     for row in payload["rows"]:
         assert parallel[row["name"]]["val_rmse"] == pytest.approx(row["val_rmse"], rel=1e-5)
         assert parallel[row["name"]]["epochs_run"] == row["epochs_run"]
+    lines = json_lines(result)  # stderr holds nothing else
+    names = {"bilstm:4:sum", "bilstm:4:ave", "lstm:4"}  # each beside its unanchored twin
+    assert {line["candidate"] for line in lines} == names | {f"{name}_none" for name in names}
+    for slug in ("bilstm-4-sum", "bilstm-4-ave", "lstm-4"):
+        for split in ("train", "validation"):
+            alone = tensorboard_losses(out.parent / "tb" / slug / split)
+            assert list(alone) == [1, 2]
+            together = tensorboard_losses(tmp_path / "tb" / slug / split)
+            assert list(together) == [1, 2]
+            np.testing.assert_allclose(list(together.values()), list(alone.values()), rtol=1e-5)
 
 
 def test_an_earlier_comparison_is_replaced_only_with_overwrite(compared, cli, sine_csv, tmp_path):

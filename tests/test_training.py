@@ -52,7 +52,7 @@ def test_ctrl_c_ends_training_and_keeps_the_best_weights_so_far():
     net, (train, val) = branch(), data()
     seen = []
 
-    def press_ctrl_c_at_epoch_4(epoch, active):
+    def press_ctrl_c_at_epoch_4(epoch, active, seconds):
         seen.append(active["net"][1])
         if epoch == 4:
             raise KeyboardInterrupt
@@ -157,7 +157,7 @@ def test_batches_gather_windows_from_rows_held_once():
 def crash_at(epoch: int):
     """An epoch hook that fails like a machine would, after ``epoch`` epochs."""
 
-    def hook(reached, active):
+    def hook(reached, active, seconds):
         if reached == epoch:
             raise RuntimeError("the machine fails")
 
@@ -185,7 +185,7 @@ def test_a_crashed_training_resumes_from_its_backup_as_if_never_stopped(tmp_path
     trained_before = json.loads(str(np.load(backup)["meta"]))["state"]["seconds"]
     seen = []
     resumed = networks()
-    results = race(resumed, lambda epoch, active: seen.append(epoch), backup)
+    results = race(resumed, lambda epoch, active, seconds: seen.append(epoch), backup)
     assert results["a"].resumed == f"Resumed after epoch 5 from the backup {backup}."
     assert results["a"].resumed_after == 5 and results["a"].seconds > trained_before > 0
     assert seen[0] == 5 and seen[-1] == expected["a"].epochs_run > 5
