@@ -4,6 +4,8 @@ the same scores; the logs hold each network's losses per epoch, those of history
 
 import json
 import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -170,3 +172,21 @@ def test_a_run_file_gives_lists_and_flags_their_toml_types(cli, tmp_path, write_
     )
     result = cli("train", "--config", "runs/run.toml")
     assert "Column 'nope' is not in two.csv" in error_line(result)
+
+
+def test_event_files_are_written_without_the_tensorboard_package(tmp_path):
+    # TensorFlow does not install tensorboard; tf.summary.scalar would need it.
+    script = (
+        "import sys; sys.modules['tensorboard'] = None\n"
+        "from pathlib import Path\n"
+        "from forecast_cli.epoch_log import Epoch\n"
+        "from forecast_cli.tensorboard_log import TensorBoardLog\n"
+        "log = TensorBoardLog(Path(sys.argv[1]))\n"
+        "for epoch in (1, 2):\n"
+        "    log.write(Epoch('net', 'network', None, 42, epoch, 0.5 / epoch, 0.25, 0.1))\n"
+        "log.close()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert tensorboard_losses(tmp_path / "network" / "train") == {1: 0.5, 2: 0.25}
+    assert tensorboard_losses(tmp_path / "network" / "validation") == {1: 0.25, 2: 0.25}
