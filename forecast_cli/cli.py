@@ -29,6 +29,7 @@ from forecast_cli.config import (
     NETWORK,
     OUTPUT,
     BacktestConfig,
+    ClusterConfig,
     CompareConfig,
     DataConfig,
     Fill,
@@ -302,6 +303,7 @@ def compare(
     training: TrainConfig,
     runtime: RuntimeConfig,
     options: CompareConfig,
+    cluster: ClusterConfig,
     logs: LogConfig,
     merge_modes: Annotated[
         str | None,
@@ -367,6 +369,7 @@ def compare(
         training=training,
         runtime=runtime,
         options=options,
+        cluster=cluster,
         logs=logs,
         run_file=run_files.render(ctx, out_dir),
         report=report,
@@ -390,6 +393,7 @@ def backtest(
     model: ModelConfig,
     training: TrainConfig,
     runtime: RuntimeConfig,
+    cluster: ClusterConfig,
     logs: LogConfig,
     out: Annotated[Path, typer.Option(rich_help_panel=OUTPUT, help="Scores CSV to write.")] = Path(
         "backtest.csv"
@@ -416,6 +420,7 @@ def backtest(
         training=training,
         runtime=runtime,
         options=options,
+        cluster=cluster,
         out=out,
         plot=plot,
         logs=logs,
