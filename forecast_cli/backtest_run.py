@@ -133,8 +133,8 @@ def run_backtest(
         jobs = 1 if fine_tune else min(options.jobs or os.cpu_count() or 1, folds)
         device = use_device(runtime)
     else:  # the tasks set their device up where they run
-        device = ray_cluster.connect(cluster.ray, runtime)
-        jobs = min(ray_cluster.cpus(), folds)
+        device, cpus = ray_cluster.connect(cluster.ray, runtime)
+        jobs = min(cpus, folds)
     with report.reading(source):
         panel = load_panel(source, data)
     # each series' cut-offs, counted back from its own end

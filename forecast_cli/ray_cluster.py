@@ -5,11 +5,13 @@ only when ``--ray`` is given. The shared data goes into Ray's object store once,
 task gets it from there and returns its result to this process, which alone writes
 the output. A task whose worker dies (a crash, a lost machine) is run again by Ray, up
 to ``RETRIES`` times; the same seed gives it the same result. Ray's own log lines stay
-in its session folder (``/tmp/ray/session_latest/logs``), off the terminal.
+in its session folder (``/tmp/ray/session_latest/logs``), off the terminal unless
+``--debug`` (``FORECAST_DEBUG=1``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import socket
@@ -17,7 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from forecast_cli.config import Device, RuntimeConfig
-from forecast_cli.errors import ForecastError
+from forecast_cli.errors import DEBUG, ForecastError
+from forecast_cli.runtime import stderr_captured
 
 LOCAL, AUTO = "local", "auto"
 RETRIES = 3  # runs of a task after the first whose worker died
@@ -25,41 +28,50 @@ OBJECT_STORE = 256 * 2**20  # bytes, for ``local``: larger objects spill to disk
 POLL = 0.1  # seconds between looks at the progress events
 
 
-def connect(address: str, runtime: RuntimeConfig) -> str:
+def connect(address: str, runtime: RuntimeConfig) -> tuple[str, int]:
     """Join the cluster at ``address`` (``local`` starts one on this machine, ``auto`` joins
     the one in ``RAY_ADDRESS``), once per process: a later call keeps the cluster joined
-    first. Describe it for the report; refuse ``--device gpu`` on a cluster without GPUs
-    (the tasks would wait for one forever)."""
+    first. Return its description for the report and its CPUs, how many tasks run at
+    once; refuse ``--device gpu`` on a cluster without GPUs (the tasks would wait for one
+    forever)."""
     try:
         import ray
     except ImportError:
         raise ForecastError("--ray needs Ray: pip install 'forecast-cli[ray]'") from None
     reached = None if address == LOCAL else _reachable(address)
     if not ray.is_initialized():
-        quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
-        if reached is None:
-            ray.init(num_cpus=os.cpu_count(), object_store_memory=OBJECT_STORE, **quiet)
-        else:
-            ray.init(address=reached, **quiet)
-        # Ray prints a line on the terminal when a worker dies, even retried: logged only.
-        ray._private.worker._worker_logs_enabled = False
+        shown = os.environ.get(DEBUG) == "1"
+        logs = {
+            "include_dashboard": False,
+            "log_to_driver": shown,
+            "logging_level": "INFO" if shown else "ERROR",
+        }
+        local = {"num_cpus": os.cpu_count(), "object_store_memory": OBJECT_STORE}
+        # Ray's C++ core writes its retries to stderr while it tries to join.
+        with contextlib.nullcontext() if shown else stderr_captured(shown_on_failure=False):
+            try:  # "local": a new cluster of this machine, even where another runs
+                ray.init(address=reached or LOCAL, **(local if reached is None else {}), **logs)
+            except (ConnectionError, RuntimeError) as exc:
+                raise ForecastError(
+                    f"--ray {address}: Ray could not join the cluster ({_first_line(exc)}); if "
+                    "it uses token authentication, set RAY_AUTH_MODE=token with this "
+                    "machine's copy of its token (~/.ray/auth_token)."
+                ) from None
+        # Ray prints a line when a worker dies, retried or not, whatever log_to_driver says.
+        ray._private.worker._worker_logs_enabled = shown
     resources = ray.cluster_resources()
-    gpus = int(resources.get("GPU", 0))
+    cpus, gpus = int(resources.get("CPU", 0)), int(resources.get("GPU", 0))
+    where = f"Ray cluster at {reached or LOCAL}"
     if runtime.device is Device.GPU and not gpus:
         raise ForecastError(
-            f"--device gpu: the Ray cluster at {address} has no GPU; use --device cpu, or "
-            "auto, or add a machine with one ('ray start --address' there)."
+            f"--device gpu: the {where} has no GPU; use --device cpu, or auto, or add a "
+            "machine with one ('ray start --address' there)."
         )
-    return f"Ray cluster at {address} ({int(resources.get('CPU', 0))} CPUs" + (
-        f", {gpus} GPUs)" if gpus else ")"
-    )
+    return f"{where} ({cpus} CPUs" + (f", {gpus} GPUs)" if gpus else ")"), max(cpus, 1)
 
 
-def cpus() -> int:
-    """The CPUs of the cluster joined: how many tasks run at once."""
-    import ray
-
-    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
 
 
 def _reachable(address: str) -> str:
@@ -125,7 +137,7 @@ def run(
             raise exc.cause from None
         raise
     finally:
-        ray.kill(events.actor)
+        events.shutdown(force=True)
 
 
 def _task(task, shared, item, runtime: RuntimeConfig, events, index: int):

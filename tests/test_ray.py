@@ -27,7 +27,7 @@ TIMING = "train_seconds"  # the one column a run on other processes changes
 def cluster():
     """A local Ray cluster, joined by this process: '--ray local' finds it joined."""
     ray = pytest.importorskip("ray")
-    ray_cluster.connect("local", RuntimeConfig())
+    ray_cluster.connect("local", RuntimeConfig())  # '--ray local' keeps it
     yield
     ray.shutdown()
 

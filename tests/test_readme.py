@@ -59,7 +59,7 @@ SKIPPED = {
 }
 
 # Flags of other programs that the pages show, and whose they are.
-OTHER_FLAGS = {"--logdir": "tensorboard's"}
+OTHER_FLAGS = {"--logdir": "tensorboard's", "--head": "ray start's", "--address": "ray start's"}
 
 # The pages' names for the reader's own files, made for the commands that use them.
 STAND_INS = {
