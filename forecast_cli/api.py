@@ -26,6 +26,7 @@ import pandas as pd
 from forecast_cli.config import (
     Anchor,
     BacktestConfig,
+    ClusterConfig,
     CompareConfig,
     DataConfig,
     Fill,
@@ -46,6 +47,7 @@ from forecast_cli.report import Report
 __all__ = [
     "Anchor",
     "BacktestConfig",
+    "ClusterConfig",
     "CompareConfig",
     "DataConfig",
     "Fill",
@@ -168,6 +170,7 @@ def compare(
     training: TrainConfig = TrainConfig(),
     runtime: RuntimeConfig = RuntimeConfig(),
     options: CompareConfig = CompareConfig(),
+    cluster: ClusterConfig = ClusterConfig(),
     logs: LogConfig = LogConfig(),
     run_file: str | None = None,
     report: Report | None = None,
@@ -208,6 +211,7 @@ def compare(
         training,
         runtime,
         options,
+        cluster,
         logs,
         Path(out_dir),
         report,
@@ -224,6 +228,7 @@ def backtest(
     training: TrainConfig = TrainConfig(),
     runtime: RuntimeConfig = RuntimeConfig(),
     options: BacktestConfig = BacktestConfig(),
+    cluster: ClusterConfig = ClusterConfig(),
     out: str | Path | None = None,
     plot: str | Path | None = None,
     logs: LogConfig = LogConfig(),
@@ -253,7 +258,16 @@ def backtest(
             "it, in .json."
         )
     result = run_backtest(
-        _source(source), data, window, model, training, runtime, options, logs, _quiet(report)
+        _source(source),
+        data,
+        window,
+        model,
+        training,
+        runtime,
+        options,
+        cluster,
+        logs,
+        _quiet(report),
     )
     if out is not None:
         write_backtest(result, Path(out), None if plot is None else Path(plot), run_file=run_file)

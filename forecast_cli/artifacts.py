@@ -247,11 +247,7 @@ def save_model_dir(
     with ``run_file``, the text of its ``run.toml``."""
     check_destination(directory)
     with staged_directory(directory) as staging:
-        model.save(staging / MODEL_FILE)
-        (staging / CARD_FILE).write_text(json.dumps(card.to_dict(), indent=2) + "\n")
-        frame = pd.DataFrame(history)
-        frame.index = pd.RangeIndex(1, len(frame) + 1, name="epoch")
-        frame.to_csv(staging / HISTORY_FILE)
+        _fill_model_dir(staging, model, card, history)
         if run_file is not None:
             (staging / RUN_FILE).write_text(run_file)
 
@@ -266,6 +262,30 @@ def write_run_file(path: Path, text: str) -> None:
     """A run file's ``text`` at ``path``, atomically."""
     with atomic_path(path) as temporary:
         temporary.write_text(text)
+
+
+def model_files(model, card: ModelCard, history: dict[str, list[float]]) -> dict[str, bytes]:
+    """A model directory's files by name, as data: how a worker, maybe on another machine,
+    hands its models to the one process that writes the output (``write_files``)."""
+    with tempfile.TemporaryDirectory() as folder:
+        _fill_model_dir(Path(folder), model, card, history)
+        return {path.name: path.read_bytes() for path in Path(folder).iterdir()}
+
+
+def write_files(directory: Path, files: dict[str, bytes]) -> None:
+    """``model_files``' files into ``directory``, a folder of a staged directory (which
+    makes the whole appear at once)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        (directory / name).write_bytes(content)
+
+
+def _fill_model_dir(folder: Path, model, card: ModelCard, history: dict[str, list[float]]) -> None:
+    model.save(folder / MODEL_FILE)
+    (folder / CARD_FILE).write_text(json.dumps(card.to_dict(), indent=2) + "\n")
+    frame = pd.DataFrame(history)
+    frame.index = pd.RangeIndex(1, len(frame) + 1, name="epoch")
+    frame.to_csv(folder / HISTORY_FILE)
 
 
 @contextlib.contextmanager

@@ -19,10 +19,12 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from forecast_cli import ray_cluster
 from forecast_cli.artifacts import card_sections
 from forecast_cli.combination import combined, label
 from forecast_cli.config import (
     BacktestConfig,
+    ClusterConfig,
     Combine,
     DataConfig,
     LogConfig,
@@ -106,27 +108,33 @@ def run_backtest(
     training: TrainConfig,
     runtime: RuntimeConfig,
     options: BacktestConfig,
+    cluster: ClusterConfig,
     logs: LogConfig,
     report: Report,
 ) -> Backtest:
     """Evaluate ``options.folds`` rolling origins of ``options.steps`` steps each, and the
     coverage of the model's conformal intervals at ``options.levels`` (percent); retrained
-    folds run in ``options.jobs`` worker processes. Each epoch's losses also go where
-    ``logs`` says, each fold's networks under ``fold_N/``."""
+    folds run in ``options.jobs`` worker processes, or as tasks of ``cluster``'s Ray
+    cluster. Each epoch's losses also go where ``logs`` says, each fold's networks under
+    ``fold_N/``."""
     folds, steps = options.folds, options.steps
     one_machine(runtime.strategy, "backtest")
     fine_tune = options.refit is Refit.FINE_TUNE
-    if fine_tune and (options.jobs or 1) > 1:
+    if fine_tune and ((options.jobs or 1) > 1 or cluster.ray is not None):
         raise ForecastError(
             "With --refit fine-tune each fold starts from the previous fold's network, so "
-            "folds train one after another: leave out --jobs."
+            f"folds train one after another: leave out {'--ray' if cluster.ray else '--jobs'}."
         )
     if fine_tune and model_config.members > 1:
         raise ForecastError(
             "--refit fine-tune continues one network from fold to fold: leave out --members."
         )
-    jobs = 1 if fine_tune else min(options.jobs or os.cpu_count() or 1, folds)
-    device = use_device(runtime)
+    if cluster.ray is None:
+        jobs = 1 if fine_tune else min(options.jobs or os.cpu_count() or 1, folds)
+        device = use_device(runtime)
+    else:  # the tasks set their device up where they run
+        device, cpus = ray_cluster.connect(cluster.ray, runtime)
+        jobs = min(cpus, folds)
     with report.reading(source):
         panel = load_panel(source, data)
     # each series' cut-offs, counted back from its own end
@@ -164,13 +172,15 @@ def run_backtest(
         for n in range(1, folds + 1)
     ]
     with loggers(logs, named) as log, report.epochs(training.epochs, folds, log) as on_epoch:
-        if jobs > 1:
+        if jobs > 1 or cluster.ray is not None:
             results = run_parallel(
                 _fold_job,
-                [_FoldJob(n, panel, s, settings) for n, s in enumerate(fold_starts, start=1)],
+                panel,
+                [_FoldJob(n, s, settings) for n, s in enumerate(fold_starts, start=1)],
                 jobs,
                 lambda i, event: on_epoch(*event, job=i),
                 runtime,
+                cluster,
             )
         else:
             results, previous = [], None
@@ -273,17 +283,17 @@ class _Settings:
 
 @dataclass(frozen=True)
 class _FoldJob:
-    """One fold to train afresh in a worker process."""
+    """One fold to train afresh in a worker process or a Ray task (which gets the series
+    beside it)."""
 
     number: int
-    panel: tuple[Series, ...]
     starts: list[int]
     settings: _Settings
 
 
-def _fold_job(job: _FoldJob, on_epoch) -> Fold:
-    """``_fold`` of a freshly trained network, in a worker process."""
-    return _fold(job.number, job.panel, job.starts, job.settings, None, on_epoch)[0]
+def _fold_job(panel: tuple[Series, ...], job: _FoldJob, on_epoch) -> Fold:
+    """``_fold`` of a freshly trained network, in a worker process or a Ray task."""
+    return _fold(job.number, panel, job.starts, job.settings, None, on_epoch)[0]
 
 
 def _known(panel: tuple[Series, ...], rows: list[int]) -> tuple[Series, ...]:

@@ -29,6 +29,7 @@ from forecast_cli.config import (
     NETWORK,
     OUTPUT,
     BacktestConfig,
+    ClusterConfig,
     CompareConfig,
     DataConfig,
     Fill,
@@ -43,7 +44,7 @@ from forecast_cli.config import (
     columns,
     parse_levels,
 )
-from forecast_cli.errors import ForecastError, Interrupted
+from forecast_cli.errors import DEBUG, ForecastError, Interrupted
 from forecast_cli.options import Without, flatten
 
 ALL_MODES = "all"
@@ -72,13 +73,18 @@ class ForecastCommand(_UntypedFlags, TyperCommand):
 class ForecastGroup(_UntypedFlags, TyperGroup):
     """Turns every failure into one ``Error: ...`` line on stderr and an exit status.
 
-    ``--debug`` (anywhere on the line, or ``FORECAST_DEBUG=1``) shows the traceback too.
+    ``--debug`` (anywhere on the line, or ``FORECAST_DEBUG=1``) shows the traceback too,
+    and the lines of the libraries that keep quiet otherwise (``ray_cluster``), which read
+    ``FORECAST_DEBUG`` while the command runs.
     """
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         args = list(sys.argv[1:] if args is None else args)
-        debug = "--debug" in args or os.environ.get("FORECAST_DEBUG") == "1"
+        debug = "--debug" in args or os.environ.get(DEBUG) == "1"
         args = _with_optional_values([arg for arg in args if arg != "--debug"])
+        before = os.environ.get(DEBUG)
+        if debug:
+            os.environ[DEBUG] = "1"
         previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
         ctrl_c = signal.getsignal(signal.SIGINT)
         if ctrl_c is signal.default_int_handler:  # not where Ctrl-C is ignored or handled
@@ -113,6 +119,10 @@ class ForecastGroup(_UntypedFlags, TyperGroup):
                 debug,
             )
         finally:
+            if before is None:
+                os.environ.pop(DEBUG, None)
+            else:
+                os.environ[DEBUG] = before
             signal.signal(signal.SIGTERM, previous)
             if signal.getsignal(signal.SIGINT) is _stop_on_ctrl_c:  # else pressed: keep
                 signal.signal(signal.SIGINT, ctrl_c)  # exiting at once until the end
@@ -302,6 +312,7 @@ def compare(
     training: TrainConfig,
     runtime: RuntimeConfig,
     options: CompareConfig,
+    cluster: ClusterConfig,
     logs: LogConfig,
     merge_modes: Annotated[
         str | None,
@@ -367,6 +378,7 @@ def compare(
         training=training,
         runtime=runtime,
         options=options,
+        cluster=cluster,
         logs=logs,
         run_file=run_files.render(ctx, out_dir),
         report=report,
@@ -390,6 +402,7 @@ def backtest(
     model: ModelConfig,
     training: TrainConfig,
     runtime: RuntimeConfig,
+    cluster: ClusterConfig,
     logs: LogConfig,
     out: Annotated[Path, typer.Option(rich_help_panel=OUTPUT, help="Scores CSV to write.")] = Path(
         "backtest.csv"
@@ -416,6 +429,7 @@ def backtest(
         training=training,
         runtime=runtime,
         options=options,
+        cluster=cluster,
         out=out,
         plot=plot,
         logs=logs,

@@ -4,8 +4,10 @@ All candidates see the same split, scaling, windows and batches, and each is tra
 ``forecast train`` trains one (with its unanchored twin under ``--anchor auto``). The
 work is cut into jobs, one per seed and share of the candidates; each job trains its
 candidates together as branches of one model (see ``training``), and with ``--jobs``
-above one the jobs run in worker processes that share the cores. Neither changes a
-candidate's result: it is the one it gets trained alone with the same seed.
+above one the jobs run in worker processes that share the cores, or with ``--ray`` as
+tasks of a Ray cluster, one job per CPU of it by default. None of it changes a candidate's
+result: it is the one it gets trained alone with the same seed. The jobs hand back
+their models' files, which this process alone writes.
 """
 
 from __future__ import annotations
@@ -20,15 +22,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from forecast_cli import ray_cluster
 from forecast_cli.artifacts import (
+    MODELS_DIR,
     check_comparison_dir,
-    save_model_dir,
+    model_files,
     staged_directory,
     write_comparison,
+    write_files,
 )
 from forecast_cli.candidates import Candidate
 from forecast_cli.combination import combined, label
 from forecast_cli.config import (
+    ClusterConfig,
     CompareConfig,
     DataConfig,
     LogConfig,
@@ -117,6 +123,7 @@ def run_compare(
     training: TrainConfig,
     runtime: RuntimeConfig,
     options: CompareConfig,
+    cluster: ClusterConfig,
     logs: LogConfig,
     out_dir: Path,
     report: Report,
@@ -127,7 +134,10 @@ def run_compare(
     ``run_file`` as its ``run.toml``; each epoch's losses also go where ``logs`` says."""
     check_comparison_dir(out_dir, options.overwrite)
     one_machine(runtime.strategy, "compare")
-    device = use_device(runtime)
+    if cluster.ray is None:
+        device, slots = use_device(runtime), os.cpu_count() or 1
+    else:  # the tasks set their device up where they run
+        device, slots = ray_cluster.connect(cluster.ray, runtime)
     with report.reading(source):
         panel = load_panel(source, data)
     # The candidates differ in layers and head only: the data settles the rest alike.
@@ -158,21 +168,20 @@ def run_compare(
     prepared = prepare(panel, windows)
     report.windows(prepared, candidates[0].model.head)
     season, notes = baseline_season(prepared)
-    # Each seed's candidates are shared among --jobs workers (default: one per core).
-    shares = min(options.jobs or os.cpu_count() or 1, len(candidates))
+    # Each seed's candidates are shared among --jobs workers (default: one per core, or
+    # per CPU of the Ray cluster).
+    shares = min(options.jobs or slots, len(candidates))
 
     with staged_directory(out_dir) as staging:
-        jobs = _jobs(
-            panel, windows, candidates, twins, shares, data, training, runtime, options, staging
-        )
-        workers = min(options.jobs or shares, len(jobs))
+        jobs = _jobs(windows, candidates, twins, shares, data, training, runtime, options)
+        workers = min(slots if cluster.ray else options.jobs or shares, len(jobs))
         report.training_jobs(len(candidates), options.repeats, len(jobs), workers, device)
         named = [_log_job(job, options.repeats) for job in jobs]
         with (
             loggers(logs, named) as log,
             report.epochs(training.epochs, len(jobs), log) as on_epoch,
         ):
-            if workers == 1:
+            if workers == 1 and cluster.ray is None:
                 runs = [
                     _train_all(prepared, job, partial(on_epoch, job=i))
                     for i, job in enumerate(jobs)
@@ -180,18 +189,22 @@ def run_compare(
             else:
                 runs = run_parallel(
                     _train_job,
+                    panel,
                     jobs,
                     workers,
                     lambda i, event: on_epoch(*event, job=i),
                     runtime,
+                    cluster,
                 )
         by_seed: dict[int, _Run] = {}  # each seed's jobs, put back together
         for job, run in zip(jobs, runs, strict=True):
-            whole = by_seed.setdefault(job.training.seed, _Run({}, {}, {}, []))
+            whole = by_seed.setdefault(job.training.seed, _Run({}, {}, {}, [], {}))
             whole.scores.update(run.scores)
             whole.val_fits.update(run.val_fits)
             whole.forecasts.update(run.forecasts)
             whole.notes.extend(run.notes)
+            for slug, files in run.models.items():
+                write_files(staging / MODELS_DIR / slug, files)
         title = (
             f"{source_path(source).name}: {len(candidates)} candidate(s), lookback "
             f"{windows.lookback}, {options.repeats} seed(s)"
@@ -206,10 +219,10 @@ def run_compare(
 
 @dataclass(frozen=True)
 class _Job:
-    """Candidates to train together with one seed, in this process or a worker. It
-    carries the loaded series, not their path: standard input cannot be read twice."""
+    """Candidates to train together with one seed, in this process or a worker (which
+    gets the loaded series beside it, not their path: standard input cannot be read
+    twice)."""
 
-    panel: tuple[Series, ...]
     windows: Windows
     candidates: list[Candidate]
     twins: list[list]  # per candidate, its configurations (see ``pipeline.choices``)
@@ -217,14 +230,13 @@ class _Job:
     training: TrainConfig
     runtime: RuntimeConfig
     steps: int
-    save_to: Path | None  # where the models go (first seed only)
+    save: bool  # hand back the models' files (first seed only)
 
 
-def _jobs(panel, windows, candidates, twins, shares, data, training, runtime, options, staging):
+def _jobs(windows, candidates, twins, shares, data, training, runtime, options):
     """One job per seed and share of the candidates."""
     return [
         _Job(
-            panel,
             windows,
             candidates[share::shares],
             twins[share::shares],
@@ -232,7 +244,7 @@ def _jobs(panel, windows, candidates, twins, shares, data, training, runtime, op
             dataclasses.replace(training, seed=training.seed + repeat),
             runtime,
             options.steps,
-            staging / "models" if repeat == 0 else None,
+            repeat == 0,
         )
         for repeat in range(options.repeats)
         for share in range(shares)
@@ -256,9 +268,9 @@ def _log_job(job: _Job, repeats: int) -> Job:
     return Job(names, job.training.seed)
 
 
-def _train_job(job: _Job, on_epoch) -> _Run:
-    """Train and score one job's candidates in a worker process."""
-    return _train_all(prepare(job.panel, job.windows), job, on_epoch)
+def _train_job(panel: tuple[Series, ...], job: _Job, on_epoch) -> _Run:
+    """Train and score one job's candidates in a worker process or a Ray task."""
+    return _train_all(prepare(panel, job.windows), job, on_epoch)
 
 
 @dataclass(frozen=True)
@@ -269,6 +281,7 @@ class _Run:
     val_fits: dict[str, np.ndarray]  # (val windows, targets): one step ahead, data units
     forecasts: dict[str, np.ndarray]  # (series, steps, targets) after the series' end
     notes: list[str]  # which twin each candidate kept
+    models: dict[str, dict[str, bytes]]  # the saved models' files, by folder (``model_files``)
 
 
 def _train_all(prepared: Prepared, job: _Job, on_epoch) -> _Run:
@@ -295,7 +308,7 @@ def _train_all(prepared: Prepared, job: _Job, on_epoch) -> _Run:
         job.steps,
         len(prepared.targets),
     )
-    run, fits = _Run({}, {}, {}, []), {}
+    run, fits = _Run({}, {}, {}, [], {}), {}
     for candidate, one, network in zip(job.candidates, trained, futures, strict=True):
         chosen, season = list(one.combined), windows.season
         future, unfitted = combined(
@@ -314,8 +327,8 @@ def _train_all(prepared: Prepared, job: _Job, on_epoch) -> _Run:
         run.forecasts[candidate.label] = np.concatenate(future)
         if one.note:
             run.notes.append(f"{candidate.label}: {one.note}")
-        if job.save_to is not None:
-            save_model_dir(job.save_to / candidate.slug, one.model, card, one.result.history)
+        if job.save:
+            run.models[candidate.slug] = model_files(one.model, card, one.result.history)
     return run
 
 

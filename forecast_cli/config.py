@@ -588,6 +588,20 @@ class LogConfig:
     )
 
 
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Where ``compare`` and ``backtest`` run their independent trainings when not in
+    local worker processes (``--jobs``): as tasks of a Ray cluster (``ray_cluster``)."""
+
+    ray: str | None = option(  # None: local worker processes
+        None,
+        metavar="ADDRESS",
+        panel=RUNTIME,
+        help="Train as tasks of a Ray cluster: its HOST:PORT, auto (the one in RAY_ADDRESS) "
+        "or local (start one here). Needs pip install 'forecast-cli[ray]'.",
+    )
+
+
 def parse_levels(text: str | None) -> tuple[int, ...]:
     """``--intervals 80,95`` -> (80, 95); ``none`` -> ()."""
     if text is None:

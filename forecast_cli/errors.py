@@ -1,5 +1,9 @@
 """The one exception type that means "the user's input is wrong"."""
 
+# Set while a command runs with --debug (or by the user): tracebacks, and the lines of
+# the libraries kept quiet otherwise.
+DEBUG = "FORECAST_DEBUG"
+
 
 class ForecastError(Exception):
     """Bad input or usage: shown as one ``Error: ...`` line, exit status 2.

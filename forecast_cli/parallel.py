@@ -1,4 +1,5 @@
-"""Independent pieces of work in parallel worker processes, sharing the CPU cores.
+"""Independent pieces of work in parallel worker processes, sharing the CPU cores, or as
+tasks of a Ray cluster (``--ray``, ``ray_cluster``).
 
 Small recurrent networks keep one core busy at most, so on a machine with several cores
 training them in separate processes (each limited to its share of the threads) is what
@@ -13,33 +14,41 @@ import queue
 from collections.abc import Callable
 from typing import Any
 
-from forecast_cli.config import RuntimeConfig
+from forecast_cli.config import ClusterConfig, RuntimeConfig
 
 Hook = Callable[..., None]
 
 
 def run_parallel(
-    task: Callable[[Any, Hook], Any],
+    task: Callable[[Any, Any, Hook], Any],
+    shared: Any,
     items: list,
     workers: int,
     on_event: Callable[[int, tuple], None],
     runtime: RuntimeConfig,
+    cluster: ClusterConfig,
 ) -> list:
-    """``[task(item, hook) for item in items]`` on ``workers`` processes, in order.
+    """``[task(shared, item, hook) for item in items]`` on ``workers`` processes, or on the
+    Ray cluster ``cluster`` names, in order.
 
     ``task`` must be a module-level function. Each worker is set up once as it starts:
     its share of the cores, then ``runtime``'s device. What a task passes to its ``hook``
     reaches ``on_event(item index, arguments)`` in this process while it runs. An
     exception in a task is raised here; Ctrl-C stops every worker at once.
     """
+    if cluster.ray is not None:
+        from forecast_cli import ray_cluster
+
+        return ray_cluster.run(task, shared, items, on_event, runtime)
     context = multiprocessing.get_context("spawn")
     threads = max(1, (os.cpu_count() or 1) // workers)
     with context.Manager() as manager:
         events = manager.Queue()
-        pool = context.Pool(workers, initializer=_set_up, initargs=(threads, runtime))
+        pool = context.Pool(workers, initializer=set_up, initargs=(threads, runtime))
         try:
             pending = [
-                pool.apply_async(_call, (task, item, events, i)) for i, item in enumerate(items)
+                pool.apply_async(_call, (task, shared, item, events, i))
+                for i, item in enumerate(items)
             ]
             while not all(result.ready() for result in pending):
                 _drain(events, on_event, timeout=0.1)
@@ -52,7 +61,7 @@ def run_parallel(
             pool.join()
 
 
-def _set_up(threads: int, runtime: RuntimeConfig) -> None:
+def set_up(threads: int, runtime: RuntimeConfig) -> None:
     """Runs first in each worker: its share of the threads before TensorFlow starts, then
     the device."""
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
@@ -62,8 +71,8 @@ def _set_up(threads: int, runtime: RuntimeConfig) -> None:
     use_device(runtime)
 
 
-def _call(task, item, events, index: int):
-    return task(item, lambda *event: events.put((index, event)))
+def _call(task, shared, item, events, index: int):
+    return task(shared, item, lambda *event: events.put((index, event)))
 
 
 def _drain(events, on_event, timeout: float) -> None:

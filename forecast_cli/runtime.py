@@ -8,10 +8,12 @@ which is shown only if the import itself fails.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from types import ModuleType
 
 from forecast_cli.config import Device, RuntimeConfig, Strategy
@@ -23,25 +25,34 @@ def tensorflow() -> ModuleType:
     """Import TensorFlow once, silencing its start-up log noise."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    with stderr_captured(shown_on_failure=True):
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+        import keras  # noqa: F401  (its first import also logs)
+    tf.get_logger().setLevel("ERROR")
+    return tf
+
+
+@contextlib.contextmanager
+def stderr_captured(shown_on_failure: bool) -> Iterator[None]:
+    """The process's stderr, where C++ libraries write, sent to a temporary file while the
+    block runs; written out if the block fails and ``shown_on_failure``."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()
-            import keras  # noqa: F401  (its first import also logs)
-        except Exception:
+            yield
+        except BaseException:
             os.dup2(saved, 2)
-            captured.seek(0)
-            sys.stderr.write(captured.read().decode(errors="replace"))
+            if shown_on_failure:
+                captured.seek(0)
+                sys.stderr.write(captured.read().decode(errors="replace"))
             raise
         finally:
             os.dup2(saved, 2)
             os.close(saved)
-    tf.get_logger().setLevel("ERROR")
-    return tf
 
 
 def keras() -> ModuleType:

@@ -48,10 +48,18 @@ SKIPPED = {
         "a cluster of two machines named by TF_CONFIG; tests/test_multi_worker.py runs two "
         "workers on 127.0.0.1"
     ),
+    # (the 'ray start' lines beside these are not forecast commands: none is run)
+    "forecast compare data.csv --merge-modes --ray auto": (
+        "a Ray cluster started with 'ray start'; tests/test_ray.py runs compare and backtest "
+        "on a local one"
+    ),
+    "forecast backtest data.csv --folds 10 --ray 10.0.0.1:6379": (
+        "a Ray cluster on 10.0.0.1; tests/test_ray.py runs backtest on a local one"
+    ),
 }
 
 # Flags of other programs that the pages show, and whose they are.
-OTHER_FLAGS = {"--logdir": "tensorboard's"}
+OTHER_FLAGS = {"--logdir": "tensorboard's", "--head": "ray start's", "--address": "ray start's"}
 
 # The pages' names for the reader's own files, made for the commands that use them.
 STAND_INS = {

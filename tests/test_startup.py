@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("tensorflow", "keras", "matplotlib", "pandas")
+HEAVY = ("tensorflow", "keras", "matplotlib", "pandas", "ray")
 FORECAST = str(Path(sys.executable).with_name("forecast"))
 
 
