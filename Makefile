@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 DEMO := demo-output
 
-.PHONY: install demo test bench eval lint clean
+.PHONY: install demo test test-cluster bench eval lint clean
 
 install: $(INSTALLED)
 
@@ -25,7 +25,12 @@ demo: install
 # Two test processes or more (one per core): most tests wait on single-threaded work,
 # TensorFlow's import and small fits, so 2 cores finish about 1.4x sooner.
 test: install
-	$(BIN)/python -m pytest -n auto --dist worksteal
+	$(BIN)/python -m pytest -n auto --dist worksteal -m "not cluster"
+
+# The tests that start clusters of processes (Ray, TF_CONFIG workers): a minute and a
+# half more, which CI runs after make test.
+test-cluster: install
+	$(BIN)/python -m pytest -n auto --dist worksteal -m cluster
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import FAST, error_line, flat, invoke, wait_for
 
+# Starts clusters of processes: run by `make test-cluster`, beside `make test`.
+pytestmark = pytest.mark.cluster
+
 FORECAST = str(Path(sys.executable).with_name("forecast"))
 
 

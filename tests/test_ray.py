@@ -17,6 +17,9 @@ from forecast_cli import ray_cluster
 from forecast_cli.artifacts import load_card
 from forecast_cli.config import RuntimeConfig
 
+# Starts clusters of processes: run by `make test-cluster`, beside `make test`.
+pytestmark = pytest.mark.cluster
+
 # Two candidates, unanchored so that the scores depend on the seed and the training.
 COMPARE = [*FAST[:-1], "none", "--layers", "gru:3", "--steps", 4]  # and FAST's lstm:4
 BACKTEST = ["--folds", 2, "--steps", 4, *FAST[:-1], "none", "--intervals", "none"]
