@@ -38,8 +38,9 @@ SHORT, LONG = 2, 42
 SPEEDUP_GOAL, MIXED_PRECISION_GOAL = 5.0, 0.01
 
 
-def cudnn_operations(layers: str) -> list[str]:
-    """The cuDNN operations in the traced forward pass of the network for ``layers``."""
+def operations(layers: str) -> set[str]:
+    """The operation types in the traced forward pass of the network for ``layers``,
+    the functions it calls (a recurrent loop's body) included; the network runs once."""
     from forecast_cli.config import ModelConfig, parse_layers
     from forecast_cli.network import build_model
     from forecast_cli.runtime import tensorflow
@@ -52,8 +53,13 @@ def cudnn_operations(layers: str) -> list[str]:
     traced = tf.function(model).get_concrete_function(tf.TensorSpec((None, 40, 1)))
     graph = traced.graph.as_graph_def()
     nodes = list(graph.node) + [node for f in graph.library.function for node in f.node_def]
-    model(tf.zeros((8, 40, 1)))  # and the kernel runs
-    return sorted({node.op for node in nodes if node.op.startswith("Cudnn")})
+    model(tf.zeros((8, 40, 1)))  # and the kernels run
+    return {node.op for node in nodes}
+
+
+def cudnn_operations(layers: str) -> list[str]:
+    """The cuDNN operations in the network for ``layers``: none where TensorFlow sees no GPU."""
+    return sorted(op for op in operations(layers) if op.startswith("Cudnn"))
 
 
 def forecast(*args: str, cpus: str | None = None) -> dict:
