@@ -38,8 +38,10 @@ from forecast_cli.config import (
     Anchor,
     BacktestConfig,
     Baseline,
+    ClusterConfig,
     Combine,
     DataConfig,
+    LogConfig,
     ModelConfig,
     Refit,
     RuntimeConfig,
@@ -298,6 +300,8 @@ def score_case(
             TrainConfig(seed=seed),
             RuntimeConfig(),
             BacktestConfig(FOLDS, case.horizon, Refit.RETRAIN, (80, 95), jobs=1),
+            ClusterConfig(),
+            LogConfig(),
             quiet,
         ).table
         runs.append(table[table["fold"] == "all"].set_index("method"))
