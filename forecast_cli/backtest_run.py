@@ -40,7 +40,7 @@ from forecast_cli.epoch_log import Job, loggers
 from forecast_cli.errors import ForecastError
 from forecast_cli.evaluation import baselines, beaten, fold_table
 from forecast_cli.forecasting import forecast_from
-from forecast_cli.intervals import Calibration, calibrate
+from forecast_cli.intervals import Calibration, calibrated_widths
 from forecast_cli.loading import Series, Source, load_panel, panel_notes, source_path
 from forecast_cli.parallel import run_parallel
 from forecast_cli.pipeline import (
@@ -346,14 +346,13 @@ def _fold(
     actual = np.stack(
         [s.values[c : c + steps, :n_targets] for s, c in zip(panel, starts, strict=True)]
     )
-    widths = _widths(trained, prepared, steps, settings.levels)
     fold = Fold(
         number,
         starts[0],
         actual,
         forecasts,
         history,
-        widths,
+        _widths(trained, prepared, settings),
         str(trained.config.anchor),
         label(trained.combined),
         tuple(notes),
@@ -361,13 +360,13 @@ def _fold(
     return fold, trained
 
 
-def _widths(trained: Trained, prepared, steps: int, levels: tuple[int, ...]) -> dict:
-    """The kept network's conformal half-widths ``{level: (series, steps, targets)}`` from
-    the fold's validation tails; none when they are too short to calibrate."""
-    if not levels:
+def _widths(trained: Trained, prepared, settings: _Settings) -> dict:
+    """The kept network's interval half-widths ``{level: (series, steps, targets)}``,
+    calibrated on the fold's validation tails; none when they are too short."""
+    if not settings.levels:
         return {}
     try:
-        each = calibrate(
+        each = calibrated_widths(
             trained.model,
             trained.config.head,
             [
@@ -375,10 +374,11 @@ def _widths(trained: Trained, prepared, steps: int, levels: tuple[int, ...]) -> 
                 for p in prepared.parts
             ],
             prepared.windows.lookback,
-            steps,
+            settings.steps,
             len(prepared.targets),
-            levels,
+            settings.levels,
+            settings.season,
         )
     except ForecastError:  # too short a validation tail to calibrate: no coverage
         return {}
-    return {level: np.stack([w[level] for w in each]) for level in levels}
+    return {level: np.stack([w[level] for w in each]) for level in settings.levels}

@@ -1,4 +1,5 @@
-"""Prediction intervals by split conformal calibration, per step ahead.
+"""Prediction intervals: split conformal calibration per step ahead, never narrower than
+the statistical models' own intervals.
 
 The network forecasts ``steps`` ahead from every origin in the validation tail (rows the
 network was not fitted to), exactly as it will forecast the future: recursively, from the
@@ -17,6 +18,14 @@ Two choices keep the intervals honest on short series (measured on the evaluatio
   statistical models (``combination``): the combination was chosen for having the
   lowest errors on these very windows, so its errors there understate those to come
   (on the real series its intervals covered 68% and 85% instead of 80% and 95%).
+
+A validation tail of a few dozen origins holds few independent errors many steps ahead,
+and none from a break: on the real series of the evaluation set the conformal widths
+alone covered 72% and 88%, and AutoETS's own intervals 64% and 79%.
+``calibrated_widths`` makes each series' intervals at least as wide as those of every
+statistical model of the combination's ``pool``, fitted on its whole history (so they
+widen as its past varied): 81% and 91% on the real series (92% and 98% on the synthetic
+ones, from 89% and 97%).
 """
 
 from __future__ import annotations
@@ -26,10 +35,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from forecast_cli.combination import pool
 from forecast_cli.config import Head
 from forecast_cli.errors import ForecastError
+from forecast_cli.evaluation import MOST_FITTED_SERIES
 from forecast_cli.forecasting import Origins, forecast_from
 from forecast_cli.scaling import Scaler
+from forecast_cli.statistical import FIT_ERRORS, interval_widths
 from forecast_cli.windows import rows_ahead
 
 MIN_ORIGINS = 10
@@ -44,6 +56,45 @@ class Calibration:
     scaler: Scaler
     start: int
     known_ahead: slice = field(default_factory=lambda: slice(0, 0))  # its future features
+
+
+def calibrated_widths(
+    model,
+    head: Head,
+    series: list[Calibration],
+    lookback: int,
+    steps: int,
+    n_targets: int,
+    levels: tuple[int, ...],
+    season: int | None,
+) -> list[dict[int, np.ndarray]]:
+    """Half-widths ``{level: (steps, targets)}`` per series, in data units, for the
+    ``steps`` after the end of each series' ``values``: the larger of the conformal ones
+    (``calibrate``) and those of the statistical models of the pool for ``season``,
+    fitted on the series (up to ``MOST_FITTED_SERIES`` series; beyond, the conformal
+    ones, pooled over as many series, stand alone)."""
+    conformal = calibrate(model, head, series, lookback, steps, n_targets, levels)
+    if len(series) > MOST_FITTED_SERIES:
+        return conformal
+    return [
+        _at_least_statistical(each, one.values[:, :n_targets], steps, season)
+        for each, one in zip(conformal, series, strict=True)
+    ]
+
+
+def _at_least_statistical(
+    conformal: dict[int, np.ndarray], values: np.ndarray, steps: int, season: int | None
+) -> dict[int, np.ndarray]:
+    """``conformal`` widened, step by step, to every pool model's own half-widths on
+    ``values``; a model that cannot be fitted there is left out."""
+    widest = dict(conformal)
+    for name in pool(season):
+        try:
+            theirs = interval_widths(name, values, steps, season, tuple(conformal))
+        except FIT_ERRORS:
+            continue
+        widest = {level: np.maximum(width, theirs[level]) for level, width in widest.items()}
+    return widest
 
 
 def calibrate(
@@ -62,6 +113,22 @@ def calibrate(
     by its scale, so that series of any level count alike, and each series' half-widths
     are the pooled quantiles times its own scale. One series' are its errors' quantiles.
     """
+    errors, scales = calibration_errors(model, head, series, lookback, steps, n_targets)
+    widths = half_widths(np.concatenate(errors), levels)
+    return [{level: width * scale for level, width in widths.items()} for scale in scales]
+
+
+def calibration_errors(
+    model,
+    head: Head,
+    series: list[Calibration],
+    lookback: int,
+    steps: int,
+    n_targets: int,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per series, the absolute errors ``(origins, steps, targets)`` of the forecasts from
+    every origin of its validation tail, in time order and divided by its scale; and the
+    scales ``(targets,)``. A series whose tail holds no origin has none."""
     scales = [np.asarray(one.scaler.scale[:n_targets], dtype=np.float32) for one in series]
     horizon = model.output_shape[-2]
     firsts = [max(one.start - lookback, 0) for one in series]  # window of the tail's first row
@@ -82,30 +149,31 @@ def calibrate(
             f"truth after them; {'these series have' if len(series) > 1 else 'this series has'} "
             f"{origins}. Use fewer --steps."
         )
-    used = [
-        (one, first, count, scale)
-        for one, first, count, scale in zip(series, firsts, counts, scales, strict=True)
-        if count
-    ]
     sources = [
         Origins(one.values, one.scaler, first + lookback + np.arange(count), one.known_ahead)
-        for one, first, count, _ in used
+        for one, first, count in zip(series, firsts, counts, strict=True)
     ]
-    forecasts = forecast_from([(model, head)], sources, lookback, steps, n_targets)[0]
-    errors = np.sort(
-        np.concatenate(
-            [
-                np.abs(_truth(source.values, source.rows, steps, n_targets) - forecast) / scale
-                for source, forecast, (*_, scale) in zip(sources, forecasts, used, strict=True)
-            ]
-        ),
-        axis=0,
-    )  # (origins, steps, targets), in each series' scale
+    used = [source for source, count in zip(sources, counts, strict=True) if count]
+    forecasts = iter(forecast_from([(model, head)], used, lookback, steps, n_targets)[0])
+    errors = [
+        np.abs(_truth(source.values, source.rows, steps, n_targets) - next(forecasts)) / scale
+        if count
+        else np.zeros((0, steps, n_targets), dtype=np.float32)
+        for source, count, scale in zip(sources, counts, scales, strict=True)
+    ]
+    return errors, scales
+
+
+def half_widths(errors: np.ndarray, levels: tuple[int, ...]) -> dict[int, np.ndarray]:
+    """``{level: (steps, targets)}`` from the absolute errors ``(origins, steps,
+    targets)``: their split-conformal quantile per step, never shrinking with the step."""
+    origins = len(errors)
+    errors = np.sort(errors, axis=0)
     widths = {}
     for level in levels:
         rank = min(math.ceil((origins + 1) * level / 100), origins)  # 1-based order statistic
         widths[level] = np.maximum.accumulate(errors[rank - 1], axis=0)  # along the steps
-    return [{level: width * scale for level, width in widths.items()} for scale in scales]
+    return widths
 
 
 def _truth(values: np.ndarray, rows: np.ndarray, steps: int, n_targets: int) -> np.ndarray:

@@ -14,7 +14,7 @@ from forecast_cli.combination import combined
 from forecast_cli.config import DataConfig, Fill
 from forecast_cli.errors import ForecastError
 from forecast_cli.forecasting import Origins, after_end, forecast_from
-from forecast_cli.intervals import Calibration, calibrate
+from forecast_cli.intervals import Calibration, calibrated_widths
 from forecast_cli.loading import STDIN, Series, Source, load_panel, panel_notes, source_path
 from forecast_cli.windows import rows_ahead, split_series
 
@@ -147,14 +147,14 @@ def _some(names: list) -> str:
 def _widths(
     model, card: ModelCard, panel: list[Series], steps: int, levels: tuple[int, ...]
 ) -> dict[str | None, dict[int, np.ndarray]]:
-    """Conformal half-widths ``{series name: {level: (steps, targets)}}`` from the
-    validation tails (as the model split them) of ``panel``."""
+    """Interval half-widths ``{series name: {level: (steps, targets)}}``, calibrated on
+    the validation tails (as the model split them) of ``panel``."""
     window = card.window
     rows = [
         split_series(len(s.values), window.lookback, window.horizon, window.val_fraction)
         for s in panel
     ]
-    widths = calibrate(
+    each = calibrated_widths(
         model,
         card.model.head,
         [
@@ -165,8 +165,9 @@ def _widths(
         steps,
         len(card.data.targets),
         levels,
+        window.season,
     )
-    return {s.name: w for s, w in zip(panel, widths, strict=True)}
+    return {s.name: w for s, w in zip(panel, each, strict=True)}
 
 
 def _series_frame(

@@ -47,6 +47,27 @@ def statistical(
     return forecasts.astype(np.float32)
 
 
+def interval_widths(
+    name: Baseline, values: np.ndarray, steps: int, season: int | None, levels: tuple[int, ...]
+) -> dict[int, np.ndarray]:
+    """``{level: (steps, columns)}``: half the width of model ``name``'s own prediction
+    intervals at each level for the ``steps`` after the end of ``values``, fitted on each
+    column's last ``FITTED_ROWS`` rows. Raises one of ``FIT_ERRORS`` when it cannot be
+    fitted."""
+    columns = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for column in np.asarray(values, dtype=np.float64).T:
+            bounds = _model(name, season or 1).forecast(
+                y=column[-FITTED_ROWS:], h=steps, level=list(levels)
+            )
+            columns.append([(bounds[f"hi-{q}"] - bounds[f"lo-{q}"]) / 2 for q in levels])
+    widths = np.asarray(columns).transpose(1, 2, 0)  # (levels, steps, columns)
+    if not np.isfinite(widths).all():
+        raise ValueError(f"{name} gave intervals that are not finite")
+    return {level: width.astype(np.float32) for level, width in zip(levels, widths, strict=True)}
+
+
 def _model(name: Baseline, season: int):
     from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
 

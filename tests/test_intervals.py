@@ -5,11 +5,14 @@ import pandas as pd
 import pytest
 from conftest import FAST, flat, sine_frame
 
-from forecast_cli.config import Head, ModelConfig, Scale, parse_layers, parse_levels
+from forecast_cli.combination import pool
+from forecast_cli.config import Baseline, Head, ModelConfig, Scale, parse_layers, parse_levels
 from forecast_cli.errors import ForecastError
-from forecast_cli.intervals import Calibration, calibrate
+from forecast_cli.evaluation import MOST_FITTED_SERIES
+from forecast_cli.intervals import Calibration, calibrate, calibrated_widths
 from forecast_cli.network import build_model
 from forecast_cli.scaling import Scaler
+from forecast_cli.statistical import interval_widths
 
 
 def test_levels_are_parsed_and_checked():
@@ -89,6 +92,38 @@ def test_series_of_a_global_model_share_one_calibration_in_their_own_scale():
         fresh = rng.normal(0, sd, 5000)
         coverage = 100 * np.mean(np.abs(fresh - part.scaler.offset[0]) <= width[80][0, 0])
         assert abs(coverage - 80) < 6
+
+
+def test_a_random_walks_statistical_intervals_grow_as_the_square_root_of_the_steps():
+    rng = np.random.default_rng(3)
+    walk = np.cumsum(rng.normal(0, 2.0, (400, 1)), axis=0)
+    ets = interval_widths(Baseline.ETS, walk, 9, None, (80, 95))
+    assert ets[80].shape == (9, 1)
+    np.testing.assert_allclose(ets[80][0, 0], 1.2816 * 2.0, rtol=0.15)  # one step: the noise
+    np.testing.assert_allclose(ets[80][8, 0] / ets[80][0, 0], 3.0, rtol=0.1)  # sqrt(9)
+    np.testing.assert_allclose(ets[95][0, 0] / ets[80][0, 0], 1.96 / 1.2816, rtol=1e-3)
+
+
+def test_intervals_are_never_narrower_than_the_statistical_models_own():
+    """A random walk whose validation tail stands still: the network's errors there say
+    nothing of the steps the walk takes, the statistical models' intervals do."""
+    rng = np.random.default_rng(4)
+    values = np.concatenate([np.cumsum(rng.normal(0, 1.0, 200)), np.zeros(40)])[:, None]
+    values = values.astype(np.float32)
+    series = [Calibration(values, Scaler.fit(Scale.NONE, values[:200]), 200)]
+    args = (constant_model(5), Head.MANY_TO_ONE, series, 5, 4, 1, (80, 95))
+    (conformal,) = calibrate(*args)
+    (widths,) = calibrated_widths(*args, 12)
+    theirs = [interval_widths(m, values, 4, 12, (80, 95)) for m in pool(12)]
+    assert len(theirs) == 3  # AutoETS, AutoTheta, AutoARIMA
+    for level in (80, 95):
+        expected = np.maximum.reduce([conformal[level], *(t[level] for t in theirs)])
+        np.testing.assert_array_equal(widths[level], expected)
+        assert (widths[level] > conformal[level]).all()
+    # With more series than the statistical models are fitted to, the conformal widths
+    # pooled over them stand alone.
+    many = (*args[:2], series * (MOST_FITTED_SERIES + 1), *args[3:])
+    np.testing.assert_array_equal(calibrated_widths(*many, 12)[0][80], calibrate(*many)[0][80])
 
 
 def test_predict_adds_lower_and_upper_columns_per_level(cli, sine_csv, tmp_path):
