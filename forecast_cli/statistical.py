@@ -7,10 +7,16 @@ to each origin with its parameters kept and its states updated on the rows befor
 origin: the same information the network has when it forecasts from there. Fitting
 takes time in proportion to the rows, so at most the last ``FITTED_ROWS`` rows before
 the first origin are used (dozens of seasons of most series).
+
+A command often needs the same model fitted on the same rows more than once (a
+backtest fold's baseline, the forecast averaged with the network, and the intervals'
+floor all fit on the rows before the cut-off), so the last fits are kept in memory
+(``_fitted``): fitting is deterministic, and a fitted model is only read afterwards.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -37,7 +43,7 @@ def statistical(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter of the optimisers
         for column in np.asarray(values, dtype=np.float64).T:
-            model = _model(name, season or 1).fit(column[start:first])
+            model = _fitted(name, season or 1, column[start:first])
             columns.append(
                 np.stack([model.forward(y=column[start:at], h=steps)["mean"] for at in origins])
             )
@@ -58,14 +64,23 @@ def interval_widths(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for column in np.asarray(values, dtype=np.float64).T:
-            bounds = _model(name, season or 1).forecast(
-                y=column[-FITTED_ROWS:], h=steps, level=list(levels)
-            )
+            model = _fitted(name, season or 1, column[-FITTED_ROWS:])
+            bounds = model.predict(h=steps, level=list(levels))
             columns.append([(bounds[f"hi-{q}"] - bounds[f"lo-{q}"]) / 2 for q in levels])
     widths = np.asarray(columns).transpose(1, 2, 0)  # (levels, steps, columns)
     if not np.isfinite(widths).all():
         raise ValueError(f"{name} gave intervals that are not finite")
     return {level: width.astype(np.float32) for level, width in zip(levels, widths, strict=True)}
+
+
+def _fitted(name: Baseline, season: int, rows: np.ndarray):
+    """Model ``name`` fitted on ``rows``; the same object for the same rows again."""
+    return _fit(name, season, np.ascontiguousarray(rows, dtype=np.float64).tobytes())
+
+
+@functools.lru_cache(maxsize=64)
+def _fit(name: Baseline, season: int, rows: bytes):
+    return _model(name, season).fit(np.frombuffer(rows))
 
 
 def _model(name: Baseline, season: int):

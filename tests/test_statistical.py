@@ -85,6 +85,21 @@ def test_the_models_read_at_most_the_last_fitted_rows_before_the_first_origin():
     np.testing.assert_array_equal(each[0], each[1])
 
 
+def test_a_model_fitted_on_the_same_rows_again_is_fitted_once():
+    """A backtest fold's baseline, its forecast's combination and its intervals' floor all
+    fit on the rows before the cut-off: one fit serves them all, with the same results."""
+    line = trend(120) + np.random.default_rng(5).normal(0, 1, (120, 1)).astype(np.float32)
+    statistical._fit.cache_clear()
+    first = statistical.statistical(Baseline.ETS, line, np.array([120]), 4, None)
+    widths = statistical.interval_widths(Baseline.ETS, line, 4, None, (80,))
+    again = statistical.statistical(Baseline.ETS, line, np.array([120]), 4, None)
+    assert (statistical._fit.cache_info().misses, statistical._fit.cache_info().hits) == (1, 2)
+    np.testing.assert_array_equal(first, again)
+    assert widths[80].shape == (4, 1) and (widths[80] > 0).all()
+    statistical.statistical(Baseline.ETS, line[:-1], np.array([119]), 4, None)  # other rows
+    assert statistical._fit.cache_info().misses == 2
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
