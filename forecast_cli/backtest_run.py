@@ -40,7 +40,7 @@ from forecast_cli.epoch_log import Job, loggers
 from forecast_cli.errors import ForecastError
 from forecast_cli.evaluation import baselines, beaten, fold_table
 from forecast_cli.forecasting import forecast_from
-from forecast_cli.intervals import Calibration, calibrated_widths
+from forecast_cli.intervals import Calibration, TooFewOrigins, calibrated_widths
 from forecast_cli.loading import Series, Source, load_panel, panel_notes, source_path
 from forecast_cli.parallel import run_parallel
 from forecast_cli.pipeline import (
@@ -379,6 +379,6 @@ def _widths(trained: Trained, prepared, settings: _Settings) -> dict:
             settings.levels,
             settings.season,
         )
-    except ForecastError:  # too short a validation tail to calibrate: no coverage
+    except TooFewOrigins:  # no coverage
         return {}
     return {level: np.stack([w[level] for w in each]) for level in settings.levels}

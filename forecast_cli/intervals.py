@@ -47,6 +47,10 @@ from forecast_cli.windows import rows_ahead
 MIN_ORIGINS = 10
 
 
+class TooFewOrigins(ForecastError):
+    """The validation tail holds fewer than ``MIN_ORIGINS`` origins to calibrate on."""
+
+
 @dataclass(frozen=True)
 class Calibration:
     """One series to calibrate on: its rows in data units, its scaler, and the first row
@@ -144,7 +148,7 @@ def calibration_errors(
     ]
     origins = sum(counts)
     if origins < MIN_ORIGINS:
-        raise ForecastError(
+        raise TooFewOrigins(
             f"--intervals needs at least {MIN_ORIGINS} validation origins with {steps} steps of "
             f"truth after them; {'these series have' if len(series) > 1 else 'this series has'} "
             f"{origins}. Use fewer --steps."

@@ -198,14 +198,13 @@ def _forecast_section(directory: Path, card: ModelCard, scratch: Path) -> h.Sect
     """The next steps from the end of the training file, with their intervals where its
     validation tail calibrates them; what went wrong otherwise."""
     from forecast_cli.artifacts import write_forecast
+    from forecast_cli.intervals import TooFewOrigins
     from forecast_cli.predict_run import run_predict
 
     try:
         try:
             forecast = run_predict(directory, None, DEFAULT_STEPS, levels=LEVELS)
-        except ForecastError as exc:
-            if "--intervals" not in str(exc):
-                raise
+        except TooFewOrigins as exc:
             forecast = run_predict(directory, None, DEFAULT_STEPS)
             forecast = dataclasses.replace(forecast, notes=(*forecast.notes, str(exc)))
     except ForecastError as exc:

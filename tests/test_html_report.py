@@ -157,6 +157,21 @@ def test_a_model_whose_training_file_is_gone_gets_its_page_without_a_forecast(mo
     assert "epochs" in page.cells and "lstm_1" in page.cells  # the rest of the page
 
 
+def test_a_validation_tail_too_short_for_intervals_leaves_them_out_and_says_why(tmp_path):
+    data = tmp_path / "short.csv"
+    sine_frame(rows=80).to_csv(data, index=False)  # a tail of 16 rows: no 20 steps ahead
+    model = tmp_path / "model"
+    assert invoke("train", data, *FASTER, "--model-dir", model).exit_code == 0
+    done = invoke("report", model, "--out", tmp_path / "page.html")
+    assert done.exit_code == 0, done.output
+    page = checked(tmp_path / "page.html", "model", pictures=2)  # losses and forecast
+    assert (
+        "--intervals needs at least 10 validation origins" in (tmp_path / "page.html").read_text()
+    )
+    assert "2026-01-04 08:00:00" in page.cells  # the forecast's first hour
+    assert not any(cell.startswith("value_upper") for cell in page.cells)
+
+
 def test_compare_report_ranks_the_networks_with_the_pictures_it_drew(root, compared):
     written = root / "cmp" / "report.html"
     assert f"✓ Report: {written}" in compared.stdout
