@@ -91,6 +91,11 @@ class ModelCard:
     # the statistical models each series' forecast is averaged with, by series name as
     # ``scalers``; none (the network alone) for a series not named
     combination: dict[str | None, tuple[Baseline, ...]] = field(default_factory=dict)
+    # those models' forecasts after the training data's end, by series and model, a row
+    # of targets per step: what predict averages with the network's from there
+    ahead: dict[str | None, dict[Baseline, tuple[tuple[float, ...], ...]]] = field(
+        default_factory=dict
+    )
 
     def combined(self, name: str | None) -> tuple[Baseline, ...]:
         """What the forecast of series ``name`` averages with the network's."""
@@ -118,6 +123,7 @@ class ModelCard:
             "scaling": _scaling_to_dict(self.scalers),
             "model": {**self.model.to_dict(), "params": self.params},
             "combination": _combination_to_dict(self.combination, list(self.scalers)),
+            "statistical_forecasts": _ahead_to_dict(self.ahead, list(self.scalers)),
             "training": {**to_dict(self.training), **to_dict(self.runtime), **self.outcome},
             "metrics": self.metrics,
         }
@@ -140,6 +146,7 @@ class ModelCard:
             versions=card["versions"],
             created=card["created"],
             combination=_combination_from_dict(card.get("combination", [])),
+            ahead=_ahead_from_dict(card.get("statistical_forecasts", {})),
         )
 
 
@@ -165,6 +172,25 @@ def _combination_from_dict(saved: list | dict) -> dict[str | None, tuple[Baselin
     if isinstance(saved, list):
         return {None: tuple(Baseline(m) for m in saved)}
     return {name: tuple(Baseline(m) for m in models) for name, models in saved.items()}
+
+
+def _ahead_to_dict(ahead: dict, names: list) -> dict:
+    """One series' forecasts as ``{model: [[value per target] per step]}``; several
+    series' as ``{series: {name: ...}}``, as the scaling is."""
+    each = {
+        name: {str(m): [list(row) for row in forecast] for m, forecast in ahead[name].items()}
+        for name in names
+        if ahead.get(name)
+    }
+    return each.get(None, {}) if names == [None] else {"series": each}
+
+
+def _ahead_from_dict(saved: dict) -> dict:
+    by_series = saved.get("series", {None: saved})
+    return {
+        name: {Baseline(m): tuple(map(tuple, f)) for m, f in models.items()}
+        for name, models in by_series.items()
+    }
 
 
 def _scaling_to_dict(scalers: dict[str | None, Scaler]) -> dict:

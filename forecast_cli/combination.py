@@ -24,6 +24,10 @@ from forecast_cli.statistical import FIT_ERRORS, statistical
 # rows 1 s, 2,000 daily 3 s) and grows with the season (500 hourly rows, season 24: 6 s;
 # 1,000 rows, season 40: 50 s): beyond monthly it is left out.
 LONGEST_ARIMA_SEASON = 12
+# Steps of each chosen model's forecast after the training data's end that the model card
+# keeps: ``forecast predict`` of up to as many steps from that end reads them instead of
+# importing statsforecast (a second) and fitting again.
+AHEAD = 100
 
 Chosen = tuple[Baseline, ...]  # the models one series' forecast is averaged with
 
@@ -84,6 +88,22 @@ def combined(
         for name in dict.fromkeys(failed)
     ]
     return forecasts, notes
+
+
+def fitted_ahead(
+    values: np.ndarray, models: Chosen, season: int | None, n_targets: int
+) -> dict[Baseline, np.ndarray]:
+    """Each of ``models``' forecast ``(AHEAD, targets)`` of the rows after ``values``,
+    fitted on them as ``forecast predict`` fits it; a model that cannot be fitted is left
+    out (predict then tries, and says so)."""
+    end = np.array([len(values)])
+    kept = {}
+    for name in models:
+        try:
+            kept[name] = statistical(name, values[:, :n_targets], end, AHEAD, season)[0]
+        except FIT_ERRORS:
+            continue
+    return kept
 
 
 def _forecast(

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from forecast_cli.artifacts import DataSource, ModelCard, now, versions
-from forecast_cli.combination import Chosen, choose, describe, mean_with, pool
+from forecast_cli.combination import Chosen, choose, describe, fitted_ahead, mean_with, pool
 from forecast_cli.config import (
     Anchor,
     Baseline,
@@ -380,6 +380,10 @@ def model_card(
     """Everything about a trained network that ``forecast predict`` needs, with its scores."""
     panel = prepared.panel
     series, result = panel[0], trained.result
+    combination = {
+        s.name: chosen for s, chosen in zip(panel, trained.combined, strict=True) if chosen
+    }
+    n_targets, season = len(prepared.targets), prepared.windows.season
     return ModelCard(
         data=series.resolved(data),
         source=data_source(panel),
@@ -399,8 +403,16 @@ def model_card(
         metrics=trained.metrics,
         versions=versions(),
         created=now(),
-        combination={
-            s.name: chosen for s, chosen in zip(panel, trained.combined, strict=True) if chosen
+        combination=combination,
+        ahead={
+            s.name: {
+                name: tuple(map(tuple, forecast.tolist()))
+                for name, forecast in fitted_ahead(
+                    s.values, combination[s.name], season, n_targets
+                ).items()
+            }
+            for s in panel
+            if s.name in combination
         },
     )
 

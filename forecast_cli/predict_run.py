@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from forecast_cli.artifacts import ModelCard, load_forecaster, version_notes
-from forecast_cli.combination import combined
+from forecast_cli.combination import AHEAD, combined
 from forecast_cli.config import DataConfig, Fill
 from forecast_cli.errors import ForecastError
 from forecast_cli.forecasting import Origins, after_end, forecast_from
@@ -90,6 +90,10 @@ def run_predict(
     n_targets = len(card.data.targets)
     sources = _origins(card, panel, steps, future)
     (network,) = forecast_from([(model, card.model.head)], sources, lookback, steps, n_targets)
+    # the models averaged with the network, fitted on the training data by train: kept
+    # for the same data read the same way, and as many steps
+    unchanged = panel[0].sha256 == card.source.sha256 and asked == card.data
+    kept = card.ahead if unchanged and steps <= AHEAD else {}
     forecasts, unfitted = combined(
         network,
         sources,
@@ -97,6 +101,11 @@ def run_predict(
         steps,
         card.window.season,
         n_targets,
+        {
+            (index, name): np.asarray(forecast, dtype=np.float32)[None, :steps]
+            for index, series in enumerate(panel)
+            for name, forecast in kept.get(series.name, {}).items()
+        },
     )
     notes += tuple(unfitted)
     # calibrated on every series the model knows, forecast or not: more origins

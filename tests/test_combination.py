@@ -10,9 +10,9 @@ import pytest
 from conftest import FAST, flat
 from test_anchor import series
 
-from forecast_cli import api
+from forecast_cli import api, combination
 from forecast_cli.artifacts import CARD_FILE
-from forecast_cli.combination import LONGEST_ARIMA_SEASON, choose, combined, pool
+from forecast_cli.combination import AHEAD, LONGEST_ARIMA_SEASON, choose, combined, pool
 from forecast_cli.config import Baseline, Combine, Scale, Windows
 from forecast_cli.forecasting import Origins
 from forecast_cli.pipeline import combine, prepare
@@ -143,7 +143,7 @@ def test_train_keeps_the_choice_and_predict_averages_the_models_fitted_on_the_da
     assert cli("predict", "--steps", steps, "--out", "alone.csv", *flags).exit_code == 0
     frames = [pd.read_csv(tmp_path / f) for f in ("mixed.csv", "alone.csv")]
     mixed, alone = (frame["sales"].to_numpy() for frame in frames)
-    # the intervals keep the network's own widths, centred on the combined forecast
+    # the intervals' widths do not depend on the combination; they centre on its forecast
     for frame in frames:
         frame["width"] = frame["sales_upper_80"] - frame["sales_lower_80"]
     np.testing.assert_allclose(frames[0]["width"], frames[1]["width"], rtol=1e-5)
@@ -151,6 +151,39 @@ def test_train_keeps_the_choice_and_predict_averages_the_models_fitted_on_the_da
     values = pd.read_csv(seasonal_csv)["sales"].to_numpy(dtype=np.float32)[:, None]
     fitted = [statistical(m, values, np.array([len(values)]), steps, 12)[0, :, 0] for m in chosen]
     np.testing.assert_allclose(mixed, np.mean([alone, *fitted], axis=0), rtol=1e-5)
+
+
+def test_predict_reads_the_models_forecasts_that_train_kept_while_the_data_is_the_same(
+    cli, seasonal_csv, tmp_path, monkeypatch
+):
+    assert cli("train", seasonal_csv, *FAST).exit_code == 0
+    card_path = tmp_path / "forecast-model" / CARD_FILE
+    saved = card_path.read_text()
+    card = json.loads(saved)
+    kept = card["statistical_forecasts"]
+    assert card["combination"] and set(kept) == set(card["combination"])
+    assert all(np.shape(forecast) == (AHEAD, 1) for forecast in kept.values())
+    fits = []
+    monkeypatch.setattr(combination, "statistical", lambda *a: fits.append(a) or statistical(*a))
+
+    def predict(steps: int, out: str) -> pd.DataFrame:
+        assert cli("predict", "--steps", steps, "--out", out, "--no-plot").exit_code == 0
+        return pd.read_csv(tmp_path / out)
+
+    read = predict(AHEAD, "kept.csv")
+    assert fits == []
+    del card["statistical_forecasts"]  # a card without them: predict fits the models
+    card_path.write_text(json.dumps(card))
+    pd.testing.assert_frame_equal(predict(AHEAD, "fitted.csv"), read)
+    assert len(fits) == len(card["combination"])
+    card_path.write_text(saved)
+    predict(AHEAD + 1, "longer.csv")  # more steps than kept: fitted again
+    assert len(fits) == 2 * len(card["combination"])
+    frame = pd.read_csv(seasonal_csv)
+    frame.loc[len(frame) - 1, "sales"] += 100.0  # the data changed since training
+    frame.to_csv(seasonal_csv, index=False)
+    assert predict(5, "changed.csv")["sales"].iloc[0] != read["sales"].iloc[0]
+    assert len(fits) == 3 * len(card["combination"])
 
 
 def test_combine_none_keeps_the_network_alone(cli, seasonal_csv, tmp_path):
