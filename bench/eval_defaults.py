@@ -252,14 +252,7 @@ def evaluate(names: list[str], seeds: tuple[int, ...], save) -> dict:
     quiet.console.quiet = True
     with tempfile.TemporaryDirectory() as scratch:
         for case in evaluation_set():
-            path = Path(scratch) / "series.csv"
-            pd.DataFrame(
-                {
-                    # 1900: 309 years of sunspots stay within pandas' timestamps
-                    "date": pd.date_range("1900-01-01", periods=len(case.values), freq=case.freq),
-                    "value": case.values,
-                }
-            ).to_csv(path, index=False)
+            path = write_case(case, Path(scratch) / "series.csv")
             for name in names:
                 results[name][case.name] = score_case(
                     path, case, *settings(case)[name], seeds, quiet
@@ -278,6 +271,37 @@ def _results(results: dict, seeds: tuple[int, ...]) -> dict:
     return {"folds": FOLDS, "seeds": list(seeds), "summary": summarise(results), "series": results}
 
 
+def write_case(case: Case, path: Path) -> Path:
+    """``case`` as the CSV file the commands read: a date and a value column."""
+    pd.DataFrame(
+        {
+            # 1900: 309 years of sunspots stay within pandas' timestamps
+            "date": pd.date_range("1900-01-01", periods=len(case.values), freq=case.freq),
+            "value": case.values,
+        }
+    ).to_csv(path, index=False)
+    return path
+
+
+def backtest(
+    path: Path, case: Case, window: WindowConfig, model: ModelConfig, seed: int, quiet: Report
+):
+    """One setting's backtest of ``case`` with one seed, every baseline beside it, as
+    ``make eval`` runs it."""
+    return run_backtest(
+        path,
+        DataConfig(),
+        dataclasses.replace(window, season=case.season, baselines=tuple(Baseline)),
+        model,
+        TrainConfig(seed=seed),
+        RuntimeConfig(),
+        BacktestConfig(FOLDS, case.horizon, Refit.RETRAIN, (80, 95), jobs=1),
+        ClusterConfig(),
+        LogConfig(),
+        quiet,
+    )
+
+
 def score_case(
     path: Path,
     case: Case,
@@ -288,22 +312,10 @@ def score_case(
 ) -> dict:
     """One setting on one series, once per seed: MASE of the network and every competitor,
     the network's ratio to each, and its intervals' coverage."""
-    window = dataclasses.replace(window, season=case.season, baselines=tuple(Baseline))
     started = time.perf_counter()
     runs = []
     for seed in seeds:
-        table = run_backtest(
-            path,
-            DataConfig(),
-            window,
-            model,
-            TrainConfig(seed=seed),
-            RuntimeConfig(),
-            BacktestConfig(FOLDS, case.horizon, Refit.RETRAIN, (80, 95), jobs=1),
-            ClusterConfig(),
-            LogConfig(),
-            quiet,
-        ).table
+        table = backtest(path, case, window, model, seed, quiet).table
         runs.append(table[table["fold"] == "all"].set_index("method"))
     mase = {who: runs[0].loc[who, "mase"] for who in COMPETITORS}
     network = [run.loc["model", "mase"] for run in runs]
