@@ -10,9 +10,10 @@ by the share of the truth inside the model's forecast plus or minus its widths:
 * ``conformal, sqrt(h) floor``: never narrower than the first step's width times the
   square root of the step, as a random walk's errors grow;
 * ``next order statistic``: the conformal rank plus one, a finite-sample margin;
-* ``AutoETS floor``, ``chosen models' floor``, ``pool floor`` (the default): never
-  narrower than AutoETS's own intervals, than those of the models the forecast averages,
-  than those of every model of the combination's pool;
+* ``AutoETS floor``, ``chosen models' floor``, ``AutoETS and AutoTheta floor`` (the
+  default), ``pool floor``: never narrower than AutoETS's own intervals, than those of
+  the models the forecast averages, than AutoETS's and AutoTheta's, than those of every
+  model of the combination's pool (AutoARIMA too, for seasons up to 12);
 * ``AutoETS alone``: AutoETS's intervals around its own forecast, for reference.
 
     python bench/interval_study.py [--seeds 42,7]  # bench/interval_study.json
@@ -31,28 +32,35 @@ from eval_defaults import FOLDS, SEEDS, backtest, evaluation_set, settings, writ
 
 from forecast_cli import intervals
 from forecast_cli.backtest_run import MODEL
+from forecast_cli.combination import pool
 from forecast_cli.report import Report
+from forecast_cli.statistical import FIT_ERRORS, interval_widths
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVELS = (80, 95)
 
 
 def record(calls: list) -> None:
-    """Keep every call's calibration errors and statistical widths in ``calls``, in order."""
-    errors, statistical = intervals.calibration_errors, intervals.interval_widths
+    """Keep every calibration's errors and scales in ``calls``, in order."""
+    errors = intervals.calibration_errors
 
     def errors_kept(*args, **kwargs):
         result = errors(*args, **kwargs)
-        calls.append(("errors", result))
-        return result
-
-    def widths_kept(name, *args, **kwargs):
-        result = statistical(name, *args, **kwargs)
-        calls.append((name.title, result))
+        calls.append(result)
         return result
 
     intervals.calibration_errors = errors_kept
-    intervals.interval_widths = widths_kept
+
+
+def statistical_widths(history: np.ndarray, steps: int, season: int) -> dict[str, dict]:
+    """The half-widths of every pool model's own intervals after ``history``, by title."""
+    widths = {}
+    for name in pool(season):
+        try:
+            widths[name.title] = interval_widths(name, history, steps, season, LEVELS)
+        except FIT_ERRORS:
+            continue
+    return widths
 
 
 def rules(errors: np.ndarray, scale: float, theirs: dict, chosen: str) -> dict[str, dict]:
@@ -82,6 +90,7 @@ def rules(errors: np.ndarray, scale: float, theirs: dict, chosen: str) -> dict[s
         },
         "AutoETS floor": floor(["AutoETS"]),
         "chosen models' floor": floor([t for t in theirs if t in chosen]),
+        "AutoETS and AutoTheta floor": floor(["AutoETS", "AutoTheta"]),
         "pool floor": floor(theirs),
     }
 
@@ -112,14 +121,12 @@ def study(seeds: tuple[int, ...]) -> dict:
             for seed in seeds:
                 calls.clear()
                 folds = backtest(path, case, *settings(case)["default"], seed, quiet).folds
-                starts = [i for i, (kind, _) in enumerate(calls) if kind == "errors"]
-                calibrated = iter(zip(starts, [*starts[1:], len(calls)], strict=True))
+                calibrated = iter(calls)
                 for fold in folds:
                     if not fold.widths:  # too short a validation tail
                         continue
-                    first, end = next(calibrated)
-                    (errors,), (scale,) = calls[first][1]
-                    theirs = dict(calls[first + 1 : end])
+                    (errors,), (scale,) = next(calibrated)
+                    theirs = statistical_widths(fold.history[0], case.horizon, case.season)
                     shares = fold_shares(fold, errors, float(scale[0]), theirs)
                     for rule, share in shares.items():
                         for q in LEVELS:

@@ -5,6 +5,10 @@ import time
 
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")  # tests run on the CPU, like CI
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# make test runs a test process per core: one TensorFlow thread each, rather than each
+# spreading its small steps over every core (measured: 11% less time on 2 cores)
+for variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
 
 from pathlib import Path  # noqa: E402
 
@@ -22,6 +26,13 @@ FAST = [
     "--layers", "lstm:4", "--epochs", "2", "--lookback", "8", "--batch-size", "16",
     "--anchor", "linear",
 ]  # fmt: skip
+
+
+def pytest_collection_modifyitems(items):
+    """The tests marked slow first: the test processes take tests in order, so the long
+    ones start early and the short ones fill the end, rather than one long test running
+    on after every other process has finished."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def sine_frame(rows: int = 160, noise: float = 0.1, seed: int = 0, period: float = 20.0):

@@ -45,6 +45,7 @@ def test_train_and_predict_from_a_dataframe(tmp_path):
     assert np.isfinite(forecast.frame["value"]).all()
 
 
+@pytest.mark.slow
 def test_one_file_gives_the_same_season_and_anchor_in_every_command(cli, write_csv, tmp_path):
     path = write_csv("cycle.csv", CYCLE)
     flags = ["--layers", "lstm:4", "--epochs", 1, "--batch-size", 16, "--json"]
@@ -64,6 +65,7 @@ def test_one_file_gives_the_same_season_and_anchor_in_every_command(cli, write_c
         assert expected in result.stderr
 
 
+@pytest.mark.slow
 def test_compare_and_backtest_through_the_api(tmp_path):
     short = api.WindowConfig(lookback=8)
     comparison = api.compare(

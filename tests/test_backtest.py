@@ -103,6 +103,7 @@ def test_fine_tuning_continues_from_the_previous_fold(cli, sine_csv, tmp_path):
     assert a[later]["mae"].item() != pytest.approx(b[later]["mae"].item())
 
 
+@pytest.mark.slow
 def test_folds_in_worker_processes_score_as_folds_in_turn(cli, sine_csv, tmp_path):
     """...and log the same losses per fold in TensorBoard."""
     flags = ["--folds", 2, "--steps", 4, *FAST]

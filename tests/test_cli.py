@@ -317,6 +317,7 @@ def test_a_control_character_quoted_from_the_data_stays_on_the_error_line(cli, w
     assert "line 2 holds '\\x0c'" in line
 
 
+@pytest.mark.slow
 def test_several_targets_go_through_every_command(cli, write_csv, tmp_path):
     """Wide format: two target columns forecast together by train, predict, backtest and
     compare."""

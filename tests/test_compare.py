@@ -106,6 +106,7 @@ def test_baselines_are_scored_on_the_same_validation_windows(compared):
     assert rows["seasonal naive"]["val_rmse"] == pytest.approx(seasonal_rmse, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_worker_processes_give_the_same_scores_and_logs(compared, cli, sine_csv, tmp_path):
     """Worker processes score as the one process did, even on data read from standard
     input, which cannot be read twice: the workers receive the loaded series. Their

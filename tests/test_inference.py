@@ -201,6 +201,7 @@ def assert_same_forecasts(fast: pd.DataFrame, slow: pd.DataFrame) -> None:
     np.testing.assert_allclose(fast[numbers], slow[numbers], rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_predict_forecasts_many_series_with_covariates_as_keras(panel_model, tmp_path):
     model_dir, data, future = panel_model
     flags = ["--data", data, "--steps", 7, "--intervals", "80,95", "--future-data", future]

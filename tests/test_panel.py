@@ -104,6 +104,7 @@ def test_windows_never_span_two_series_and_each_is_scaled_on_its_own_training_ro
     assert np.abs(prepared.train[0].mean()) < 0.1
 
 
+@pytest.mark.slow
 def test_train_then_predict_every_series_or_the_ones_named(cli, panel_csv, tmp_path, monkeypatch):
     trained = cli("train", panel_csv, "--id-col", "site", *FAST, "--val-fraction", 0.3)
     assert trained.exit_code == 0, trained.output
@@ -151,6 +152,7 @@ def test_predict_refuses_a_series_the_model_never_saw(cli, panel_csv, write_csv)
     assert "more.csv holds series the model was not trained on ('west')" in line
 
 
+@pytest.mark.slow
 def test_backtest_and_compare_score_all_series_together(cli, panel_csv, tmp_path):
     backtest = cli(
         "backtest",

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from forecast_cli.config import Head, ModelConfig, TrainConfig, parse_layers
 from forecast_cli.network import build_model
@@ -15,6 +16,7 @@ SINE = Path(__file__).parents[1] / "sample_data" / "sine.csv"
 NOISE_SD = 0.1  # the noise in sample_data/sine.csv
 
 
+@pytest.mark.slow
 def test_default_model_reaches_the_noise_floor_on_the_bundled_sine(cli):
     result = cli("train", SINE, "--json")
     assert result.exit_code == 0, result.output
@@ -22,6 +24,7 @@ def test_default_model_reaches_the_noise_floor_on_the_bundled_sine(cli):
     assert summary["val_rmse"] <= 1.25 * NOISE_SD
 
 
+@pytest.mark.slow
 def test_bidirectional_many_to_many_cannot_see_its_targets_on_white_noise(cli, write_csv):
     rng = np.random.default_rng(3)
     noise = write_csv("noise.csv", pd.DataFrame({"value": rng.normal(0, 1.0, 600)}))

@@ -225,6 +225,7 @@ def masked(text: str) -> str:
 
 
 @pytest.mark.parametrize("page", PAGES_WITH_COMMANDS, ids=lambda p: p.name)
+@pytest.mark.slow
 def test_commands_run_as_written_and_print_what_is_shown(page, tmp_path, monkeypatch):
     shutil.copytree(ROOT / "sample_data", tmp_path / "sample_data")
     for name, make in STAND_INS.items():

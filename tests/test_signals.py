@@ -52,6 +52,7 @@ def start_training(cwd: Path, data: Path) -> subprocess.Popen:
     return process
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_training_and_saves_the_best_weights(tmp_path, sine):
     process = start_training(tmp_path, sine)
     process.send_signal(signal.SIGINT)
@@ -108,6 +109,7 @@ def test_a_second_ctrl_c_stops_at_once_without_a_tensorflow_dump(tmp_path, sine)
 
 
 @pytest.mark.parametrize("existing", [False, True])
+@pytest.mark.slow
 def test_sigterm_abandons_the_run_and_keeps_the_previous_model(tmp_path, sine, existing):
     model = tmp_path / "forecast-model"
     if existing:  # trained in this process: only the signalled run needs its own
@@ -145,6 +147,7 @@ def finished_comparison(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.slow
 def test_interrupted_compare_keeps_the_previous_comparison(
     tmp_path, finished_comparison, signum, status
 ):

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 HEAVY = ("tensorflow", "keras", "matplotlib", "pandas", "ray")
 FORECAST = str(Path(sys.executable).with_name("forecast"))
 
@@ -46,6 +48,7 @@ def test_help_and_argument_errors_answer_without_heavy_imports():
     assert modules_loaded_by(["train", "data.csv", "--layers", "bilstm:5:max"]) == (2, [])
 
 
+@pytest.mark.slow
 def test_the_console_script_prints_a_clean_error_and_tensorflow_stays_silent(tmp_path):
     done = subprocess.run(
         [FORECAST, "predict", "--model", str(tmp_path / "none")],

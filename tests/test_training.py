@@ -82,6 +82,7 @@ def test_ctrl_c_before_any_epoch_improves_keeps_nothing():
     assert len(calls) == 2  # interrupted inside training, not before it
 
 
+@pytest.mark.slow
 def test_joint_training_gives_each_network_what_it_gets_alone():
     """Same seed, same data: a network trained among others ends where it ends alone,
     including where its own early stopping stopped it."""
@@ -164,6 +165,7 @@ def crash_at(epoch: int):
     return hook
 
 
+@pytest.mark.slow
 def test_a_crashed_training_resumes_from_its_backup_as_if_never_stopped(tmp_path):
     """Two networks racing, with dropout (whose random state must be restored too): the
     run that crashes after epoch 5 and resumes ends exactly where the whole run ends."""
@@ -196,6 +198,7 @@ def test_a_crashed_training_resumes_from_its_backup_as_if_never_stopped(tmp_path
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_a_backup_of_other_settings_or_data_or_damaged_is_not_resumed(tmp_path):
     train, val = data()
     config = TrainConfig(epochs=6, learning_rate=0.05)
