@@ -92,17 +92,18 @@ def combined(
 
 def fitted_ahead(
     values: np.ndarray, models: Chosen, season: int | None, n_targets: int
-) -> dict[Baseline, np.ndarray]:
-    """Each of ``models``' forecast ``(AHEAD, targets)`` of the rows after ``values``,
-    fitted on them as ``forecast predict`` fits it; a model that cannot be fitted is left
-    out (predict then tries, and says so)."""
+) -> dict[Baseline, tuple[tuple[float, ...], ...]]:
+    """Each of ``models``' forecast of the ``AHEAD`` rows after ``values`` (a row of
+    targets per step, as the model card keeps it), fitted on them as ``forecast predict``
+    fits it; a model that cannot be fitted is left out (predict then tries, and says so)."""
     end = np.array([len(values)])
     kept = {}
     for name in models:
         try:
-            kept[name] = statistical(name, values[:, :n_targets], end, AHEAD, season)[0]
+            forecast = statistical(name, values[:, :n_targets], end, AHEAD, season)[0]
         except FIT_ERRORS:
             continue
+        kept[name] = tuple(map(tuple, forecast.tolist()))
     return kept
 
 

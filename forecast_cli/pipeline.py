@@ -405,12 +405,7 @@ def model_card(
         created=now(),
         combination=combination,
         ahead={
-            s.name: {
-                name: tuple(map(tuple, forecast.tolist()))
-                for name, forecast in fitted_ahead(
-                    s.values, combination[s.name], season, n_targets
-                ).items()
-            }
+            s.name: fitted_ahead(s.values, combination[s.name], season, n_targets)
             for s in panel
             if s.name in combination
         },
