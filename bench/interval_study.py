@@ -1,5 +1,5 @@
 """Which interval rule covers as it says on short real series: the study behind
-``intervals.calibrated_widths``.
+``intervals.floored``.
 
 Runs the default setting's backtest of ``eval_defaults`` (same series, folds and seeds)
 once, recording in every fold the network's calibration errors on its validation tail

@@ -40,7 +40,7 @@ from forecast_cli.epoch_log import Job, loggers
 from forecast_cli.errors import ForecastError
 from forecast_cli.evaluation import baselines, beaten, fold_table
 from forecast_cli.forecasting import forecast_from
-from forecast_cli.intervals import Calibration, TooFewOrigins, calibrated_widths
+from forecast_cli.intervals import Calibration, TooFewOrigins, calibrate, floored
 from forecast_cli.loading import Series, Source, load_panel, panel_notes, source_path
 from forecast_cli.parallel import run_parallel
 from forecast_cli.pipeline import (
@@ -366,7 +366,7 @@ def _widths(trained: Trained, prepared, settings: _Settings) -> dict:
     if not settings.levels:
         return {}
     try:
-        each = calibrated_widths(
+        conformal = calibrate(
             trained.model,
             trained.config.head,
             [
@@ -377,8 +377,8 @@ def _widths(trained: Trained, prepared, settings: _Settings) -> dict:
             settings.steps,
             len(prepared.targets),
             settings.levels,
-            settings.season,
         )
     except TooFewOrigins:  # no coverage
         return {}
+    each = floored(conformal, prepared.history, settings.steps, settings.season)
     return {level: np.stack([w[level] for w in each]) for level in settings.levels}

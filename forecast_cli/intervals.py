@@ -22,7 +22,7 @@ Two choices keep the intervals honest on short series (measured on the evaluatio
 A validation tail of a few dozen origins holds few independent errors many steps ahead,
 and none from a break: on the real series of the evaluation set the conformal widths
 alone covered 72% and 88%, and AutoETS's own intervals 64% and 79%.
-``calibrated_widths`` makes each series' intervals at least as wide as AutoETS's and
+``floored`` makes each series' intervals at least as wide as AutoETS's and
 AutoTheta's (``FLOOR``), fitted on its whole history (so they widen as its past
 varied): 80% and 90% on the real series (92% and 98% on the synthetic ones, from 89% and
 97%; ``bench/interval_study.py``).
@@ -65,27 +65,21 @@ class Calibration:
     known_ahead: slice = field(default_factory=lambda: slice(0, 0))  # its future features
 
 
-def calibrated_widths(
-    model,
-    head: Head,
-    series: list[Calibration],
-    lookback: int,
+def floored(
+    conformal: list[dict[int, np.ndarray]],
+    histories: list[np.ndarray],
     steps: int,
-    n_targets: int,
-    levels: tuple[int, ...],
     season: int | None,
 ) -> list[dict[int, np.ndarray]]:
-    """Half-widths ``{level: (steps, targets)}`` per series, in data units, for the
-    ``steps`` after the end of each series' ``values``: the larger of the conformal ones
-    (``calibrate``) and those of the ``FLOOR`` models for ``season``, fitted on the
-    series (up to ``MOST_FITTED_SERIES`` series; beyond, the conformal
-    ones, pooled over as many series, stand alone)."""
-    conformal = calibrate(model, head, series, lookback, steps, n_targets, levels)
-    if len(series) > MOST_FITTED_SERIES:
+    """Each series' ``conformal`` half-widths (``calibrate``) raised, step by step, to
+    those of the ``FLOOR`` models' own intervals for the ``steps`` after its
+    ``history`` (its targets, in data units), up to ``MOST_FITTED_SERIES`` series;
+    beyond, the conformal ones, pooled over as many series, stand alone."""
+    if len(conformal) > MOST_FITTED_SERIES:
         return conformal
     return [
-        _at_least_statistical(each, one.values[:, :n_targets], steps, season)
-        for each, one in zip(conformal, series, strict=True)
+        _at_least_statistical(each, history, steps, season)
+        for each, history in zip(conformal, histories, strict=True)
     ]
 
 

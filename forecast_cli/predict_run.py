@@ -14,7 +14,7 @@ from forecast_cli.combination import AHEAD, combined
 from forecast_cli.config import DataConfig, Fill
 from forecast_cli.errors import ForecastError
 from forecast_cli.forecasting import Origins, after_end, forecast_from
-from forecast_cli.intervals import Calibration, calibrated_widths
+from forecast_cli.intervals import Calibration, calibrate, floored
 from forecast_cli.loading import STDIN, Series, Source, load_panel, panel_notes, source_path
 from forecast_cli.windows import rows_ahead, split_series
 
@@ -110,7 +110,7 @@ def run_predict(
     notes += tuple(unfitted)
     # calibrated on every series the model knows, forecast or not: more origins
     known = [series for series in loaded if series.name in card.scalers]
-    widths = _widths(model, card, known, steps, levels) if levels else {}
+    widths = _widths(model, card, known, panel, steps, levels) if levels else {}
     frames = [
         _series_frame(card, series, values[0], widths.get(series.name, {}))
         for series, values in zip(panel, forecasts, strict=True)
@@ -154,26 +154,38 @@ def _some(names: list) -> str:
 
 
 def _widths(
-    model, card: ModelCard, panel: list[Series], steps: int, levels: tuple[int, ...]
+    model,
+    card: ModelCard,
+    known: list[Series],
+    panel: tuple[Series, ...],
+    steps: int,
+    levels: tuple[int, ...],
 ) -> dict[str | None, dict[int, np.ndarray]]:
-    """Interval half-widths ``{series name: {level: (steps, targets)}}``, calibrated on
-    the validation tails (as the model split them) of ``panel``."""
-    window = card.window
+    """Interval half-widths ``{series name: {level: (steps, targets)}}`` of the series
+    forecast (``panel``), calibrated on the validation tails (as the model split them) of
+    every series in ``known``, and floored on the forecast ones' own history."""
+    window, n_targets = card.window, len(card.data.targets)
     rows = [
         split_series(len(s.values), window.lookback, window.horizon, window.val_fraction)
-        for s in panel
+        for s in known
     ]
-    each = calibrated_widths(
+    conformal = calibrate(
         model,
         card.model.head,
         [
             Calibration(s.values, card.scalers[s.name], split.train_rows, s.known_ahead)
-            for s, split in zip(panel, rows, strict=True)
+            for s, split in zip(known, rows, strict=True)
         ],
         window.lookback,
         steps,
-        len(card.data.targets),
+        n_targets,
         levels,
+    )
+    by_name = {s.name: each for s, each in zip(known, conformal, strict=True)}
+    each = floored(
+        [by_name[s.name] for s in panel],
+        [s.values[:, :n_targets] for s in panel],
+        steps,
         window.season,
     )
     return {s.name: w for s, w in zip(panel, each, strict=True)}

@@ -8,7 +8,7 @@ from conftest import FAST, flat, sine_frame
 from forecast_cli.config import Baseline, Head, ModelConfig, Scale, parse_layers, parse_levels
 from forecast_cli.errors import ForecastError
 from forecast_cli.evaluation import MOST_FITTED_SERIES
-from forecast_cli.intervals import Calibration, calibrate, calibrated_widths
+from forecast_cli.intervals import Calibration, calibrate, floored
 from forecast_cli.network import build_model
 from forecast_cli.scaling import Scaler
 from forecast_cli.statistical import interval_widths
@@ -112,7 +112,7 @@ def test_intervals_are_never_narrower_than_the_statistical_models_own():
     series = [Calibration(values, Scaler.fit(Scale.NONE, values[:200]), 200)]
     args = (constant_model(5), Head.MANY_TO_ONE, series, 5, 4, 1, (80, 95))
     (conformal,) = calibrate(*args)
-    (widths,) = calibrated_widths(*args, 12)
+    (widths,) = floored([conformal], [values], 4, 12)
     theirs = [interval_widths(m, values, 4, 12, (80, 95)) for m in (Baseline.ETS, Baseline.THETA)]
     for level in (80, 95):
         expected = np.maximum.reduce([conformal[level], *(t[level] for t in theirs)])
@@ -120,8 +120,8 @@ def test_intervals_are_never_narrower_than_the_statistical_models_own():
         assert (widths[level] > conformal[level]).all()
     # With more series than the statistical models are fitted to, the conformal widths
     # pooled over them stand alone.
-    many = (*args[:2], series * (MOST_FITTED_SERIES + 1), *args[3:])
-    np.testing.assert_array_equal(calibrated_widths(*many, 12)[0][80], calibrate(*many)[0][80])
+    many = [conformal] * (MOST_FITTED_SERIES + 1)
+    np.testing.assert_array_equal(floored(many, [values] * len(many), 4, 12)[0][80], conformal[80])
 
 
 def test_predict_adds_lower_and_upper_columns_per_level(cli, sine_csv, tmp_path):
