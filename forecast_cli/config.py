@@ -89,6 +89,14 @@ class Device(StrEnum):
     GPU = "gpu"
 
 
+class Xla(StrEnum):
+    """Whether training steps are compiled with XLA (``--xla``)."""
+
+    AUTO = "auto"  # on a CPU, for a training long enough to repay the compilation
+    ON = "on"
+    OFF = "off"
+
+
 class Strategy(StrEnum):
     """How training is spread over devices (``--strategy``)."""
 
@@ -527,6 +535,15 @@ class TrainConfig:
         help="Epochs without validation improvement before stopping.",
     )
     seed: int = option(42, panel=TRAINING, help="Random seed: same seed, same model.")
+    xla: Xla = option(
+        Xla.AUTO,
+        case_sensitive=False,
+        panel=RUNTIME,
+        help="Compile the training step with XLA, which fuses each recurrent step's small "
+        "operations: 1.2x to 1.5x faster epochs on a CPU, after about 3 s of compiling. "
+        "auto: on a CPU, when the training runs at least 2,000 steps before early stopping "
+        "may end it; never on a GPU, whose cuDNN kernels XLA cannot compile.",
+    )
 
     def __post_init__(self) -> None:
         for flag, value in (("--learning-rate", self.learning_rate), ("--clipnorm", self.clipnorm)):

@@ -9,6 +9,7 @@ from forecast_cli.config import (
     Head,
     ModelConfig,
     TrainConfig,
+    Xla,
     parse_layers,
 )
 from forecast_cli.network import build_model
@@ -288,3 +289,44 @@ def test_the_backup_key_covers_mixed_precision_but_not_where_or_how_long():
 
     assert key(epochs=7) == key()
     assert key("mixed_float16") != key()
+
+
+@pytest.mark.slow
+def test_xla_compiled_steps_train_every_cell_as_the_executor_does():
+    """--xla on: the same networks, trained as one model (both directions, a merge mode,
+    both heads), end with the validation losses and weights of --xla off. Dropout draws
+    its masks from another generator under XLA: it trains, but not to the same weights."""
+    specs = [
+        ("bigru:3:mul", Head.MANY_TO_MANY, "plain", 0.0),
+        ("lstm:4", Head.MANY_TO_ONE, "dropout", 0.2),
+    ]
+    train, val = data()
+    ends = []
+    for xla in (Xla.OFF, Xla.ON):  # batches of 16: one size, one compilation per step
+        nets = [branch(layers, head, name, dropout) for layers, head, name, dropout in specs]
+        results = fit(
+            nets, train, val, TrainConfig(epochs=3, batch_size=16, learning_rate=0.05, xla=xla)
+        )
+        ends.append(
+            {n.name: (results[n.name].history["val_loss"], n.model.get_weights()) for n in nets}
+        )
+    plain, compiled = ends
+    np.testing.assert_allclose(compiled["plain"][0], plain["plain"][0], rtol=1e-4)
+    for mine, theirs in zip(compiled["plain"][1], plain["plain"][1], strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-5)
+    assert compiled["dropout"][0] != plain["dropout"][0]
+    assert compiled["dropout"][0][-1] < compiled["dropout"][0][0]  # it learns all the same
+
+
+def test_xla_auto_compiles_only_a_training_long_enough_to_repay_it():
+    import tensorflow as tf
+
+    from forecast_cli.training import MIN_XLA_STEPS, _compiled
+
+    short, long = TrainConfig(), TrainConfig(patience=3)
+    steps = -(-MIN_XLA_STEPS // (short.patience + 1))  # patience + 1 epochs of them: enough
+    assert _compiled(tf, short, steps) and not _compiled(tf, short, steps - 1)
+    assert not _compiled(tf, long, steps)  # early stopping may end it after 4 epochs
+    assert not _compiled(tf, TrainConfig(epochs=2), steps)
+    assert _compiled(tf, TrainConfig(xla=Xla.ON), 1)
+    assert not _compiled(tf, TrainConfig(xla=Xla.OFF), steps * 10)
