@@ -52,8 +52,22 @@ GOALS = [
     ),
     ("throughput", "default.ratio", ">= 2.0x Keras fit", lambda v: v >= 2.0),
     ("throughput", "default.val_loss_difference", "within 2%", lambda v: abs(v) <= 0.02),
+    ("throughput", "default.xla_ratio", ">= 2.0x Keras fit (--xla on)", lambda v: v >= 2.0),
+    (
+        "throughput",
+        "default.xla_val_loss_difference",
+        "within 2% (--xla on)",
+        lambda v: abs(v) <= 0.02,
+    ),
     ("throughput", "seed_bilstm.ratio", ">= 2.0x Keras fit", lambda v: v >= 2.0),
     ("throughput", "seed_bilstm.val_loss_difference", "within 2%", lambda v: abs(v) <= 0.02),
+    ("throughput", "seed_bilstm.xla_ratio", ">= 2.0x Keras fit (--xla on)", lambda v: v >= 2.0),
+    (
+        "throughput",
+        "seed_bilstm.xla_val_loss_difference",
+        "within 2% (--xla on)",
+        lambda v: abs(v) <= 0.02,
+    ),
     (
         "startup_and_forecast",
         "roll_speedup_500_steps",
