@@ -74,12 +74,13 @@ SHRINK = {
     "compare": {"epochs": 1, "jobs": 1},
     "backtest": {"epochs": 1, "jobs": 1},
 }
-# Commands shown without sample output whose training may shrink further.
+# Commands whose sample output, if any, shows nothing of the network (its layers, its
+# parameters): their training may shrink further.
+SMALL = {"layers": "lstm:4"}
 SHRINK_MORE = {
-    "forecast train sample_data/stores.csv --id-col store": {
-        "layers": "lstm:4",
-        "combine": "none",
-    },
+    "forecast train data.csv": {**SMALL, "combine": "none"},
+    "forecast train sample_data/stores.csv --id-col store": {**SMALL, "combine": "none"},
+    "forecast backtest sample_data/sine.csv --folds 3": SMALL,
 }
 
 # Sample lines that depend on the network trained (epochs, which statistical models it

@@ -16,6 +16,9 @@ from forecast_cli.artifacts import load_model_dir
 FORECAST = str(Path(sys.executable).with_name("forecast"))
 LONG = ["--epochs", "1000", "--patience", "1000", "--layers", "lstm:8", "--json"]
 LONG += ["--anchor", "none"]  # its first epoch beats the untrained network: Ctrl-C keeps it
+# A thousand epochs would be long enough for --xla auto to compile the steps, seconds
+# before the first epoch that every test here waits for (test_training tests XLA).
+LONG += ["--xla", "off"]
 
 
 @pytest.fixture
@@ -99,7 +102,7 @@ def test_a_second_ctrl_c_stops_at_once_without_a_tensorflow_dump(tmp_path, sine)
     subprocess.run(["sleep", "0.3"])
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130
+    assert process.returncode == 130, stderr
     assert stderr.strip().splitlines()[-1] == (
         "Interrupted again: stopped at once, saving nothing more."
     )
