@@ -540,9 +540,10 @@ class TrainConfig:
         case_sensitive=False,
         panel=RUNTIME,
         help="Compile the training step with XLA, which fuses each recurrent step's small "
-        "operations: 1.2x to 1.5x faster epochs on a CPU, after about 3 s of compiling. "
-        "auto: on a CPU, when the training runs at least 2,000 steps before early stopping "
-        "may end it; never on a GPU, whose cuDNN kernels XLA cannot compile.",
+        "operations: faster epochs on a CPU, after about 3.5 s of compiling per network. "
+        "auto: on a CPU, when the training runs enough recurrent steps before early "
+        "stopping may end it to repay that; never on a GPU, whose cuDNN kernels XLA "
+        "cannot compile.",
     )
 
     def __post_init__(self) -> None:

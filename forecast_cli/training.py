@@ -18,6 +18,7 @@ the resumed run ends with the weights the uninterrupted run would have had.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -159,7 +160,8 @@ def fit(
     validation = _dataset(tf, val, branches, config.batch_size, workers=workers)
     _build_state(tf, joint, validation)
     steps = math.ceil(len(train[0]) / config.batch_size)
-    compiled = _compiled(tf, config, steps)
+    before_stopping = steps * min(config.epochs, config.patience + 1) * train[0].shape[1]
+    compiled = _compiled(tf, config, before_stopping, _threads())
     # Keras's fit spreads the steps over a strategy's devices and workers; without one,
     # a plain loop around the same steps is faster.
     if tf.distribute.has_strategy():
@@ -363,19 +365,25 @@ def _record(
         state.done = state.wait >= patience
 
 
-# Compiling a training's steps with XLA takes about 3 s on a CPU and saves about 2 ms a
-# step (default network, 2 cores, 2026-12-04): fewer steps than this would not repay it.
-MIN_XLA_STEPS = 2_000
+# XLA's compilation (about 3.5 s per network on 2 cores) pays when the training runs
+# enough recurrent steps (batches x lookback) before early stopping may end it. On one
+# thread, as each of compare's and backtest's worker processes has, XLA's steps ran
+# about 1.9x the executor's; with two threads the executor runs the networks of one
+# model side by side, and XLA gained about 1.1x on two networks (default network beside
+# its twin, sine, 2026-12-04). Measured: compare --merge-modes 98 s -> 60 s with XLA
+# (4 networks per worker), train 23.6 s -> 28.3 s (2 networks, 2 threads).
+MIN_XLA_RECURRENT_STEPS = {"one thread": 10_000, "several": 80_000}
 
 
-def _compiled(tf, config: TrainConfig, steps: int) -> bool:
+def _compiled(tf, config: TrainConfig, recurrent_steps: int, threads: int) -> bool:
     """Whether to compile the training and validation steps with XLA (``--xla``).
 
     On a CPU, XLA fuses the dozen tiny operations of each recurrent step that the
-    executor otherwise runs one by one. ``auto`` compiles when the training runs at least
-    ``MIN_XLA_STEPS`` steps before early stopping may end it (``patience + 1`` epochs of
-    ``steps``). On a GPU the recurrent layers run cuDNN kernels, which XLA cannot compile,
-    and a tf.distribute strategy trains through Keras's own ``fit``."""
+    executor otherwise runs one by one. ``auto`` compiles when ``recurrent_steps``, the
+    batches times the lookback that the training runs before early stopping may end it
+    (``patience + 1`` epochs), reach ``MIN_XLA_RECURRENT_STEPS`` for its ``threads``. On
+    a GPU the recurrent layers run cuDNN kernels, which XLA cannot compile, and a
+    tf.distribute strategy trains through Keras's own ``fit``."""
     if config.xla is Xla.OFF:
         return False
     if tf.config.list_logical_devices("GPU") or tf.distribute.has_strategy():
@@ -386,7 +394,14 @@ def _compiled(tf, config: TrainConfig, steps: int) -> bool:
                 "--xla auto."
             )
         return False
-    return config.xla is Xla.ON or steps * min(config.epochs, config.patience + 1) >= MIN_XLA_STEPS
+    enough = MIN_XLA_RECURRENT_STEPS["one thread" if threads == 1 else "several"]
+    return config.xla is Xla.ON or recurrent_steps >= enough
+
+
+def _threads() -> int:
+    """The threads a training's operations run on: a worker process's share (set in its
+    environment by ``parallel.set_up``), else one per core."""
+    return int(os.environ.get("TF_NUM_INTEROP_THREADS") or os.cpu_count() or 1)
 
 
 def _plain_runner(tf, joint, validation, compiled: bool):

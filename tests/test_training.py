@@ -321,12 +321,30 @@ def test_xla_compiled_steps_train_every_cell_as_the_executor_does():
 def test_xla_auto_compiles_only_a_training_long_enough_to_repay_it():
     import tensorflow as tf
 
-    from forecast_cli.training import MIN_XLA_STEPS, _compiled
+    from forecast_cli.training import MIN_XLA_RECURRENT_STEPS, _compiled
 
-    short, long = TrainConfig(), TrainConfig(patience=3)
-    steps = -(-MIN_XLA_STEPS // (short.patience + 1))  # patience + 1 epochs of them: enough
-    assert _compiled(tf, short, steps) and not _compiled(tf, short, steps - 1)
-    assert not _compiled(tf, long, steps)  # early stopping may end it after 4 epochs
-    assert not _compiled(tf, TrainConfig(epochs=2), steps)
-    assert _compiled(tf, TrainConfig(xla=Xla.ON), 1)
-    assert not _compiled(tf, TrainConfig(xla=Xla.OFF), steps * 10)
+    auto, one = TrainConfig(), MIN_XLA_RECURRENT_STEPS["one thread"]
+    assert _compiled(tf, auto, one, threads=1) and not _compiled(tf, auto, one - 1, threads=1)
+    # with more threads the executor runs networks side by side: XLA needs a longer run
+    several = MIN_XLA_RECURRENT_STEPS["several"]
+    assert several > one and not _compiled(tf, auto, one, threads=2)
+    assert _compiled(tf, auto, several, threads=2)
+    assert _compiled(tf, TrainConfig(xla=Xla.ON), 1, threads=2)
+    assert not _compiled(tf, TrainConfig(xla=Xla.OFF), several * 10, threads=1)
+
+
+def test_fit_counts_the_recurrent_steps_before_early_stopping_may_end_it(monkeypatch):
+    """Batches x lookback x (patience + 1) epochs, or fewer epochs if that is all."""
+    import forecast_cli.training as training
+
+    seen = []
+    real = training._compiled
+    monkeypatch.setattr(
+        training,
+        "_compiled",
+        lambda tf, c, steps, threads: seen.append(steps) or real(tf, c, steps, threads),
+    )
+    train, val = data()  # 48 windows of 5 steps
+    fit([branch()], train, val, TrainConfig(epochs=1, batch_size=16, patience=3))
+    fit([branch()], train, val, TrainConfig(epochs=9, batch_size=16, patience=2, xla=Xla.OFF))
+    assert seen == [3 * 5 * 1, 3 * 5 * 3]
