@@ -367,12 +367,13 @@ def _record(
 
 # XLA's compilation (about 3.5 s per network on 2 cores) pays when the training runs
 # enough recurrent steps (batches x lookback) before early stopping may end it. On one
-# thread, as each of compare's and backtest's worker processes has, XLA's steps ran
-# about 1.9x the executor's; with two threads the executor runs the networks of one
-# model side by side, and XLA gained about 1.1x on two networks (default network beside
-# its twin, sine, 2026-12-04). Measured: compare --merge-modes 98 s -> 60 s with XLA
-# (4 networks per worker), train 23.6 s -> 28.3 s (2 networks, 2 threads).
-MIN_XLA_RECURRENT_STEPS = {"one thread": 10_000, "several": 80_000}
+# thread, as each of compare's and backtest's worker processes has, the default network
+# and its twin saved about 0.4 ms a recurrent step (train on the sine: 24.4 s with XLA,
+# 29.3 s without, 2026-12-04): break-even near 18,000. With two threads the executor runs
+# a model's networks side by side and XLA saved less (28.3 s with, 23.6 s without), while
+# a single network's steps still ran 1.45x faster (bench/throughput.py). Below these,
+# XLA lost: backtest --folds 4 of the sine (10,560 a fold) 52 s with, 42 s without.
+MIN_XLA_RECURRENT_STEPS = {"one thread": 20_000, "several": 80_000}
 
 
 def _compiled(tf, config: TrainConfig, recurrent_steps: int, threads: int) -> bool:
