@@ -372,7 +372,7 @@ def _record(
 # 29.3 s without, 2026-12-04): break-even near 18,000. With two threads the executor runs
 # a model's networks side by side and XLA saved less (28.3 s with, 23.6 s without), while
 # a single network's steps still ran 1.45x faster (bench/throughput.py). Below these,
-# XLA lost: backtest --folds 4 of the sine (10,560 a fold) 52 s with, 42 s without.
+# XLA lost: backtest --folds 4 of the sine (10,560 a fold) 61 s with, 45 s without.
 MIN_XLA_RECURRENT_STEPS = {"one thread": 20_000, "several": 80_000}
 
 
