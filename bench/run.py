@@ -50,8 +50,13 @@ GOALS = [
         "<= 2x pandas+matplotlib import",
         lambda v: v <= 2,
     ),
-    ("throughput", "default.ratio", ">= 2.0x Keras fit", lambda v: v >= 2.0),
-    ("throughput", "default.val_loss_difference", "within 2%", lambda v: abs(v) <= 0.02),
+    ("throughput", "default.ratio", ">= 2.0x Keras fit (--xla off)", lambda v: v >= 2.0),
+    (
+        "throughput",
+        "default.val_loss_difference",
+        "within 2% (--xla off)",
+        lambda v: abs(v) <= 0.02,
+    ),
     ("throughput", "default.xla_ratio", ">= 2.0x Keras fit (--xla on)", lambda v: v >= 2.0),
     (
         "throughput",
@@ -59,8 +64,13 @@ GOALS = [
         "within 2% (--xla on)",
         lambda v: abs(v) <= 0.02,
     ),
-    ("throughput", "seed_bilstm.ratio", ">= 2.0x Keras fit", lambda v: v >= 2.0),
-    ("throughput", "seed_bilstm.val_loss_difference", "within 2%", lambda v: abs(v) <= 0.02),
+    ("throughput", "seed_bilstm.ratio", ">= 2.0x Keras fit (--xla off)", lambda v: v >= 2.0),
+    (
+        "throughput",
+        "seed_bilstm.val_loss_difference",
+        "within 2% (--xla off)",
+        lambda v: abs(v) <= 0.02,
+    ),
     ("throughput", "seed_bilstm.xla_ratio", ">= 2.0x Keras fit (--xla on)", lambda v: v >= 2.0),
     (
         "throughput",

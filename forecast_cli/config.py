@@ -539,8 +539,9 @@ class TrainConfig:
         Xla.AUTO,
         case_sensitive=False,
         panel=RUNTIME,
-        help="Compile the training step with XLA, which fuses each recurrent step's small "
-        "operations: faster epochs on a CPU, after about 3.5 s of compiling per network. "
+        help="Compile the training and validation steps with XLA, which fuses each recurrent "
+        "step's small operations: faster epochs on a CPU, after 3 to 4 s of compiling per "
+        "network. "
         "auto: on a CPU, when the training runs enough recurrent steps before early "
         "stopping may end it to repay that; never on a GPU, whose cuDNN kernels XLA "
         "cannot compile.",

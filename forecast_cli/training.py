@@ -18,7 +18,6 @@ the resumed run ends with the weights the uninterrupted run would have had.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -161,7 +160,7 @@ def fit(
     _build_state(tf, joint, validation)
     steps = math.ceil(len(train[0]) / config.batch_size)
     before_stopping = steps * min(config.epochs, config.patience + 1) * train[0].shape[1]
-    compiled = _compiled(tf, config, before_stopping, _threads())
+    compiled = _compiled(tf, config, before_stopping)
     # Keras's fit spreads the steps over a strategy's devices and workers; without one,
     # a plain loop around the same steps is faster.
     if tf.distribute.has_strategy():
@@ -231,7 +230,10 @@ def _backup_key(joint, train, val, config: TrainConfig) -> str:
     resume exactly, others continue the same training with their own rounding; mixed
     precision changes the numbers, so it is part of the key."""
     settings = asdict(config)
-    del settings["epochs"], settings["xla"]  # XLA only rounds differently, as a device does
+    del (
+        settings["epochs"],
+        settings["xla"],
+    )  # XLA rounds (and draws dropout) otherwise, as a device may
     settings["layers"] = [
         (type(layer).__name__, _unnamed(layer.get_config())) for layer in _leaves(joint)
     ]
@@ -365,44 +367,38 @@ def _record(
         state.done = state.wait >= patience
 
 
-# XLA's compilation (about 3.5 s per network on 2 cores) pays when the training runs
-# enough recurrent steps (batches x lookback) before early stopping may end it. On one
-# thread, as each of compare's and backtest's worker processes has, the default network
-# and its twin saved about 0.4 ms a recurrent step (train on the sine: 24.4 s with XLA,
-# 29.3 s without, 2026-12-04): break-even near 18,000. With two threads the executor runs
-# a model's networks side by side and XLA saved less (28.3 s with, 23.6 s without), while
-# a single network's steps still ran 1.45x faster (bench/throughput.py). Below these,
-# XLA lost: backtest --folds 4 of the sine (10,560 a fold) 61 s with, 45 s without.
-MIN_XLA_RECURRENT_STEPS = {"one thread": 20_000, "several": 80_000}
+# XLA's compilation (3 to 4 s per network on 2 cores, once per batch size) pays when the
+# training runs enough recurrent steps (batches x lookback) before early stopping may end
+# it. Measured on the sine, 2026-12-04: on one thread the default network and its twin
+# saved about 0.4 ms a recurrent step (train: 24.4 s with XLA, 29.3 s without), on two
+# threads, where the executor runs the two side by side, XLA lost (28.3 s against 23.6 s),
+# and so did backtest's folds (61 s against 45 s); a single network on 2 threads gained
+# 1.44x per epoch, and on a 20,000-row series (219,000 recurrent steps) 1.5x to 1.8x. One
+# threshold whatever the threads: a run takes the same path, and gives the same scores,
+# with any --jobs or --ray.
+MIN_XLA_RECURRENT_STEPS = 80_000
 
 
-def _compiled(tf, config: TrainConfig, recurrent_steps: int, threads: int) -> bool:
+def _compiled(tf, config: TrainConfig, recurrent_steps: int) -> bool:
     """Whether to compile the training and validation steps with XLA (``--xla``).
 
     On a CPU, XLA fuses the dozen tiny operations of each recurrent step that the
     executor otherwise runs one by one. ``auto`` compiles when ``recurrent_steps``, the
     batches times the lookback that the training runs before early stopping may end it
-    (``patience + 1`` epochs), reach ``MIN_XLA_RECURRENT_STEPS`` for its ``threads``. On
-    a GPU the recurrent layers run cuDNN kernels, which XLA cannot compile, and a
-    tf.distribute strategy trains through Keras's own ``fit``."""
-    if config.xla is Xla.OFF:
+    (``patience + 1`` epochs), reach ``MIN_XLA_RECURRENT_STEPS``. On a GPU the recurrent
+    layers run cuDNN kernels, which XLA cannot compile, and a tf.distribute strategy
+    trains through Keras's own ``fit``."""
+    if config.xla == Xla.OFF:  # ==: the Python API may give the value as a string
         return False
     if tf.config.list_logical_devices("GPU") or tf.distribute.has_strategy():
-        if config.xla is Xla.ON:
+        if config.xla == Xla.ON:
             raise ForecastError(
                 "--xla on compiles training steps on the CPU, without --strategy: on a GPU "
                 "the recurrent layers run cuDNN kernels, which XLA cannot compile. Use "
-                "--xla auto."
+                "--xla auto, or --device cpu."
             )
         return False
-    enough = MIN_XLA_RECURRENT_STEPS["one thread" if threads == 1 else "several"]
-    return config.xla is Xla.ON or recurrent_steps >= enough
-
-
-def _threads() -> int:
-    """The threads a training's operations run on: a worker process's share (set in its
-    environment by ``parallel.set_up``), else one per core."""
-    return int(os.environ.get("TF_NUM_INTEROP_THREADS") or os.cpu_count() or 1)
+    return config.xla == Xla.ON or recurrent_steps >= MIN_XLA_RECURRENT_STEPS
 
 
 def _plain_runner(tf, joint, validation, compiled: bool):
