@@ -50,33 +50,14 @@ GOALS = [
         "<= 2x pandas+matplotlib import",
         lambda v: v <= 2,
     ),
-    ("throughput", "default.ratio", ">= 2.0x Keras fit (--xla off)", lambda v: v >= 2.0),
-    (
-        "throughput",
-        "default.val_loss_difference",
-        "within 2% (--xla off)",
-        lambda v: abs(v) <= 0.02,
-    ),
-    ("throughput", "default.xla_ratio", ">= 2.0x Keras fit (--xla on)", lambda v: v >= 2.0),
-    (
-        "throughput",
-        "default.xla_val_loss_difference",
-        "within 2% (--xla on)",
-        lambda v: abs(v) <= 0.02,
-    ),
-    ("throughput", "seed_bilstm.ratio", ">= 2.0x Keras fit (--xla off)", lambda v: v >= 2.0),
-    (
-        "throughput",
-        "seed_bilstm.val_loss_difference",
-        "within 2% (--xla off)",
-        lambda v: abs(v) <= 0.02,
-    ),
-    ("throughput", "seed_bilstm.xla_ratio", ">= 2.0x Keras fit (--xla on)", lambda v: v >= 2.0),
-    (
-        "throughput",
-        "seed_bilstm.xla_val_loss_difference",
-        "within 2% (--xla on)",
-        lambda v: abs(v) <= 0.02,
+    *(
+        ("throughput", f"{network}.{prefix}{key}", f"{goal} (--xla {xla})", met)
+        for network in ("default", "seed_bilstm")
+        for prefix, xla in (("", "off"), ("xla_", "on"))
+        for key, goal, met in (
+            ("ratio", ">= 2.0x Keras fit", lambda v: v >= 2.0),
+            ("val_loss_difference", "within 2%", lambda v: abs(v) <= 0.02),
+        )
     ),
     (
         "startup_and_forecast",
