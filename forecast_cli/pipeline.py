@@ -399,6 +399,7 @@ def model_card(
             "interrupted": result.interrupted,
             "resumed_after_epoch": result.resumed_after,
             "train_seconds": round(result.seconds, 3),
+            "xla_compiled": result.compiled,
         },
         metrics=trained.metrics,
         versions=versions(),

@@ -115,7 +115,7 @@ class Report:
                     f"{card.outcome['epochs_run']} run, weights of epoch "
                     f"{card.outcome['best_epoch']} kept",
                 ),
-                ("time", f"{card.outcome['train_seconds']:.1f} s"),
+                ("time", training_time(card.outcome)),
             ],
         )
         if outcome.saved:
@@ -266,6 +266,13 @@ def _cell(value) -> str:
     if isinstance(value, pd.Timestamp):
         return value.isoformat(sep=" ")
     return str(value)
+
+
+def training_time(outcome: dict) -> str:
+    """A model card's training time, and whether XLA compiled its steps (--xla): the
+    compilation is seconds of it before the first epoch."""
+    compiled = ", steps compiled with XLA" if outcome.get("xla_compiled") else ""
+    return f"{outcome['train_seconds']:.1f} s{compiled}"
 
 
 def window_facts(prepared, head) -> list[tuple[str, str]]:

@@ -37,6 +37,7 @@ from forecast_cli.artifacts import (
 )
 from forecast_cli.config import DEFAULT_STEPS
 from forecast_cli.errors import ForecastError
+from forecast_cli.report import training_time
 from forecast_cli.windows import split_series
 
 LEVELS = (80, 95)  # the forecast's intervals
@@ -256,7 +257,7 @@ def _training_facts(card: ModelCard) -> list[tuple[str, str]]:
             "epochs",
             f"{outcome['epochs_run']} run, the weights of epoch {outcome['best_epoch']} kept",
         ),
-        ("time", f"{outcome['train_seconds']:.1f} s"),
+        ("time", training_time(outcome)),
         *_settings_facts(card),
     ]
 

@@ -57,6 +57,7 @@ class TrainResult:
     resumed: str | None = None  # how a backup was used, if there was one
     resumed_after: int = 0  # the epoch a backup was resumed after (0: started afresh)
     backed_up: int = 0  # the last epoch whose state the backup file holds (0: none)
+    compiled: bool = False  # its steps ran compiled by XLA (--xla)
 
 
 @dataclass
@@ -219,6 +220,7 @@ def fit(
             resumed,
             first,
             backed_up,
+            compiled,
         )
     return results
 

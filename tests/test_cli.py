@@ -1,11 +1,14 @@
 """The commands end to end, as a user runs them."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import FAST, error_line, flat, sine_frame
+
+from forecast_cli.artifacts import CARD_FILE
 
 
 def last_json(result) -> dict:
@@ -34,6 +37,7 @@ def test_train_then_predict_with_no_flags(cli, sine_csv, tmp_path):
     assert "X train, y train (101, 8, 1), (101, 20, 1)" in flat(trained.stderr)
     assert "X val, y val (13, 8, 1), (13, 20, 1)" in flat(trained.stderr)
     assert "Target: 'value' (the only numeric column)" in trained.stderr
+    assert "XLA" not in trained.stderr  # --xla auto: far too short a training to compile
 
     predicted = cli("predict")
     assert predicted.exit_code == 0, predicted.output
@@ -209,6 +213,15 @@ def test_refuses_to_overwrite_a_directory_that_is_not_a_model(cli, sine_csv, tmp
         cli("train", sine_csv, "--model-dir", "docs")
     )
     assert (tmp_path / "docs" / "a.txt").read_text() == "mine"
+
+
+def test_train_says_when_xla_compiled_its_steps(cli, sine_csv, tmp_path):
+    """The compilation is seconds before the first epoch: the report and the card say so."""
+    trained = cli("train", sine_csv, *FAST, "--xla", "on")
+    assert trained.exit_code == 0, trained.output
+    assert re.search(r"time +[\d.]+ s, steps compiled with XLA", trained.output)
+    card = json.loads((tmp_path / "forecast-model" / CARD_FILE).read_text())
+    assert card["training"]["xla_compiled"] is True and card["training"]["xla"] == "on"
 
 
 def test_predict_when_the_training_file_has_gone(cli, sine_csv):

@@ -310,6 +310,7 @@ def test_xla_compiled_steps_train_every_cell_as_the_executor_does():
         ends.append(
             {n.name: (results[n.name].history["val_loss"], n.model.get_weights()) for n in nets}
         )
+        assert {results[n.name].compiled for n in nets} == {xla is Xla.ON}
     plain, compiled = ends
     np.testing.assert_allclose(compiled["plain"][0], plain["plain"][0], rtol=1e-4)
     for mine, theirs in zip(compiled["plain"][1], plain["plain"][1], strict=True):
