@@ -121,8 +121,8 @@ def test_sigterm_abandons_the_run_and_keeps_the_previous_model(tmp_path, sine, e
         before = {p.name: p.read_bytes() for p in model.iterdir()}
     process = start_training(tmp_path, sine)
     process.send_signal(signal.SIGTERM)
-    process.communicate(timeout=60)
-    assert process.returncode == 128 + signal.SIGTERM
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
     # A preempted machine gets SIGTERM: the epochs done so far wait in the backup.
     assert (tmp_path / "forecast-model.backup.npz").is_file()
