@@ -26,10 +26,14 @@ def data(seed: int = 0):
 
 
 def branch(
-    layers: str = "lstm:3", head: Head = Head.MANY_TO_ONE, name: str = "net", dropout: float = 0.0
+    layers: str = "lstm:3",
+    head: Head = Head.MANY_TO_ONE,
+    name: str = "net",
+    dropout: float = 0.0,
+    anchor: Anchor = Anchor.NONE,
 ) -> Branch:
     seed_everything(0)  # the weights depend on the seed alone, as in forecast train
-    config = ModelConfig(parse_layers(layers), head, dropout=dropout)
+    config = ModelConfig(parse_layers(layers), head, dropout=dropout, anchor=anchor)
     return Branch(name, build_model(config, 5, 1, 1, 1, name), head)
 
 
@@ -294,16 +298,16 @@ def test_the_backup_key_covers_mixed_precision_but_not_where_or_how_long():
 @pytest.mark.slow
 def test_xla_compiled_steps_train_every_cell_as_the_executor_does():
     """--xla on: the same networks, trained as one model (both directions, a merge mode,
-    both heads), end with the validation losses and weights of --xla off. Dropout may draw
-    its masks otherwise under XLA: it trains, to weights of its own."""
+    both heads, an anchor), end with the validation losses and weights of --xla off.
+    Dropout may draw its masks otherwise under XLA: it trains, to weights of its own."""
     specs = [
-        ("bigru:3:mul", Head.MANY_TO_MANY, "plain", 0.0),
-        ("lstm:4", Head.MANY_TO_ONE, "dropout", 0.2),
+        ("bigru:3:mul", Head.MANY_TO_MANY, "plain", 0.0, Anchor.LAST),
+        ("lstm:4", Head.MANY_TO_ONE, "dropout", 0.2, Anchor.NONE),
     ]
     train, val = data()
     ends = []
     for xla in (Xla.OFF, Xla.ON):  # batches of 16: one size, one compilation per step
-        nets = [branch(layers, head, name, dropout) for layers, head, name, dropout in specs]
+        nets = [branch(*spec) for spec in specs]
         results = fit(
             nets, train, val, TrainConfig(epochs=3, batch_size=16, learning_rate=0.05, xla=xla)
         )
