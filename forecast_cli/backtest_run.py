@@ -131,7 +131,7 @@ def run_backtest(
         )
     if cluster.ray is None:
         jobs = 1 if fine_tune else min(options.jobs or os.cpu_count() or 1, folds)
-        device = use_device(runtime)
+        device = use_device(runtime, training.xla)
     else:  # the tasks set their device up where they run
         device, cpus = ray_cluster.connect(cluster.ray, runtime)
         jobs = min(cpus, folds)

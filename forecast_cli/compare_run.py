@@ -135,7 +135,7 @@ def run_compare(
     check_comparison_dir(out_dir, options.overwrite)
     one_machine(runtime.strategy, "compare")
     if cluster.ray is None:
-        device, slots = use_device(runtime), os.cpu_count() or 1
+        device, slots = use_device(runtime, training.xla), os.cpu_count() or 1
     else:  # the tasks set their device up where they run
         device, slots = ray_cluster.connect(cluster.ray, runtime)
     with report.reading(source):

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from types import ModuleType
 
-from forecast_cli.config import Device, RuntimeConfig, Strategy
+from forecast_cli.config import Device, RuntimeConfig, Strategy, Xla
 from forecast_cli.errors import ForecastError
 
 
@@ -63,10 +63,11 @@ def keras() -> ModuleType:
     return keras
 
 
-def use_device(runtime: RuntimeConfig) -> str:
+def use_device(runtime: RuntimeConfig, xla: Xla = Xla.AUTO) -> str:
     """Apply ``--device``, ``--mixed-precision`` and ``--strategy`` before any TensorFlow
-    op; say what is used. Worker processes call it too, once as they start (the CPU
-    choice also reaches them through the environment)."""
+    op, and refuse an ``--xla on`` they leave nothing to compile for; say what is used.
+    Worker processes call it too, once as they start (the CPU choice also reaches them
+    through the environment)."""
     device, mixed_precision, strategy = runtime.device, runtime.mixed_precision, runtime.strategy
     if device is Device.CPU:
         os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
@@ -87,6 +88,16 @@ def use_device(runtime: RuntimeConfig) -> str:
                 "CPU it slows training down: leave it out."
             )
         keras().mixed_precision.set_dtype_policy("mixed_float16")
+    if xla == Xla.ON and strategy is not Strategy.NONE:
+        raise ForecastError(
+            "--xla on compiles the training steps of one process; with --strategy they run "
+            "through Keras's own fit, which does not: leave out one of them."
+        )
+    if xla == Xla.ON and gpus:
+        raise ForecastError(
+            "--xla on: on a GPU the recurrent layers run cuDNN kernels, which XLA cannot "
+            "compile; use --xla auto (the GPU, no XLA) or --device cpu."
+        )
     used = f"GPU ({len(gpus)})" if gpus else f"CPU ({os.cpu_count()} cores)"
     if mixed_precision:
         used += ", mixed precision"

@@ -85,7 +85,7 @@ def run_train(
     """Train one model on ``source`` and save it to ``model_dir`` (with ``run_file`` as
     its ``run.toml``); each epoch's losses also go where ``logs`` says."""
     check_destination(model_dir)
-    device = use_device(runtime)
+    device = use_device(runtime, training.xla)
     with report.reading(source):
         panel = load_panel(source, data)
     resolved = resolve(window, model, panel)

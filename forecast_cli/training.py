@@ -27,7 +27,6 @@ import numpy as np
 
 from forecast_cli import backup as backups
 from forecast_cli.config import Head, Loss, TrainConfig, Xla
-from forecast_cli.errors import ForecastError
 from forecast_cli.runtime import is_chief, keras, tensorflow
 
 # Called after each epoch with (epoch, {branch name: (loss, val_loss)} of the branches
@@ -232,10 +231,8 @@ def _backup_key(joint, train, val, config: TrainConfig) -> str:
     resume exactly, others continue the same training with their own rounding; mixed
     precision changes the numbers, so it is part of the key."""
     settings = asdict(config)
-    del (
-        settings["epochs"],
-        settings["xla"],
-    )  # XLA rounds (and draws dropout) otherwise, as a device may
+    # XLA, like the device, rounds (and may draw dropout masks) otherwise: not a setting
+    del settings["epochs"], settings["xla"]
     settings["layers"] = [
         (type(layer).__name__, _unnamed(layer.get_config())) for layer in _leaves(joint)
     ]
@@ -389,16 +386,11 @@ def _compiled(tf, config: TrainConfig, recurrent_steps: int) -> bool:
     batches times the lookback that the training runs before early stopping may end it
     (``patience + 1`` epochs), reach ``MIN_XLA_RECURRENT_STEPS``. On a GPU the recurrent
     layers run cuDNN kernels, which XLA cannot compile, and a tf.distribute strategy
-    trains through Keras's own ``fit``."""
+    trains through Keras's own ``fit``: there XLA stays off (``runtime.use_device``
+    refuses ``--xla on`` before the data is read)."""
     if config.xla == Xla.OFF:  # ==: the Python API may give the value as a string
         return False
     if tf.config.list_logical_devices("GPU") or tf.distribute.has_strategy():
-        if config.xla == Xla.ON:
-            raise ForecastError(
-                "--xla on compiles training steps on the CPU, without --strategy: on a GPU "
-                "the recurrent layers run cuDNN kernels, which XLA cannot compile. Use "
-                "--xla auto, or --device cpu."
-            )
         return False
     return config.xla == Xla.ON or recurrent_steps >= MIN_XLA_RECURRENT_STEPS
 

@@ -31,6 +31,16 @@ def test_what_this_machine_lacks_is_refused_before_reading_the_data(cli, command
     assert message in error_line(cli(command, "missing.csv", *flag))
 
 
+@pytest.mark.parametrize("command", ["train", "compare", "backtest"])
+def test_xla_on_beside_a_strategy_is_refused_before_reading_the_data(cli, command):
+    """A strategy trains through Keras's own fit, whose steps --xla does not compile."""
+    flags = ["--xla", "on", "--strategy", "mirrored"]
+    assert error_line(cli(command, "missing.csv", *flags)) == (
+        "Error: --xla on compiles the training steps of one process; with --strategy they "
+        "run through Keras's own fit, which does not: leave out one of them."
+    )
+
+
 @pytest.fixture
 def mixed_float16():
     policy = keras().mixed_precision.global_policy()
