@@ -8,10 +8,8 @@ need them, so ``forecast --help`` and flag errors answer at once.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
-import signal
 import sys
 import traceback
 from pathlib import Path
@@ -20,7 +18,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from forecast_cli import __version__, run_files
+from forecast_cli import __version__, run_files, signals
 from forecast_cli.config import (
     DATA,
     DEFAULT_STEPS,
@@ -49,7 +47,6 @@ from forecast_cli.options import Without, flatten
 
 ALL_MODES = "all"
 USAGE_ERROR = 2
-INTERRUPTED = 130
 # Click's UsageError (vendored by recent Typer) is the base of Typer's public BadParameter.
 UsageError = typer.BadParameter.__base__
 
@@ -85,13 +82,10 @@ class ForecastGroup(_UntypedFlags, TyperGroup):
         before = os.environ.get(DEBUG)
         if debug:
             os.environ[DEBUG] = "1"
-        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
-        ctrl_c = signal.getsignal(signal.SIGINT)
-        if ctrl_c is signal.default_int_handler:  # not where Ctrl-C is ignored or handled
-            signal.signal(signal.SIGINT, _stop_on_ctrl_c)
         try:
-            code = super().main(args, "forecast", complete_var, standalone_mode=False, **extra)
-            if code == INTERRUPTED:  # Typer's status for a KeyboardInterrupt
+            with signals.handlers():
+                code = super().main(args, "forecast", complete_var, standalone_mode=False, **extra)
+            if code == signals.INTERRUPTED:  # Typer's status for a KeyboardInterrupt
                 code = _interrupted("nothing was saved.")
         except Interrupted as exc:
             code = _interrupted(str(exc))
@@ -123,9 +117,6 @@ class ForecastGroup(_UntypedFlags, TyperGroup):
                 os.environ.pop(DEBUG, None)
             else:
                 os.environ[DEBUG] = before
-            signal.signal(signal.SIGTERM, previous)
-            if signal.getsignal(signal.SIGINT) is _stop_on_ctrl_c:  # else pressed: keep
-                signal.signal(signal.SIGINT, ctrl_c)  # exiting at once until the end
         sys.exit(code if isinstance(code, int) else 0)
 
     def make_context(self, info_name, args, parent=None, **extra):
@@ -159,27 +150,7 @@ def _fail(message: str, code: int, debug: bool) -> int:
 
 def _interrupted(what: str) -> int:
     print(f"Interrupted: {what}", file=sys.stderr)
-    return INTERRUPTED
-
-
-def _stop_on_ctrl_c(signum, frame):
-    """The first Ctrl-C stops what runs (a training then saves its best weights); the
-    next ones end the process at once, before TensorFlow, stopped in the middle of its
-    work, prints errors about it."""
-    signal.signal(signal.SIGINT, _exit_at_once)
-    raise KeyboardInterrupt
-
-
-def _exit_at_once(signum, frame):
-    with contextlib.suppress(Exception):  # the output may be in the middle of a write
-        sys.stdout.flush()
-    os.write(2, b"\nInterrupted again: stopped at once, saving nothing more.\n")
-    os._exit(INTERRUPTED)
-
-
-def _exit_on_sigterm(signum, frame):
-    """SIGTERM unwinds like an error, so temporary files are removed and nothing is saved."""
-    raise SystemExit(128 + signum)
+    return signals.INTERRUPTED
 
 
 app = typer.Typer(

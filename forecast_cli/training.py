@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from forecast_cli import backup as backups
+from forecast_cli import signals
 from forecast_cli.config import Head, Loss, TrainConfig, Xla
 from forecast_cli.runtime import is_chief, keras, tensorflow
 
@@ -200,6 +201,7 @@ def fit(
         try:
             run_epochs(batches, steps, first, config.epochs, end_epoch)
         except KeyboardInterrupt:
+            signals.handle_pending()
             interrupted = True
     seconds = earlier + time.perf_counter() - started
     kept = [leader(race) for race in races] if races else progress.values()
@@ -428,6 +430,7 @@ def _plain_runner(tf, joint, validation, compiled: bool):
         for epoch in range(first, epochs):
             joint.reset_metrics()
             for _ in range(steps):
+                signals.raise_pending()
                 logs = step(next(batch))
             logs = {name: float(value) for name, value in logs.items()}
             logs |= {f"val_{name}": value for name, value in evaluate().items()}
@@ -447,6 +450,9 @@ def _keras_runner(tf, joint, validation):
 
     def run_epochs(batches, steps: int, first: int, epochs: int, end_epoch) -> None:
         class Stopper(k.callbacks.Callback):
+            def on_train_batch_begin(self, batch, logs=None):
+                signals.raise_pending()
+
             def on_epoch_end(self, epoch, logs=None):
                 if end_epoch(epoch, logs):
                     self.model.stop_training = True

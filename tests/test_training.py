@@ -1,9 +1,12 @@
 import dataclasses
 import json
+import signal
+import sys
 
 import numpy as np
 import pytest
 
+from forecast_cli import signals
 from forecast_cli.config import (
     Anchor,
     Head,
@@ -68,6 +71,32 @@ def test_ctrl_c_ends_training_and_keeps_the_best_weights_so_far():
     assert result.backed_up == 0  # no backup file: the message offers no resume
     assert result.best_epoch == int(np.argmin(seen)) + 1
     np.testing.assert_allclose(val_loss_now(net, val), min(seen), rtol=1e-4)
+
+
+def test_a_ctrl_c_that_lands_in_a_destructor_still_stops_training(monkeypatch):
+    """Python drops an exception raised in a destructor, printing it as "Exception
+    ignored": the Ctrl-C that TensorFlow's freeing of an object caught stops training at
+    its next step, and nothing is printed."""
+
+    class Freed:
+        def __del__(self):
+            signal.raise_signal(signal.SIGINT)  # its handler runs here, in the destructor
+
+    def free_an_object_at_epoch_3(epoch, active, seconds):
+        if epoch == 3:
+            Freed()
+
+    net, (train, val) = branch(), data()
+    printed = []
+    monkeypatch.setattr(sys, "unraisablehook", printed.append)
+    try:
+        with signals.handlers():
+            config = TrainConfig(epochs=20, learning_rate=0.5)
+            result = fit([net], train, val, config, free_an_object_at_epoch_3)["net"]
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second would exit
+    assert result.interrupted and result.epochs_run == 3
+    assert printed == []
 
 
 def test_ctrl_c_before_any_epoch_improves_keeps_nothing():
