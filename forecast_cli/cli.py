@@ -8,6 +8,7 @@ need them, so ``forecast --help`` and flag errors answer at once.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import os
 import sys
@@ -602,5 +603,18 @@ def predict(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    A process that loaded TensorFlow ends once its exit handlers (Ray's shutdown, the
+    worker pools') have run, without Python's teardown of the modules: TensorFlow's takes
+    0.6 s on 2 cores, and with its threads still alive can abort the process, which then
+    ends by SIGABRT instead of the command's exit status."""
+    try:
+        app()
+    except SystemExit as end:
+        if "tensorflow" not in sys.modules:
+            raise
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(end.code if isinstance(end.code, int) else 0)
