@@ -133,7 +133,7 @@ def run_backtest(
         jobs = 1 if fine_tune else min(options.jobs or os.cpu_count() or 1, folds)
         device = use_device(runtime, training.xla)
     else:  # the tasks set their device up where they run
-        device, cpus = ray_cluster.connect(cluster.ray, runtime)
+        device, cpus = ray_cluster.connect(cluster.ray, runtime, training.xla)
         jobs = min(cpus, folds)
     with report.reading(source):
         panel = load_panel(source, data)

@@ -137,7 +137,7 @@ def run_compare(
     if cluster.ray is None:
         device, slots = use_device(runtime, training.xla), os.cpu_count() or 1
     else:  # the tasks set their device up where they run
-        device, slots = ray_cluster.connect(cluster.ray, runtime)
+        device, slots = ray_cluster.connect(cluster.ray, runtime, training.xla)
     with report.reading(source):
         panel = load_panel(source, data)
     # The candidates differ in layers and head only: the data settles the rest alike.

@@ -18,9 +18,9 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from forecast_cli.config import Device, RuntimeConfig
+from forecast_cli.config import Device, RuntimeConfig, Xla
 from forecast_cli.errors import DEBUG, ForecastError
-from forecast_cli.runtime import stderr_captured
+from forecast_cli.runtime import refuse_idle_xla, stderr_captured
 
 LOCAL, AUTO = "local", "auto"
 RETRIES = 3  # runs of a task after the first whose worker died
@@ -28,12 +28,14 @@ OBJECT_STORE = 256 * 2**20  # bytes, for ``local``: larger objects spill to disk
 POLL = 0.1  # seconds between looks at the progress events
 
 
-def connect(address: str, runtime: RuntimeConfig) -> tuple[str, int]:
+def connect(address: str, runtime: RuntimeConfig, xla: Xla) -> tuple[str, int]:
     """Join the cluster at ``address`` (``local`` starts one on this machine, ``auto`` joins
     the one in ``RAY_ADDRESS``), once per process: a later call keeps the cluster joined
     first. Return its description for the report and its CPUs, how many tasks run at
     once; refuse ``--device gpu`` on a cluster without GPUs (the tasks would wait for one
-    forever)."""
+    forever), and ``--xla on`` where the tasks would train without it (they hold a GPU
+    only under ``--device gpu``)."""
+    refuse_idle_xla(xla, runtime.strategy, on_gpu=runtime.device is Device.GPU)
     try:
         import ray
     except ImportError:

@@ -88,16 +88,7 @@ def use_device(runtime: RuntimeConfig, xla: Xla = Xla.AUTO) -> str:
                 "CPU it slows training down: leave it out."
             )
         keras().mixed_precision.set_dtype_policy("mixed_float16")
-    if xla == Xla.ON and strategy is not Strategy.NONE:
-        raise ForecastError(
-            "--xla on compiles the training steps of one process; with --strategy they run "
-            "through Keras's own fit, which does not: leave out one of them."
-        )
-    if xla == Xla.ON and gpus:
-        raise ForecastError(
-            "--xla on: on a GPU the recurrent layers run cuDNN kernels, which XLA cannot "
-            "compile; use --xla auto (the GPU, no XLA) or --device cpu."
-        )
+    refuse_idle_xla(xla, strategy, on_gpu=bool(gpus))
     used = f"GPU ({len(gpus)})" if gpus else f"CPU ({os.cpu_count()} cores)"
     if mixed_precision:
         used += ", mixed precision"
@@ -123,6 +114,21 @@ def use_device(runtime: RuntimeConfig, xla: Xla = Xla.AUTO) -> str:
         )
     tf.distribute.experimental_set_strategy(chosen)
     return used
+
+
+def refuse_idle_xla(xla: Xla, strategy: Strategy, on_gpu: bool) -> None:
+    """Refuse ``--xla on`` where the training steps run without it: beside a strategy, or
+    on a GPU (``on_gpu``)."""
+    if xla == Xla.ON and strategy is not Strategy.NONE:
+        raise ForecastError(
+            "--xla on compiles the training steps of one process; with --strategy they run "
+            "through Keras's own fit, which does not: leave out one of them."
+        )
+    if xla == Xla.ON and on_gpu:
+        raise ForecastError(
+            "--xla on: on a GPU the recurrent layers run cuDNN kernels, which XLA cannot "
+            "compile; use --xla auto (the GPU, no XLA) or --device cpu."
+        )
 
 
 def one_machine(strategy: Strategy, command: str) -> None:

@@ -31,13 +31,30 @@ def test_what_this_machine_lacks_is_refused_before_reading_the_data(cli, command
     assert message in error_line(cli(command, "missing.csv", *flag))
 
 
-@pytest.mark.parametrize("command", ["train", "compare", "backtest"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["train"],
+        ["compare"],
+        ["backtest"],
+        ["compare", "--ray", "local"],
+        ["backtest", "--ray", "local"],
+    ],
+)
 def test_xla_on_beside_a_strategy_is_refused_before_reading_the_data(cli, command):
-    """A strategy trains through Keras's own fit, whose steps --xla does not compile."""
+    """A strategy trains through Keras's own fit, whose steps --xla does not compile; on
+    a Ray cluster too, whose tasks set the strategy up where they run."""
     flags = ["--xla", "on", "--strategy", "mirrored"]
-    assert error_line(cli(command, "missing.csv", *flags)) == (
+    assert error_line(cli(*command, "missing.csv", *flags)) == (
         "Error: --xla on compiles the training steps of one process; with --strategy they "
         "run through Keras's own fit, which does not: leave out one of them."
+    )
+
+
+def test_xla_on_is_refused_for_the_gpus_of_a_ray_cluster(cli):
+    flags = ["--ray", "local", "--device", "gpu", "--xla", "on"]
+    assert error_line(cli("compare", "missing.csv", *flags)).startswith(
+        "Error: --xla on: on a GPU the recurrent layers run cuDNN kernels"
     )
 
 

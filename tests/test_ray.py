@@ -15,7 +15,7 @@ from conftest import FAST, error_line, flat, invoke, sine_frame
 
 from forecast_cli import ray_cluster
 from forecast_cli.artifacts import load_card
-from forecast_cli.config import RuntimeConfig
+from forecast_cli.config import RuntimeConfig, Xla
 
 # Starts clusters of processes: run by `make test-cluster`, beside `make test`.
 pytestmark = pytest.mark.cluster
@@ -30,7 +30,7 @@ TIMING = "train_seconds"  # the one column a run on other processes changes
 def cluster():
     """A local Ray cluster, joined by this process: '--ray local' finds it joined."""
     ray = pytest.importorskip("ray")
-    ray_cluster.connect("local", RuntimeConfig())  # '--ray local' keeps it
+    ray_cluster.connect("local", RuntimeConfig(), Xla.AUTO)  # '--ray local' keeps it
     yield
     ray.shutdown()
 
