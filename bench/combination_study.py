@@ -30,16 +30,14 @@ from __future__ import annotations
 import itertools
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
-from eval_defaults import COMPETITORS, FOLDS, SEEDS, backtest, evaluation_set, settings, write_case
+from eval_defaults import COMPETITORS, FOLDS, SEEDS, default_backtests, geomean
 
 from forecast_cli import pipeline
 from forecast_cli.backtest_run import MODEL, NETWORK
 from forecast_cli.combination import choose, mean_with
-from forecast_cli.report import Report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,28 +114,20 @@ def fold_errors(fold, validation: tuple) -> dict[str, float]:
 
 def study(seeds: tuple[int, ...]) -> dict[str, dict[str, list[float]]]:
     """Per series, per rule, its MAE over the folds divided by the default's, per seed."""
-    quiet = Report(json_mode=True)
-    quiet.console.quiet = True
     calls: list = []
     record(calls)
     ratios: dict[str, dict[str, list[float]]] = {}
-    with tempfile.TemporaryDirectory() as scratch:
-        for case in evaluation_set():
-            path = write_case(case, Path(scratch) / "series.csv")
-            for seed in seeds:
-                calls.clear()
-                folds = backtest(path, case, *settings(case)["default"], seed, quiet).folds
-                if len(calls) != len(folds):  # not combined (too short a validation tail)
-                    continue
-                totals: dict[str, float] = {}
-                for fold, validation in zip(folds, calls, strict=True):
-                    for rule, error in fold_errors(fold, validation).items():
-                        totals[rule] = totals.get(rule, 0.0) + error
-                for rule, total in totals.items():
-                    ratios.setdefault(case.name, {}).setdefault(rule, []).append(
-                        total / totals["default"]
-                    )
-            print(case.name, flush=True)
+    for case, seed, folds in default_backtests(seeds):
+        chosen, totals = list(calls), {}
+        calls.clear()
+        if len(chosen) != len(folds):  # not combined (too short a validation tail)
+            continue
+        for fold, validation in zip(folds, chosen, strict=True):
+            for rule, error in fold_errors(fold, validation).items():
+                totals[rule] = totals.get(rule, 0.0) + error
+        for rule, total in totals.items():
+            ratios.setdefault(case.name, {}).setdefault(rule, []).append(total / totals["default"])
+        print(case.name, seed, flush=True)
     return ratios
 
 
@@ -148,19 +138,15 @@ def estimates(ratios: dict) -> dict[str, dict]:
     rules = next(iter(ratios.values())).keys()
     result = {}
     for rule in rules:
-        factor = {name: _geomean(per[rule]) for name, per in ratios.items()}
+        factor = {name: geomean(per[rule]) for name, per in ratios.items()}
         result[rule] = {
             "ratio": {
-                who: _geomean([default[name]["ratio"][who] * f for name, f in factor.items()])
+                who: geomean([default[name]["ratio"][who] * f for name, f in factor.items()])
                 for who in COMPETITORS
             },
             "factor_by_series": factor,
         }
     return result
-
-
-def _geomean(values) -> float:
-    return float(np.exp(np.mean(np.log(values))))
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -248,23 +249,27 @@ STATISTICAL = COMPETITORS[1:]
 
 def evaluate(names: list[str], seeds: tuple[int, ...], save) -> dict:
     results: dict[str, dict] = {name: {} for name in names}
+    for case, path, quiet in written_cases():
+        for name in names:
+            results[name][case.name] = score_case(path, case, *settings(case)[name], seeds, quiet)
+            line = results[name][case.name]["ratio"]
+            print(
+                f"{name:12} {case.name:38} "
+                + " ".join(f"{who} {line[who]:.3f}" for who in COMPETITORS),
+                flush=True,
+            )
+            save(_results(results, seeds))
+    return _results(results, seeds)
+
+
+def written_cases() -> Iterator[tuple[Case, Path, Report]]:
+    """Each series of the set in turn, written as the CSV file the commands read, and a
+    report that prints nothing for them."""
     quiet = Report(json_mode=True)
     quiet.console.quiet = True
     with tempfile.TemporaryDirectory() as scratch:
         for case in evaluation_set():
-            path = write_case(case, Path(scratch) / "series.csv")
-            for name in names:
-                results[name][case.name] = score_case(
-                    path, case, *settings(case)[name], seeds, quiet
-                )
-                line = results[name][case.name]["ratio"]
-                print(
-                    f"{name:12} {case.name:38} "
-                    + " ".join(f"{who} {line[who]:.3f}" for who in COMPETITORS),
-                    flush=True,
-                )
-                save(_results(results, seeds))
-    return _results(results, seeds)
+            yield case, write_case(case, Path(scratch) / "series.csv"), quiet
 
 
 def _results(results: dict, seeds: tuple[int, ...]) -> dict:
@@ -302,6 +307,14 @@ def backtest(
     )
 
 
+def default_backtests(seeds: tuple[int, ...]) -> Iterator[tuple[Case, int, list]]:
+    """``(case, seed, folds)`` of the default setting's backtest of every series, once per
+    seed: what the studies (``interval_study``, ``combination_study``) replay."""
+    for case, path, quiet in written_cases():
+        for seed in seeds:
+            yield case, seed, backtest(path, case, *settings(case)["default"], seed, quiet).folds
+
+
 def score_case(
     path: Path,
     case: Case,
@@ -322,11 +335,11 @@ def score_case(
     # the network without the statistical models its forecast is averaged with
     alone = [run.loc["network alone", "mase"] for run in runs if "network alone" in run.index]
     return {
-        "mase": _geomean(network),
+        "mase": geomean(network),
         "mase_per_seed": network,
-        **({"network_alone_mase": _geomean(alone)} if alone else {}),
+        **({"network_alone_mase": geomean(alone)} if alone else {}),
         "competitors_mase": mase,
-        "ratio": {who: _geomean([m / mase[who] for m in network]) for who in COMPETITORS},
+        "ratio": {who: geomean([m / mase[who] for m in network]) for who in COMPETITORS},
         "coverage_80": float(np.mean([run.loc["model", "coverage_80"] for run in runs])),
         "coverage_95": float(np.mean([run.loc["model", "coverage_95"] for run in runs])),
         "seconds": round(time.perf_counter() - started, 1),
@@ -340,8 +353,8 @@ def summarise(results: dict[str, dict]) -> dict:
     summary = {}
     for name, per_case in results.items():
         real = {c: r for c, r in per_case.items() if c.startswith("real:")}
-        ratios = {w: _geomean([r["ratio"][w] for r in per_case.values()]) for w in COMPETITORS}
-        real_ratios = {w: _geomean([r["ratio"][w] for r in real.values()]) for w in COMPETITORS}
+        ratios = {w: geomean([r["ratio"][w] for r in per_case.values()]) for w in COMPETITORS}
+        real_ratios = {w: geomean([r["ratio"][w] for r in real.values()]) for w in COMPETITORS}
         worst = max(per_case, key=lambda c: per_case[c]["ratio"]["seasonal naive"])
         summary[name] = {
             "ratio": ratios,
@@ -360,7 +373,7 @@ def summarise(results: dict[str, dict]) -> dict:
             # what the network's forecast scores without the statistical models it is
             # averaged with: how much of the score is the network's own
             summary[name]["network_alone_ratio_to_best_statistical"] = max(
-                _geomean(
+                geomean(
                     [r["network_alone_mase"] / r["competitors_mase"][w] for r in per_case.values()]
                 )
                 for w in STATISTICAL
@@ -368,7 +381,7 @@ def summarise(results: dict[str, dict]) -> dict:
     return summary
 
 
-def _geomean(values) -> float:
+def geomean(values) -> float:
     return float(np.exp(np.mean(np.log(values))))
 
 

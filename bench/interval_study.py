@@ -24,16 +24,14 @@ from __future__ import annotations
 import json
 import math
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
-from eval_defaults import FOLDS, SEEDS, backtest, evaluation_set, settings, write_case
+from eval_defaults import FOLDS, SEEDS, default_backtests
 
 from forecast_cli import intervals
 from forecast_cli.backtest_run import MODEL
 from forecast_cli.combination import pool
-from forecast_cli.report import Report
 from forecast_cli.statistical import FIT_ERRORS, interval_widths
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,30 +108,22 @@ def fold_shares(fold, errors: np.ndarray, scale: float, theirs: dict) -> dict[st
 
 
 def study(seeds: tuple[int, ...]) -> dict:
-    quiet = Report(json_mode=True)
-    quiet.console.quiet = True
     calls: list = []
     record(calls)
     inside: dict[str, dict[str, list]] = {}
-    with tempfile.TemporaryDirectory() as scratch:
-        for case in evaluation_set():
-            path = write_case(case, Path(scratch) / "series.csv")
-            for seed in seeds:
-                calls.clear()
-                folds = backtest(path, case, *settings(case)["default"], seed, quiet).folds
-                calibrated = iter(calls)
-                for fold in folds:
-                    if not fold.widths:  # too short a validation tail
-                        continue
-                    (errors,), (scale,) = next(calibrated)
-                    theirs = statistical_widths(fold.history[0], case.horizon, case.season)
-                    shares = fold_shares(fold, errors, float(scale[0]), theirs)
-                    for rule, share in shares.items():
-                        for q in LEVELS:
-                            inside.setdefault(rule, {}).setdefault(f"{case.name} {q}", []).append(
-                                share[q]
-                            )
-                print(case.name, seed, flush=True)
+    for case, seed, folds in default_backtests(seeds):
+        calibrated = iter(calls)
+        for fold in folds:
+            if not fold.widths:  # too short a validation tail
+                continue
+            (errors,), (scale,) = next(calibrated)
+            theirs = statistical_widths(fold.history[0], case.horizon, case.season)
+            shares = fold_shares(fold, errors, float(scale[0]), theirs)
+            for rule, share in shares.items():
+                for q in LEVELS:
+                    inside.setdefault(rule, {}).setdefault(f"{case.name} {q}", []).append(share[q])
+        calls.clear()
+        print(case.name, seed, flush=True)
     return summarise(inside)
 
 
