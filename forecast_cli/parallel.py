@@ -14,6 +14,7 @@ import queue
 from collections.abc import Callable
 from typing import Any
 
+from forecast_cli import signals
 from forecast_cli.config import ClusterConfig, RuntimeConfig
 
 Hook = Callable[..., None]
@@ -51,6 +52,7 @@ def run_parallel(
                 for i, item in enumerate(items)
             ]
             while not all(result.ready() for result in pending):
+                signals.raise_pending()
                 _drain(events, on_event, timeout=0.1)
             _drain(events, on_event, timeout=0)
             results = [result.get() for result in pending]

@@ -18,6 +18,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+from forecast_cli import signals
 from forecast_cli.config import Device, RuntimeConfig, Xla
 from forecast_cli.errors import DEBUG, ForecastError
 from forecast_cli.runtime import refuse_idle_xla, stderr_captured
@@ -128,6 +129,7 @@ def run(
     try:
         waiting = pending
         while waiting:
+            signals.raise_pending()
             _, waiting = ray.wait(waiting, num_returns=len(waiting), timeout=POLL)
             _drain(events, on_event)
         _drain(events, on_event)

@@ -5,10 +5,12 @@ saves them. The next ones end the process at once, before TensorFlow, stopped in
 middle of its work, prints errors about it. SIGTERM unwinds like an error, so temporary
 files are removed and nothing is saved.
 
-Python raises a Ctrl-C as ``KeyboardInterrupt`` wherever the main thread is. When that
-is a destructor (TensorFlow frees objects all through a training), Python can only print
-the exception as "Exception ignored" and drop it: the Ctrl-C is kept pending instead,
-without the print, and a training raises it at its next step (``raise_pending``).
+Python raises a signal's exception (``KeyboardInterrupt``, or ``SystemExit`` for SIGTERM)
+wherever the main thread is. When that is a destructor (TensorFlow frees objects all
+through a training), Python can only print the exception as "Exception ignored" and drop
+it: the exception is kept pending instead, without the print, and raised again where the
+command waits (``raise_pending``): at a training's next step, and while worker processes
+or Ray tasks run.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from collections.abc import Iterator
 
 INTERRUPTED = 130  # the shell's status for a process that Ctrl-C ended
 
-_pending = False  # a Ctrl-C has stopped what runs, and no training has handled it yet
+# The exception of the last signal that stopped what runs, until a training says it
+# stopped (``handle_pending``) or the command ends.
+_pending: BaseException | None = None
 
 
 @contextlib.contextmanager
@@ -29,38 +33,44 @@ def handlers() -> Iterator[None]:
     """Ctrl-C and SIGTERM as above while the block runs, unless the process ignores or
     handles Ctrl-C itself; after it, a Ctrl-C already pressed keeps exiting at once."""
     global _pending
-    _pending = False
-    sigterm = signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    ctrl_c = signal.getsignal(signal.SIGINT)
-    if ctrl_c is signal.default_int_handler:  # not where Ctrl-C is ignored or handled
-        signal.signal(signal.SIGINT, _stop_on_ctrl_c)
-    unraisable, sys.unraisablehook = sys.unraisablehook, _drop_pending(sys.unraisablehook)
+    sigterm, ctrl_c, unraisable = (
+        signal.getsignal(signal.SIGTERM),
+        signal.getsignal(signal.SIGINT),
+        sys.unraisablehook,
+    )
     try:
+        _pending = None
+        sys.unraisablehook = _drop_pending(unraisable)
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        if ctrl_c is signal.default_int_handler:  # not where Ctrl-C is ignored or handled
+            signal.signal(signal.SIGINT, _stop_on_ctrl_c)
         yield
     finally:
-        sys.unraisablehook = unraisable
-        signal.signal(signal.SIGTERM, sigterm)
         if signal.getsignal(signal.SIGINT) is _stop_on_ctrl_c:
             signal.signal(signal.SIGINT, ctrl_c)
+        signal.signal(signal.SIGTERM, sigterm)
+        sys.unraisablehook = unraisable
+        _pending = None
 
 
 def raise_pending() -> None:
-    """Raise the Ctrl-C that a destructor dropped, if one did: call where stopping is safe."""
-    if _pending:
-        raise KeyboardInterrupt
+    """Raise the signal's exception that a destructor dropped, if one did: call it where
+    stopping is safe."""
+    if _pending is not None:
+        raise _pending
 
 
 def handle_pending() -> None:
     """Say that the Ctrl-C stopped what it was meant to stop."""
     global _pending
-    _pending = False
+    _pending = None
 
 
 def _stop_on_ctrl_c(signum, frame):
     global _pending
-    _pending = True
     signal.signal(signal.SIGINT, _exit_at_once)
-    raise KeyboardInterrupt
+    _pending = KeyboardInterrupt()
+    raise _pending
 
 
 def _exit_at_once(signum, frame):
@@ -71,14 +81,16 @@ def _exit_at_once(signum, frame):
 
 
 def _exit_on_sigterm(signum, frame):
-    raise SystemExit(128 + signum)
+    global _pending
+    _pending = SystemExit(128 + signum)
+    raise _pending
 
 
 def _drop_pending(hook):
-    """``hook`` but silent on a Ctrl-C raised in a destructor, which stays pending."""
+    """``hook`` but silent on the pending exception raised in a destructor."""
 
     def unraisable(info) -> None:
-        if not (_pending and issubclass(info.exc_type, KeyboardInterrupt)):
+        if _pending is None or info.exc_value is not _pending:
             hook(info)
 
     return unraisable

@@ -200,6 +200,7 @@ def fit(
         )
         try:
             run_epochs(batches, steps, first, config.epochs, end_epoch)
+            signals.raise_pending()  # one a destructor dropped after the last step
         except KeyboardInterrupt:
             signals.handle_pending()
             interrupted = True

@@ -73,30 +73,43 @@ def test_ctrl_c_ends_training_and_keeps_the_best_weights_so_far():
     np.testing.assert_allclose(val_loss_now(net, val), min(seen), rtol=1e-4)
 
 
-def test_a_ctrl_c_that_lands_in_a_destructor_still_stops_training(monkeypatch):
-    """Python drops an exception raised in a destructor, printing it as "Exception
-    ignored": the Ctrl-C that TensorFlow's freeing of an object caught stops training at
-    its next step, and nothing is printed."""
+def train_with_a_signal_in_a_destructor(monkeypatch, signum: int, at: int, epochs: int):
+    """``fit`` under the command's signal handlers, an object freed at the end of epoch
+    ``at`` taking signal ``signum`` in its destructor, where Python drops the exception
+    and prints it as "Exception ignored"; what was printed is checked here."""
 
     class Freed:
         def __del__(self):
-            signal.raise_signal(signal.SIGINT)  # its handler runs here, in the destructor
+            signal.raise_signal(signum)  # its handler runs here, in the destructor
 
-    def free_an_object_at_epoch_3(epoch, active, seconds):
-        if epoch == 3:
+    def free_an_object(epoch, active, seconds):
+        if epoch == at:
             Freed()
 
     net, (train, val) = branch(), data()
     printed = []
     monkeypatch.setattr(sys, "unraisablehook", printed.append)
+    ctrl_c = signal.getsignal(signal.SIGINT)
     try:
         with signals.handlers():
-            config = TrainConfig(epochs=20, learning_rate=0.5)
-            result = fit([net], train, val, config, free_an_object_at_epoch_3)["net"]
+            config = TrainConfig(epochs=epochs, learning_rate=0.5)
+            return fit([net], train, val, config, free_an_object)["net"]
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second would exit
-    assert result.interrupted and result.epochs_run == 3
-    assert printed == []
+        signal.signal(signal.SIGINT, ctrl_c)  # after a Ctrl-C, a second one would exit
+        assert printed == []
+
+
+@pytest.mark.parametrize("at, epochs", [(3, 20), (4, 4)])
+def test_a_ctrl_c_that_lands_in_a_destructor_still_stops_training(monkeypatch, at, epochs):
+    """At the training's next step, or once its last epoch is over."""
+    result = train_with_a_signal_in_a_destructor(monkeypatch, signal.SIGINT, at, epochs)
+    assert result.interrupted and result.epochs_run == at
+
+
+def test_a_sigterm_that_lands_in_a_destructor_still_ends_the_run(monkeypatch):
+    with pytest.raises(SystemExit) as ended:
+        train_with_a_signal_in_a_destructor(monkeypatch, signal.SIGTERM, 2, 20)
+    assert ended.value.code == 128 + signal.SIGTERM
 
 
 def test_ctrl_c_before_any_epoch_improves_keeps_nothing():
