@@ -121,6 +121,7 @@ def study(seeds: tuple[int, ...]) -> dict[str, dict[str, list[float]]]:
         chosen, totals = list(calls), {}
         calls.clear()
         if len(chosen) != len(folds):  # not combined (too short a validation tail)
+            print(case.name, seed, "skipped: a fold was not combined", flush=True)
             continue
         for fold, validation in zip(folds, chosen, strict=True):
             for rule, error in fold_errors(fold, validation).items():
@@ -131,14 +132,18 @@ def study(seeds: tuple[int, ...]) -> dict[str, dict[str, list[float]]]:
     return ratios
 
 
-def estimates(ratios: dict) -> dict[str, dict]:
+def estimates(ratios: dict, seeds: tuple[int, ...]) -> dict[str, dict]:
     """Per rule, its estimated geometric-mean ratio to each competitor, from the default's
-    per-series ratios in ``eval_defaults.json``, and its factor per series."""
-    default = json.loads((ROOT / "bench" / "eval_defaults.json").read_text())["series"]["default"]
+    per-series ratios in ``eval_defaults.json`` (of the same seeds), and its factor per
+    series; a series skipped counts as the default's (factor 1)."""
+    evaluated = json.loads((ROOT / "bench" / "eval_defaults.json").read_text())
+    if evaluated["seeds"] != list(seeds) or evaluated["folds"] != FOLDS:
+        raise SystemExit("eval_defaults.json has other seeds or folds: run make eval first")
+    default = evaluated["series"]["default"]
     rules = next(iter(ratios.values())).keys()
     result = {}
     for rule in rules:
-        factor = {name: geomean(per[rule]) for name, per in ratios.items()}
+        factor = {name: geomean(ratios[name][rule]) if name in ratios else 1.0 for name in default}
         result[rule] = {
             "ratio": {
                 who: geomean([default[name]["ratio"][who] * f for name, f in factor.items()])
@@ -153,7 +158,7 @@ def main() -> None:
     args, seeds = sys.argv[1:], SEEDS
     if args[:1] == ["--seeds"]:
         seeds = tuple(int(seed) for seed in args[1].split(","))
-    results = estimates(study(seeds))
+    results = estimates(study(seeds), seeds)
     out = ROOT / "bench" / "combination_study.json"
     out.write_text(
         json.dumps({"folds": FOLDS, "seeds": list(seeds), "rules": results}, indent=2) + "\n"
