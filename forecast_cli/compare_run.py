@@ -34,6 +34,7 @@ from forecast_cli.artifacts import (
 from forecast_cli.candidates import Candidate
 from forecast_cli.combination import combined, label
 from forecast_cli.config import (
+    Anchor,
     ClusterConfig,
     CompareConfig,
     DataConfig,
@@ -67,6 +68,9 @@ from forecast_cli.report import Report
 from forecast_cli.resolve import resolve
 from forecast_cli.runtime import one_machine, use_device
 from forecast_cli.windows import rows_ahead
+
+# Candidates whose validation RMSE lie within this share of each other score alike.
+ALIKE = 0.001
 
 
 @dataclass(frozen=True)
@@ -322,6 +326,7 @@ def _train_all(prepared: Prepared, job: _Job, on_epoch) -> _Run:
             "epochs_run": one.result.epochs_run,
             "train_seconds": one.result.seconds,
             "combined": label(one.combined),
+            "anchor": one.config.anchor,  # the one kept, under --anchor auto
         }
         run.val_fits[candidate.label] = one.val_forecast[:, 0]
         run.forecasts[candidate.label] = np.concatenate(future)
@@ -401,7 +406,8 @@ def _combine(
     notes.extend(beaten(min(networks), others, "every network on the validation windows"))
     rows.sort(key=lambda row: row.val_rmse)
     rows = [dataclasses.replace(row, rank=rank) for rank, row in enumerate(rows, start=1)]
-    notes.extend(_noise_notes(rows, candidates, len(runs)))
+    anchors = {run.scores[c.label]["anchor"] for run in runs for c in candidates}
+    notes.extend(_alike_note(rows, anchors) or _noise_notes(rows, candidates, len(runs)))
     frame = _forecast_frame(prepared, forecasts, options.steps)
     return Comparison(
         rows, frame, forecasts, fits, notes, prepared, title, out_dir, options.repeats
@@ -432,6 +438,29 @@ def _mean_scores(per_seed: list[dict]) -> dict:
         "val_mase": statistics.fmean(s["val_mase"] for s in per_seed),
         "val_rmse_sd": statistics.stdev(rmses) if len(rmses) > 1 else 0.0,
     }
+
+
+def _alike_note(rows: list[Scores], anchors: set[Anchor]) -> list[str]:
+    """Say when the candidates' forecasts score alike, and what they share that carries
+    them (the ``anchors`` kept, the statistical models averaged in): on a regular series
+    those can leave the networks little to add, and the ranking then says nothing of the
+    networks."""
+    networks = [row.val_rmse for row in rows if row.params > 0]
+    anchored = anchors != {Anchor.NONE}
+    combined = any(row.combined not in ("none", "-") for row in rows)
+    if (
+        len(networks) < 2
+        or max(networks) > min(networks) * (1 + ALIKE)
+        or not (anchored or combined)
+    ):
+        return []
+    shared = ["their anchor"] * anchored + ["the statistical models averaged in"] * combined
+    carry = "carries" if shared == ["their anchor"] else "carry"
+    flags = " ".join(["--anchor none"] * anchored + ["--combine none"] * combined)
+    return [
+        f"The candidates' validation RMSE lie within {ALIKE:.1%} of each other: "
+        f"{' and '.join(shared)} {carry} their forecasts; {flags} compares the networks alone."
+    ]
 
 
 def _noise_notes(rows: list[Scores], candidates: list[Candidate], repeats: int) -> list[str]:

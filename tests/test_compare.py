@@ -179,6 +179,22 @@ def test_repeats_report_the_spread_across_seeds(cli, sine_csv):
     assert "spread across 2 seeds" in seeds
 
 
+def test_candidates_that_score_alike_are_told_what_carries_their_forecasts(cli, sine_csv):
+    """Anchored networks that learn nothing (the untrained epoch 0 is kept) forecast as
+    their anchor; unanchored ones differ, and get the usual note."""
+    flags = ["--layers", "lstm:3", "--layers", "gru:3", *SMALL, "--jobs", 1, "--combine"]
+    flags += ["none", "--json"]
+    alike = cli("compare", sine_csv, *flags, "--anchor", "linear", "--learning-rate", 1e-9)
+    assert json.loads(alike.stdout.splitlines()[-1])["notes"][-1] == (
+        "The candidates' validation RMSE lie within 0.1% of each other: their anchor carries "
+        "their forecasts; --anchor none compares the networks alone."
+    )
+    apart = cli("compare", sine_csv, *flags, "--anchor", "none", "--overwrite")
+    assert json.loads(apart.stdout.splitlines()[-1])["notes"][-1].startswith(
+        "One seed per candidate"
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
