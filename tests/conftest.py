@@ -1,5 +1,6 @@
 """Shared fixtures: CPU only, quiet TensorFlow, tiny data, the CLI run in-process."""
 
+import json
 import os
 import time
 
@@ -33,6 +34,26 @@ def pytest_collection_modifyitems(items):
     ones start early and the short ones fill the end, rather than one long test running
     on after every other process has finished."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def made_once(tmp_path_factory, name: str, make) -> tuple[Path, object]:
+    """``(folder, make(folder))`` made once for the whole run, even across pytest-xdist's
+    test processes (module fixtures are made once per process): the first to ask makes
+    it, the others wait and read the folder and the JSON result it left. Its users read
+    what it holds and never change it."""
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder, above each process's own
+    folder, result = shared / name, shared / f"{name}.json"
+    with FileLock(shared / f"{name}.lock"):
+        if not result.exists():
+            if folder.exists():
+                pytest.fail(f"{name}: another test process failed to make it (see its error)")
+            folder.mkdir()
+            result.write_text(json.dumps(make(folder)))
+    return folder, json.loads(result.read_text())
 
 
 def sine_frame(rows: int = 160, noise: float = 0.1, seed: int = 0, period: float = 20.0):

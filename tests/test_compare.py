@@ -2,11 +2,20 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import error_line, flat, invoke, json_lines, sine_frame, tensorboard_losses
+from conftest import (
+    error_line,
+    flat,
+    invoke,
+    json_lines,
+    made_once,
+    sine_frame,
+    tensorboard_losses,
+)
 
 from forecast_cli.artifacts import load_model_dir
 
@@ -16,19 +25,21 @@ SMALL += ["--horizon", "1"]
 THREE = ["--merge-modes", "sum,ave", "--layers", "bilstm:4", "--layers", "lstm:4", *SMALL]
 
 
-@pytest.fixture(scope="module")
-def compared(tmp_path_factory):
-    """The three candidates compared once in this process, read by several tests."""
-    root = tmp_path_factory.mktemp("compared")
+def compare_three(root: Path) -> dict:
     sine_frame().to_csv(root / "sine.csv", index=False)
-    out = root / "comparison"
     logs = ["--tensorboard", root / "tb"]
-    result = invoke(
-        "compare", root / "sine.csv", *THREE, "--jobs", 1, "--out-dir", out, "--json", *logs
-    )
+    out = ["--out-dir", root / "comparison"]
+    result = invoke("compare", root / "sine.csv", *THREE, "--jobs", 1, *out, "--json", *logs)
     assert result.exit_code == 0, result.output
     assert "--merge-modes do not apply to lstm:4: no bidirectional layer" in flat(result.stderr)
-    return json.loads(result.stdout.splitlines()[-1]), out
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """The three candidates compared once in the run, read by several tests."""
+    root, payload = made_once(tmp_path_factory, "compared", compare_three)
+    return payload, root / "comparison"
 
 
 def test_compare_writes_table_forecasts_pictures_and_models(compared):

@@ -4,12 +4,13 @@
 import io
 import shutil
 import zipfile
+from pathlib import Path
 
 import h5py
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import flat, invoke
+from conftest import flat, invoke, made_once
 from test_startup import modules_loaded_by
 
 from forecast_cli import inference
@@ -159,11 +160,7 @@ def promo_panel(rows: int = 90) -> pd.DataFrame:
 TINY = ["--lookback", 8, "--horizon", 3, "--epochs", 1, "--batch-size", 32, "--combine", "none"]
 
 
-@pytest.fixture(scope="module")
-def panel_model(tmp_path_factory):
-    """A model of two series with future features, the calendar, an ensemble of two and
-    the many-to-many head, trained for an epoch; its data and the promotions after it."""
-    folder = tmp_path_factory.mktemp("panel")
+def train_panel_model(folder: Path) -> None:
     data, future = folder / "sales.csv", folder / "plan.csv"
     promo_panel().to_csv(data, index=False)
     plan = pd.DataFrame({"store": ["north", "south"] * 9, "promo": [1.0, 0.0, 0.0] * 6})
@@ -173,7 +170,15 @@ def panel_model(tmp_path_factory):
     flags += ["--members", 2, "--anchor", "linear", *TINY]
     trained = invoke("train", data, *flags, "--model-dir", folder / "model")
     assert trained.exit_code == 0, trained.output
-    return folder / "model", data, future
+
+
+@pytest.fixture(scope="module")
+def panel_model(tmp_path_factory):
+    """A model of two series with future features, the calendar, an ensemble of two and
+    the many-to-many head, trained for an epoch once in the run; its data and the
+    promotions after it."""
+    folder, _ = made_once(tmp_path_factory, "panel_model", train_panel_model)
+    return folder / "model", folder / "sales.csv", folder / "plan.csv"
 
 
 def predicted(model_dir, out, *flags) -> tuple[pd.DataFrame, str]:
