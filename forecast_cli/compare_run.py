@@ -326,7 +326,10 @@ def _train_all(prepared: Prepared, job: _Job, on_epoch) -> _Run:
             "epochs_run": one.result.epochs_run,
             "train_seconds": one.result.seconds,
             "combined": label(one.combined),
-            "anchor": one.config.anchor,  # the one kept, under --anchor auto
+            # what carries its forecast beside the network: the anchor it kept (under
+            # --anchor auto), the statistical models averaged in for any series
+            "anchored": one.config.anchor is not Anchor.NONE,
+            "averaged": any(one.combined),
         }
         run.val_fits[candidate.label] = one.val_forecast[:, 0]
         run.forecasts[candidate.label] = np.concatenate(future)
@@ -406,8 +409,15 @@ def _combine(
     notes.extend(beaten(min(networks), others, "every network on the validation windows"))
     rows.sort(key=lambda row: row.val_rmse)
     rows = [dataclasses.replace(row, rank=rank) for rank, row in enumerate(rows, start=1)]
-    anchors = {run.scores[c.label]["anchor"] for run in runs for c in candidates}
-    notes.extend(_alike_note(rows, anchors) or _noise_notes(rows, candidates, len(runs)))
+    every = [run.scores[c.label] for run in runs for c in candidates]
+    notes.extend(
+        alike_note(
+            [row.val_rmse for row in rows if row.params > 0],
+            all(s["anchored"] for s in every),
+            all(s["averaged"] for s in every),
+        )
+        or _noise_notes(rows, candidates, len(runs))
+    )
     frame = _forecast_frame(prepared, forecasts, options.steps)
     return Comparison(
         rows, frame, forecasts, fits, notes, prepared, title, out_dir, options.repeats
@@ -440,23 +450,16 @@ def _mean_scores(per_seed: list[dict]) -> dict:
     }
 
 
-def _alike_note(rows: list[Scores], anchors: set[Anchor]) -> list[str]:
-    """Say when the candidates' forecasts score alike, and what they share that carries
-    them (the ``anchors`` kept, the statistical models averaged in): on a regular series
-    those can leave the networks little to add, and the ranking then says nothing of the
-    networks."""
-    networks = [row.val_rmse for row in rows if row.params > 0]
-    anchored = anchors != {Anchor.NONE}
-    combined = any(row.combined not in ("none", "-") for row in rows)
-    if (
-        len(networks) < 2
-        or max(networks) > min(networks) * (1 + ALIKE)
-        or not (anchored or combined)
-    ):
+def alike_note(rmses: list[float], anchored: bool, averaged: bool) -> list[str]:
+    """Say when the candidates' validation ``rmses`` lie within ``ALIKE`` of each other and
+    what every one of them shares that carries their forecasts: an anchor (``anchored``),
+    the statistical models averaged in (``averaged``). On a regular series those can
+    leave the networks little to add, and the ranking then says nothing of the networks."""
+    if len(rmses) < 2 or max(rmses) > min(rmses) * (1 + ALIKE) or not (anchored or averaged):
         return []
-    shared = ["their anchor"] * anchored + ["the statistical models averaged in"] * combined
+    shared = ["their anchor"] * anchored + ["the statistical models averaged in"] * averaged
     carry = "carries" if shared == ["their anchor"] else "carry"
-    flags = " ".join(["--anchor none"] * anchored + ["--combine none"] * combined)
+    flags = " ".join(["--anchor none"] * anchored + ["--combine none"] * averaged)
     return [
         f"The candidates' validation RMSE lie within {ALIKE:.1%} of each other: "
         f"{' and '.join(shared)} {carry} their forecasts; {flags} compares the networks alone."

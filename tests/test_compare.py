@@ -18,6 +18,7 @@ from conftest import (
 )
 
 from forecast_cli.artifacts import load_model_dir
+from forecast_cli.compare_run import alike_note
 
 SMALL = ["--epochs", "2", "--lookback", "8", "--batch-size", "16", "--season", "20"]
 SMALL += ["--horizon", "1"]
@@ -191,19 +192,30 @@ def test_repeats_report_the_spread_across_seeds(cli, sine_csv):
 
 
 def test_candidates_that_score_alike_are_told_what_carries_their_forecasts(cli, sine_csv):
-    """Anchored networks that learn nothing (the untrained epoch 0 is kept) forecast as
-    their anchor; unanchored ones differ, and get the usual note."""
+    """Anchored networks that learn nothing (the untrained epoch 0, their anchor, is
+    kept) score alike."""
     flags = ["--layers", "lstm:3", "--layers", "gru:3", *SMALL, "--jobs", 1, "--combine"]
-    flags += ["none", "--json"]
-    alike = cli("compare", sine_csv, *flags, "--anchor", "linear", "--learning-rate", 1e-9)
+    flags += ["none", "--json", "--anchor", "linear", "--learning-rate", 1e-9]
+    alike = cli("compare", sine_csv, *flags)
     assert json.loads(alike.stdout.splitlines()[-1])["notes"][-1] == (
         "The candidates' validation RMSE lie within 0.1% of each other: their anchor carries "
         "their forecasts; --anchor none compares the networks alone."
     )
-    apart = cli("compare", sine_csv, *flags, "--anchor", "none", "--overwrite")
-    assert json.loads(apart.stdout.splitlines()[-1])["notes"][-1].startswith(
-        "One seed per candidate"
-    )
+
+
+@pytest.mark.parametrize(
+    ("rmses", "anchored", "averaged", "said"),
+    [
+        ([0.1, 0.1001], True, True, "their anchor and the statistical models averaged in carry"),
+        ([0.1, 0.1001], False, True, "the statistical models averaged in carry"),
+        ([0.1, 0.1], False, False, None),  # nothing shared: the networks are alike
+        ([0.1, 0.1002], True, True, None),  # 0.2% apart
+        ([0.1], True, True, None),
+    ],
+)
+def test_the_alike_note_names_only_what_every_candidate_shares(rmses, anchored, averaged, said):
+    note = alike_note(rmses, anchored, averaged)
+    assert note == [] if said is None else said in note[0]
 
 
 @pytest.mark.parametrize(
