@@ -80,3 +80,13 @@ def test_the_console_script_prints_a_clean_error_and_tensorflow_stays_silent(tmp
     assert json.loads(done.stdout.splitlines()[-1])["epochs_run"] == 1
     for noise in ("oneDNN", "cuda", "absl", "cpu_feature_guard", "WARNING"):
         assert noise not in done.stderr, done.stderr
+    # without TensorFlow too, the process ends only after its output is all out
+    done = subprocess.run(
+        [FORECAST, "predict", "--steps", "4", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout.splitlines()[-1])["forecast"]) == 4
+    assert (tmp_path / "forecast.csv").read_text().count("\n") == 5
