@@ -90,6 +90,8 @@ def train_with_a_signal_in_a_destructor(monkeypatch, signum: int, at: int, epoch
     printed = []
     monkeypatch.setattr(sys, "unraisablehook", printed.append)
     ctrl_c = signal.getsignal(signal.SIGINT)
+    # as at a terminal, even where pytest runs in a background job (Ctrl-C ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with signals.handlers():
             config = TrainConfig(epochs=epochs, learning_rate=0.5)
