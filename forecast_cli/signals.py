@@ -6,11 +6,15 @@ middle of its work, prints errors about it. SIGTERM unwinds like an error, so te
 files are removed and nothing is saved.
 
 Python raises a signal's exception (``KeyboardInterrupt``, or ``SystemExit`` for SIGTERM)
-wherever the main thread is. When that is a destructor (TensorFlow frees objects all
-through a training), Python can only print the exception as "Exception ignored" and drop
-it: the exception is kept pending instead, without the print, and raised again where the
-command waits (``raise_pending``): at a training's next step, and while worker processes
-or Ray tasks run.
+wherever the main thread is. Two places break that. In a destructor (TensorFlow frees
+objects all through a training), Python can only print the exception as "Exception
+ignored" and drop it. In Python code that TensorFlow's C++ calls, such as the exception
+it builds at the end of every validation pass, the exception replaces the one pybind11
+is handling: the run ends in a ``RuntimeError``, or its heap is corrupted and it aborts.
+So the exception is kept pending, and raised again where stopping is safe
+(``raise_pending``): at a training's next step, and while worker processes or Ray tasks
+run. While a training runs (``deferred``) the signal only leaves it pending; elsewhere
+it is raised at once too, and only a destructor's drop needs the pending copy.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ INTERRUPTED = 130  # the shell's status for a process that Ctrl-C ended
 # The exception of the last signal that stopped what runs, until a training says it
 # stopped (``handle_pending``) or the command ends.
 _pending: BaseException | None = None
+# Whether a signal only leaves its exception pending (``deferred``).
+_deferring = False
 
 
 @contextlib.contextmanager
@@ -53,9 +59,22 @@ def handlers() -> Iterator[None]:
         _pending = None
 
 
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """While the block runs, Ctrl-C and SIGTERM only leave their exception pending, for
+    the block's ``raise_pending`` calls; one still pending is raised when it ends."""
+    global _deferring
+    before, _deferring = _deferring, True
+    try:
+        yield
+    finally:
+        _deferring = before
+    raise_pending()
+
+
 def raise_pending() -> None:
-    """Raise the signal's exception that a destructor dropped, if one did: call it where
-    stopping is safe."""
+    """Raise the signal's exception left pending (by ``deferred``, or dropped by a
+    destructor), if one is: call it where stopping is safe."""
     if _pending is not None:
         raise _pending
 
@@ -70,7 +89,8 @@ def _stop_on_ctrl_c(signum, frame):
     global _pending
     signal.signal(signal.SIGINT, _exit_at_once)
     _pending = KeyboardInterrupt()
-    raise _pending
+    if not _deferring:
+        raise _pending
 
 
 def _exit_at_once(signum, frame):
@@ -83,7 +103,8 @@ def _exit_at_once(signum, frame):
 def _exit_on_sigterm(signum, frame):
     global _pending
     _pending = SystemExit(128 + signum)
-    raise _pending
+    if not _deferring:
+        raise _pending
 
 
 def _drop_pending(hook):

@@ -72,6 +72,7 @@ class _Progress:
     history: dict[str, list[float]] = field(default_factory=lambda: {"loss": [], "val_loss": []})
 
 
+@signals.deferred()  # a signal raised inside TensorFlow's calls into Python breaks it
 def fit(
     branches: list[Branch],
     train: tuple[np.ndarray, np.ndarray],
@@ -92,7 +93,8 @@ def fit(
     waiting for. ``races`` groups the branches by name (default: one race of all), and
     each race ends on its own, as it would if it trained alone.
     With ``backup_file``, each epoch's state is written there and a matching backup resumed.
-    Ctrl-C stops training after the current step and keeps the best weights so far.
+    Ctrl-C stops training after the current step and keeps the best weights so far;
+    SIGTERM ends it there.
     """
     k, tf = keras(), tensorflow()
     window = k.Input(shape=train[0].shape[1:], name="window")

@@ -1,4 +1,4 @@
-"""Real signals sent to a real ``forecast train`` process."""
+"""Real signals sent to a real ``forecast train`` process, and the handlers' rules."""
 
 import json
 import re
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import flat, invoke, sine_frame, wait_for
 
+from forecast_cli import signals
 from forecast_cli.artifacts import load_model_dir
 
 FORECAST = str(Path(sys.executable).with_name("forecast"))
@@ -166,3 +167,58 @@ def test_interrupted_compare_keeps_the_previous_comparison(
     assert after == before
     assert [p.name for p in tmp_path.iterdir()] == ["comparison"]  # nothing temporary left
     load_model_dir(out / "models" / "lstm-2")
+
+
+@pytest.fixture
+def handled(monkeypatch):
+    """The command's signal handlers, as at a terminal (pytest may run with Ctrl-C
+    ignored); what Python prints of exceptions it drops, which must stay empty."""
+    printed = []
+    monkeypatch.setattr(sys, "unraisablehook", printed.append)
+    monkeypatch.setattr(signals, "_pending", None)
+    ctrl_c = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with signals.handlers():
+            yield
+    finally:
+        signal.signal(signal.SIGINT, ctrl_c)
+    assert printed == []
+
+
+class Freed:
+    """Takes a signal in its destructor, where Python drops the exception raised."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+
+    def __del__(self):
+        signal.raise_signal(self.signum)
+
+
+@pytest.mark.parametrize(
+    ("signum", "raised"), [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, SystemExit)]
+)
+def test_a_signal_a_destructor_drops_is_raised_where_the_command_waits(handled, signum, raised):
+    Freed(signum)
+    with pytest.raises(raised):
+        signals.raise_pending()
+    signals.handle_pending()
+    signals.raise_pending()  # handled: nothing left
+
+
+def test_in_a_training_a_signal_waits_for_the_next_safe_point(handled):
+    went_on = []
+    with pytest.raises(SystemExit) as ended, signals.deferred():
+        signal.raise_signal(signal.SIGTERM)
+        went_on.append("past the signal")
+        signals.raise_pending()
+        went_on.append("past the safe point")
+    assert went_on == ["past the signal"] and ended.value.code == 128 + signal.SIGTERM
+    signals.handle_pending()
+    with pytest.raises(KeyboardInterrupt), signals.deferred():
+        signal.raise_signal(signal.SIGINT)  # left pending to the block's end
+        went_on.append("past Ctrl-C")
+    assert went_on[-1] == "past Ctrl-C"
+    signals.handle_pending()
+    with pytest.raises(SystemExit):  # outside a training: at once
+        signal.raise_signal(signal.SIGTERM)

@@ -73,18 +73,31 @@ def test_ctrl_c_ends_training_and_keeps_the_best_weights_so_far():
     np.testing.assert_allclose(val_loss_now(net, val), min(seen), rtol=1e-4)
 
 
-def train_with_a_signal_in_a_destructor(monkeypatch, signum: int, at: int, epochs: int):
-    """``fit`` under the command's signal handlers, an object freed at the end of epoch
-    ``at`` taking signal ``signum`` in its destructor, where Python drops the exception
-    and prints it as "Exception ignored"; what was printed is checked here."""
+def train_with_a_signal(monkeypatch, signum: int, at: int, epochs: int, inside: str):
+    """``fit`` under the command's signal handlers, signal ``signum`` taken at the end of
+    epoch ``at`` where raising its exception goes wrong (what was printed is checked
+    here): ``inside`` a "destructor", where Python drops the exception and prints it as
+    "Exception ignored", or inside the exception "tensorflow"'s C++ builds when the epoch's
+    validation pass ends, where it would replace the one pybind11 is handling."""
 
     class Freed:
         def __del__(self):
             signal.raise_signal(signum)  # its handler runs here, in the destructor
 
-    def free_an_object(epoch, active, seconds):
-        if epoch == at:
+    from tensorflow.python.eager.core import _NotOkStatusException as EndOfData
+
+    built = EndOfData.__init__
+
+    def build_with_the_signal(self, *args):
+        monkeypatch.setattr(EndOfData, "__init__", built)
+        signal.raise_signal(signum)
+        built(self, *args)
+
+    def take_the_signal(epoch, active, seconds):
+        if inside == "destructor" and epoch == at:
             Freed()
+        elif inside == "tensorflow" and epoch == at - 1:  # the next validation pass's end
+            monkeypatch.setattr(EndOfData, "__init__", build_with_the_signal)
 
     net, (train, val) = branch(), data()
     printed = []
@@ -95,22 +108,26 @@ def train_with_a_signal_in_a_destructor(monkeypatch, signum: int, at: int, epoch
     try:
         with signals.handlers():
             config = TrainConfig(epochs=epochs, learning_rate=0.5)
-            return fit([net], train, val, config, free_an_object)["net"]
+            return fit([net], train, val, config, take_the_signal)["net"]
     finally:
         signal.signal(signal.SIGINT, ctrl_c)  # after a Ctrl-C, a second one would exit
         assert printed == []
 
 
-@pytest.mark.parametrize("at, epochs", [(3, 20), (4, 4)])
-def test_a_ctrl_c_that_lands_in_a_destructor_still_stops_training(monkeypatch, at, epochs):
+@pytest.mark.parametrize(
+    "inside, at, epochs",
+    [("destructor", 3, 20), ("destructor", 4, 4), ("tensorflow", 3, 20)],
+)
+def test_a_ctrl_c_where_raising_goes_wrong_still_stops_training(monkeypatch, inside, at, epochs):
     """At the training's next step, or once its last epoch is over."""
-    result = train_with_a_signal_in_a_destructor(monkeypatch, signal.SIGINT, at, epochs)
+    result = train_with_a_signal(monkeypatch, signal.SIGINT, at, epochs, inside)
     assert result.interrupted and result.epochs_run == at
 
 
-def test_a_sigterm_that_lands_in_a_destructor_still_ends_the_run(monkeypatch):
+@pytest.mark.parametrize("inside", ["destructor", "tensorflow"])
+def test_a_sigterm_where_raising_goes_wrong_still_ends_the_run(monkeypatch, inside):
     with pytest.raises(SystemExit) as ended:
-        train_with_a_signal_in_a_destructor(monkeypatch, signal.SIGTERM, 2, 20)
+        train_with_a_signal(monkeypatch, signal.SIGTERM, 2, 20, inside)
     assert ended.value.code == 128 + signal.SIGTERM
 
 
