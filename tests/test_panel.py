@@ -1,11 +1,12 @@
 """Many series in one long-format file (--id-col): one global network, each series scaled alone."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FAST, error_line, flat
+from conftest import FAST, error_line, flat, invoke, made_once
 
 from forecast_cli.config import DataConfig, Windows
 from forecast_cli.loading import load_panel
@@ -40,6 +41,22 @@ def panel_frame(rows: int = 120) -> pd.DataFrame:
 @pytest.fixture
 def panel_csv(write_csv):
     return write_csv("sites.csv", panel_frame())
+
+
+def train_sites(folder: Path) -> dict:
+    """``forecast train`` of the three sites, its exit code and output."""
+    data = folder / "sites.csv"
+    panel_frame().to_csv(data, index=False)
+    flags = ["--id-col", "site", *FAST, "--val-fraction", 0.3, "--model-dir", folder / "model"]
+    trained = invoke("train", data, *flags)
+    return {"exit_code": trained.exit_code, "output": trained.output}
+
+
+@pytest.fixture(scope="module")
+def sites_model(tmp_path_factory) -> tuple[Path, dict]:
+    """The three sites' model, trained once in the run, and what its training printed."""
+    folder, trained = made_once(tmp_path_factory, "sites_model", train_sites)
+    return folder / "model", trained
 
 
 def test_each_id_is_its_own_series_in_order_of_first_appearance(panel_csv):
@@ -105,12 +122,12 @@ def test_windows_never_span_two_series_and_each_is_scaled_on_its_own_training_ro
 
 
 @pytest.mark.slow
-def test_train_then_predict_every_series_or_the_ones_named(cli, panel_csv, tmp_path, monkeypatch):
-    trained = cli("train", panel_csv, "--id-col", "site", *FAST, "--val-fraction", 0.3)
-    assert trained.exit_code == 0, trained.output
-    output = flat(trained.output)
+def test_train_then_predict_every_series_or_the_ones_named(cli, sites_model, tmp_path, monkeypatch):
+    model, trained = sites_model
+    assert trained["exit_code"] == 0, trained["output"]
+    output = flat(trained["output"])
     assert "3 series of 90-120 rows, time column 'time', frequency h" in output
-    card = json.loads((tmp_path / "forecast-model" / "forecast.json").read_text())
+    card = json.loads((model / "forecast.json").read_text())
     assert card["data"]["id_col"] == "site"
     assert set(card["scaling"]["series"]) == {"north", "south", "east"}
     assert card["scaling"]["series"]["south"]["offset"][0] == pytest.approx(1000, abs=10)
@@ -122,7 +139,7 @@ def test_train_then_predict_every_series_or_the_ones_named(cli, panel_csv, tmp_p
     monkeypatch.setattr(
         plotting, "plot_forecast", lambda panels, *rest: drawn.extend(panels) or draw(panels, *rest)
     )
-    result = cli("predict", "--steps", 25, "--intervals", "80", "--max-plots", 2)
+    result = cli("predict", "--model", model, "--steps", 25, "--intervals", "80", "--max-plots", 2)
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(tmp_path / "forecast.csv")
     assert list(frame.columns) == ["site", "time", "load", "load_lower_80", "load_upper_80"]
@@ -138,17 +155,17 @@ def test_train_then_predict_every_series_or_the_ones_named(cli, panel_csv, tmp_p
     assert [panel.label for panel in drawn] == ["north: load", "south: load"]  # --max-plots 2
     assert all(set(panel.bands) == {80} for panel in drawn)
 
-    chosen = cli("predict", "--steps", 3, "--series", "east,north", "--no-plot")
+    chosen = cli("predict", "--model", model, "--steps", 3, "--series", "east,north", "--no-plot")
     assert chosen.exit_code == 0, chosen.output
     assert pd.read_csv(tmp_path / "forecast.csv")["site"].tolist() == ["north"] * 3 + ["east"] * 3
-    assert "'west' not in" in error_line(cli("predict", "--series", "west"))
+    assert "'west' not in" in error_line(cli("predict", "--model", model, "--series", "west"))
 
 
-def test_predict_refuses_a_series_the_model_never_saw(cli, panel_csv, write_csv):
-    assert cli("train", panel_csv, "--id-col", "site", *FAST).exit_code == 0
+def test_predict_refuses_a_series_the_model_never_saw(cli, sites_model, write_csv):
+    model, _ = sites_model
     frame = panel_frame()
     more = pd.concat([frame, frame[frame["site"] == "north"].assign(site="west")])
-    line = error_line(cli("predict", "--data", write_csv("more.csv", more)))
+    line = error_line(cli("predict", "--model", model, "--data", write_csv("more.csv", more)))
     assert "more.csv holds series the model was not trained on ('west')" in line
 
 
@@ -243,6 +260,6 @@ def test_a_long_file_without_id_col_is_told_to_name_the_column(cli, panel_csv):
         "apart: the file holds 3 series, one per 'site'. Forecast each with --id-col site (or "
         "combine them into one series with --aggregate sum, mean or last)."
     )
-    assert cli("train", panel_csv, *FAST, "--id-col", "site").exit_code == 0
+    # the first way out, --id-col site, is how sites_model is trained
     combined = cli("train", panel_csv, *FAST, "--aggregate", "sum", "--model-dir", "sum")
     assert combined.exit_code == 0, combined.output
