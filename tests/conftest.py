@@ -89,6 +89,21 @@ def sine_csv(write_csv):
     return write_csv("sine.csv", sine_frame())
 
 
+def train_sine(folder: Path) -> None:
+    data = folder / "sine.csv"
+    sine_frame().to_csv(data, index=False)
+    trained = invoke("train", data, *FAST, "--model-dir", folder / "model")
+    assert trained.exit_code == 0, trained.output
+
+
+@pytest.fixture(scope="session")
+def sine_model(tmp_path_factory) -> Path:
+    """``forecast train sine.csv`` with ``FAST``, trained once in the run, for the tests
+    that only read the model (``predict --model``); its training file stays unchanged."""
+    folder, _ = made_once(tmp_path_factory, "sine_model", train_sine)
+    return folder / "model"
+
+
 # compare and backtest train in this process unless a test asks for --jobs: each worker
 # process they would start by default (one per core) imports TensorFlow, seconds apiece.
 IN_PROCESS = {"compare": {"jobs": 1}, "backtest": {"jobs": 1}}

@@ -175,10 +175,9 @@ def test_no_arguments_print_the_help_and_no_error(cli):
     assert result.stderr == ""
 
 
-def test_future_data_for_a_model_without_future_features_is_refused(cli, sine_csv):
-    assert cli("train", sine_csv, *FAST).exit_code == 0
-    assert error_line(cli("predict", "--future-data", sine_csv)) == (
-        "Error: --future-data: the model in forecast-model reads no future features (it was "
+def test_future_data_for_a_model_without_future_features_is_refused(cli, sine_model, sine_csv):
+    assert error_line(cli("predict", "--model", sine_model, "--future-data", sine_csv)) == (
+        f"Error: --future-data: the model in {sine_model} reads no future features (it was "
         "trained without --future-features), so it has no use for them: leave out "
         "--future-data."
     )
@@ -232,8 +231,7 @@ def test_predict_when_the_training_file_has_gone(cli, sine_csv):
     )
 
 
-def test_output_paths_are_checked_before_any_work(cli, sine_csv, tmp_path):
-    assert cli("train", sine_csv, *FAST).exit_code == 0
+def test_output_paths_are_checked_before_any_work(cli, sine_model, sine_csv, tmp_path):
     (tmp_path / "blocker").write_text("a file, not a folder")
     (tmp_path / "adir").mkdir()
     refused = {
@@ -249,25 +247,24 @@ def test_output_paths_are_checked_before_any_work(cli, sine_csv, tmp_path):
         "'forecast train' saved (its --model-dir).",
     }
     for args, message in refused.items():
-        assert error_line(cli("predict", *args)) == f"Error: {message}"
+        assert error_line(cli("predict", "--model", sine_model, *args)) == f"Error: {message}"
     assert not (tmp_path / "forecast.csv").exists() and not (tmp_path / "missing").exists()
     assert list((tmp_path / "adir").iterdir()) == []
     # backtest refuses them before it trains
     backtest = cli("backtest", sine_csv, "--plot", "folds.txt")
     assert "matplotlib draws no .txt pictures" in error_line(backtest)
     assert "training" not in backtest.output
-    assert cli("predict", "--plot", "adir/f.svg").exit_code == 0
+    assert cli("predict", "--model", sine_model, "--plot", "adir/f.svg").exit_code == 0
     assert (tmp_path / "adir" / "f.svg").read_text().startswith("<?xml")
 
 
 def test_tables_keep_every_digit_when_the_output_is_not_a_terminal(
-    cli, sine_csv, tmp_path, monkeypatch
+    cli, sine_model, tmp_path, monkeypatch
 ):
     """Piped or written to a file, a table is as wide as it needs: at 80 columns these six
     columns were cut ('value_lowe…', '-0.12…')."""
     monkeypatch.delenv("COLUMNS", raising=False)
-    assert cli("train", sine_csv, *FAST).exit_code == 0
-    result = cli("predict", "--intervals", "80,95", "--no-plot")
+    result = cli("predict", "--model", sine_model, "--intervals", "80,95", "--no-plot")
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(tmp_path / "forecast.csv")
     header = next(line for line in result.stdout.splitlines() if "timestamp" in line)
@@ -287,13 +284,16 @@ def test_predict_says_when_the_training_file_has_changed(cli, sine_csv):
     assert pd.read_csv("forecast.csv")["timestamp"].iloc[0] == "2026-01-08 02:00:00"
 
 
-def test_predict_can_fill_gaps_in_newer_data(cli, sine_csv, write_csv, tmp_path):
-    assert cli("train", sine_csv, *FAST).exit_code == 0
+def test_predict_can_fill_gaps_in_newer_data(cli, sine_model, write_csv):
     frame = sine_frame(rows=60, seed=9)
     frame.loc[50, "value"] = None
     newer = write_csv("gappy.csv", frame)
-    assert "--fill interpolate" in error_line(cli("predict", "--data", newer))
-    result = cli("predict", "--data", newer, "--fill", "interpolate", "--no-plot")
+    assert "--fill interpolate" in error_line(
+        cli("predict", "--model", sine_model, "--data", newer)
+    )
+    result = cli(
+        "predict", "--model", sine_model, "--data", newer, "--fill", "interpolate", "--no-plot"
+    )
     assert result.exit_code == 0, result.output
 
 

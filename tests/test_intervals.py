@@ -124,9 +124,8 @@ def test_intervals_are_never_narrower_than_the_statistical_models_own():
     np.testing.assert_array_equal(floored(many, [values] * len(many), 4, 12)[0][80], conformal[80])
 
 
-def test_predict_adds_lower_and_upper_columns_per_level(cli, sine_csv, tmp_path):
-    assert cli("train", sine_csv, *FAST).exit_code == 0
-    result = cli("predict", "--steps", 5, "--intervals", "95,80")
+def test_predict_adds_lower_and_upper_columns_per_level(cli, sine_model, tmp_path):
+    result = cli("predict", "--model", sine_model, "--steps", 5, "--intervals", "95,80")
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(tmp_path / "forecast.csv")
     assert list(frame.columns) == [
