@@ -620,6 +620,7 @@ def main() -> None:
             raise
         atexit._run_exitfuncs()
         for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(OSError, ValueError):  # a reader gone, a closed pipe
+            # a reader gone, a closed pipe, no stream at all (started with it closed)
+            with contextlib.suppress(OSError, ValueError, AttributeError):
                 stream.flush()
         os._exit(end.code or 0)

@@ -27,8 +27,8 @@ from collections.abc import Iterator
 
 INTERRUPTED = 130  # the shell's status for a process that Ctrl-C ended
 
-# The exception of the last signal that stopped what runs, until a training says it
-# stopped (``handle_pending``) or the command ends.
+# The exception of the last signal that stopped, or is to stop, what runs, until a
+# training says it stopped (``handle_pending``) or the command ends.
 _pending: BaseException | None = None
 # Whether a signal only leaves its exception pending (``deferred``).
 _deferring = False
@@ -88,7 +88,8 @@ def handle_pending() -> None:
 def _stop_on_ctrl_c(signum, frame):
     global _pending
     signal.signal(signal.SIGINT, _exit_at_once)
-    _pending = KeyboardInterrupt()
+    if not isinstance(_pending, SystemExit):  # a SIGTERM still to raise saves nothing
+        _pending = KeyboardInterrupt()
     if not _deferring:
         raise _pending
 

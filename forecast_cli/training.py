@@ -202,7 +202,7 @@ def fit(
         )
         try:
             run_epochs(batches, steps, first, config.epochs, end_epoch)
-            signals.raise_pending()  # one a destructor dropped after the last step
+            signals.raise_pending()  # one left pending since the last step
         except KeyboardInterrupt:
             signals.handle_pending()
             interrupted = True
@@ -425,6 +425,7 @@ def _plain_runner(tf, joint, validation, compiled: bool):
     def evaluate() -> dict:
         joint.reset_metrics()
         for batch in validation:
+            signals.raise_pending()
             logs = test(batch)
         return {name: float(value) for name, value in logs.items()}
 

@@ -43,17 +43,18 @@ def panel_csv(write_csv):
     return write_csv("sites.csv", panel_frame())
 
 
-def train_sites(folder: Path) -> dict:
-    """``forecast train`` of the three sites, its exit code and output."""
+def train_sites(folder: Path) -> str:
+    """``forecast train`` of the three sites; what it printed."""
     data = folder / "sites.csv"
     panel_frame().to_csv(data, index=False)
     flags = ["--id-col", "site", *FAST, "--val-fraction", 0.3, "--model-dir", folder / "model"]
     trained = invoke("train", data, *flags)
-    return {"exit_code": trained.exit_code, "output": trained.output}
+    assert trained.exit_code == 0, trained.output
+    return trained.output
 
 
 @pytest.fixture(scope="module")
-def sites_model(tmp_path_factory) -> tuple[Path, dict]:
+def sites_model(tmp_path_factory) -> tuple[Path, str]:
     """The three sites' model, trained once in the run, and what its training printed."""
     folder, trained = made_once(tmp_path_factory, "sites_model", train_sites)
     return folder / "model", trained
@@ -124,8 +125,7 @@ def test_windows_never_span_two_series_and_each_is_scaled_on_its_own_training_ro
 @pytest.mark.slow
 def test_train_then_predict_every_series_or_the_ones_named(cli, sites_model, tmp_path, monkeypatch):
     model, trained = sites_model
-    assert trained["exit_code"] == 0, trained["output"]
-    output = flat(trained["output"])
+    output = flat(trained)
     assert "3 series of 90-120 rows, time column 'time', frequency h" in output
     card = json.loads((model / "forecast.json").read_text())
     assert card["data"]["id_col"] == "site"
@@ -253,13 +253,13 @@ def test_many_series_load_without_a_mask_per_series(write_csv):
     assert peak < 30e6, peak
 
 
-def test_a_long_file_without_id_col_is_told_to_name_the_column(cli, panel_csv):
-    """Repeated timestamps that a text column tells apart are series, not repeats to add up."""
+def test_a_long_file_without_id_col_is_told_to_name_the_column(cli, panel_csv, sites_model):
+    """Repeated timestamps that a text column tells apart are series, not repeats to add up.
+    Both ways out train: ``sites_model`` is the first, --id-col site."""
     assert error_line(cli("train", panel_csv)) == (
         f"Error: Time column 'time' in {panel_csv} repeats timestamps that column 'site' tells "
         "apart: the file holds 3 series, one per 'site'. Forecast each with --id-col site (or "
         "combine them into one series with --aggregate sum, mean or last)."
     )
-    # the first way out, --id-col site, is how sites_model is trained
     combined = cli("train", panel_csv, *FAST, "--aggregate", "sum", "--model-dir", "sum")
     assert combined.exit_code == 0, combined.output

@@ -220,5 +220,11 @@ def test_in_a_training_a_signal_waits_for_the_next_safe_point(handled):
         went_on.append("past Ctrl-C")
     assert went_on[-1] == "past Ctrl-C"
     signals.handle_pending()
+    with pytest.raises(BaseException) as ended, signals.deferred():
+        signal.raise_signal(signal.SIGTERM)
+        signal.signal(signal.SIGINT, signals._stop_on_ctrl_c)  # not yet the second Ctrl-C
+        signal.raise_signal(signal.SIGINT)
+    assert ended.type is SystemExit  # a Ctrl-C after SIGTERM does not save the model
+    signals.handle_pending()
     with pytest.raises(SystemExit):  # outside a training: at once
         signal.raise_signal(signal.SIGTERM)

@@ -75,10 +75,11 @@ def test_ctrl_c_ends_training_and_keeps_the_best_weights_so_far():
 
 def train_with_a_signal(monkeypatch, signum: int, at: int, epochs: int, inside: str):
     """``fit`` under the command's signal handlers, signal ``signum`` taken at the end of
-    epoch ``at`` where raising its exception goes wrong (what was printed is checked
-    here): ``inside`` a "destructor", where Python drops the exception and prints it as
-    "Exception ignored", or inside the exception "tensorflow"'s C++ builds when the epoch's
-    validation pass ends, where it would replace the one pybind11 is handling."""
+    epoch ``at`` where raising its exception would go wrong, and ``fit`` defers it:
+    ``inside`` a "destructor", where Python would drop the exception and print it as
+    "Exception ignored" (checked here: nothing is printed), or inside the exception
+    "tensorflow"'s C++ builds when the epoch's validation pass ends, where it would
+    replace the one pybind11 is handling."""
 
     class Freed:
         def __del__(self):
