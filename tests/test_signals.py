@@ -1,6 +1,7 @@
 """Real signals sent to a real ``forecast train`` process, and the handlers' rules."""
 
 import json
+import os
 import re
 import shutil
 import signal
@@ -41,6 +42,7 @@ def start(cwd: Path, args: list[str], ready: str, seconds: int) -> subprocess.Po
         stderr=subprocess.PIPE,
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        start_new_session=True,  # a process group of its own, as a terminal's job is
     )
     for line in process.stderr if "--json" in args else process.stdout:
         if line.startswith(ready):
@@ -160,9 +162,14 @@ def test_interrupted_compare_keeps_the_previous_comparison(
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     long = [*SMALL_COMPARE, "1000", "--patience", "1000", "--overwrite"]
     process = start(tmp_path, ["compare", str(SINE), *long], "Training", 4)  # workers going
-    process.send_signal(signum)
-    process.communicate(timeout=60)
+    if signum == signal.SIGINT:  # a terminal's Ctrl-C reaches the workers too
+        os.killpg(process.pid, signum)
+    else:
+        process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
     assert process.returncode == status
+    for dump in ("Traceback", "Error", "Exception", "free()"):
+        assert dump not in stderr, stderr
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
     assert [p.name for p in tmp_path.iterdir()] == ["comparison"]  # nothing temporary left
