@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -45,7 +46,7 @@ def run_parallel(
     threads = max(1, (os.cpu_count() or 1) // workers)
     with context.Manager() as manager:
         events = manager.Queue()
-        pool = context.Pool(workers, initializer=set_up, initargs=(threads, runtime))
+        pool = context.Pool(workers, initializer=_set_up_worker, initargs=(threads, runtime))
         try:
             pending = [
                 pool.apply_async(_call, (task, shared, item, events, i))
@@ -71,6 +72,15 @@ def set_up(threads: int, runtime: RuntimeConfig) -> None:
     from forecast_cli.runtime import use_device
 
     use_device(runtime)
+
+
+def _set_up_worker(threads: int, runtime: RuntimeConfig) -> None:
+    """``set_up`` in a worker process that leaves Ctrl-C to the command: a terminal sends
+    it to the workers too, where it would stop them anywhere (in TensorFlow's import, its
+    log and their tracebacks printed); the command ends its workers itself. (Ray's
+    workers keep it: ``ray.cancel`` stops a task by it.)"""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    set_up(threads, runtime)
 
 
 def _call(task, shared, item, events, index: int):
