@@ -78,7 +78,7 @@ def _set_up_worker(threads: int, runtime: RuntimeConfig) -> None:
     """``set_up`` in a worker process that leaves Ctrl-C to the command: a terminal sends
     it to the workers too, where it would stop them anywhere (in TensorFlow's import, its
     log and their tracebacks printed); the command ends its workers itself. (Ray's
-    workers keep it: ``ray.cancel`` stops a task by it.)"""
+    workers are Ray's own, not set up here.)"""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     set_up(threads, runtime)
 

@@ -95,10 +95,10 @@ def _stop_on_ctrl_c(signum, frame):
 
 
 def _exit_at_once(signum, frame):
-    import multiprocessing
-
-    for worker in multiprocessing.active_children():  # they leave Ctrl-C to this process
-        worker.kill()
+    processes = sys.modules.get("multiprocessing")  # loaded where workers were started
+    with contextlib.suppress(Exception):  # in whatever state the signal found it
+        for worker in processes.active_children() if processes else ():
+            worker.kill()  # they leave Ctrl-C to this process
     with contextlib.suppress(Exception):  # the output may be in the middle of a write
         sys.stdout.flush()
     os.write(2, b"\nInterrupted again: stopped at once, saving nothing more.\n")

@@ -4,6 +4,7 @@ import contextlib
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -166,7 +167,7 @@ def test_interrupted_compare_keeps_the_previous_comparison(
     long = [*SMALL_COMPARE, "1000", "--patience", "1000", "--overwrite"]
     if signum == signal.SIGINT:  # a terminal's Ctrl-C reaches the workers too, here
         # while they import TensorFlow, which printed its log and their tracebacks
-        process = start(tmp_path, ["compare", str(SINE), *long], "Training", 1)
+        process = start(tmp_path, ["compare", str(SINE), *long], "Training", 2)
         os.killpg(process.pid, signum)
     else:
         process = start(tmp_path, ["compare", str(SINE), *long], "Training", 4)  # training
@@ -247,12 +248,18 @@ def ignores_ctrl_c(shared, item, hook) -> bool:
     return signal.getsignal(signal.SIGINT) == signal.SIG_IGN
 
 
+@pytest.mark.slow
 def test_worker_processes_leave_ctrl_c_to_the_command():
     """A terminal sends Ctrl-C to the workers too, where it stopped them anywhere, even
     in TensorFlow's import, with its log and their tracebacks printed."""
-    ignored = run_parallel(
-        ignores_ctrl_c, None, [0], 1, lambda *event: None, RuntimeConfig(), ClusterConfig()
-    )
+    # as at a terminal, even where pytest runs in a background job (Ctrl-C ignored)
+    ctrl_c = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        ignored = run_parallel(
+            ignores_ctrl_c, None, [0], 1, lambda *event: None, RuntimeConfig(), ClusterConfig()
+        )
+    finally:
+        signal.signal(signal.SIGINT, ctrl_c)
     assert ignored == [True]
 
 
@@ -267,16 +274,25 @@ def test_a_second_ctrl_c_ends_the_worker_processes_too():
         "signals._exit_at_once(signal.SIGINT, None)\n"
     )
     process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert process.wait(timeout=30) == signals.INTERRUPTED
+    assert select.select([process.stdout], [], [], 10)[0], "the script printed no worker"
     worker = int(process.stdout.readline())
+    process.stdout.close()
     try:
-        assert process.wait(timeout=30) == signals.INTERRUPTED
-        for _ in range(50):  # killed, then reaped by init
-            os.kill(worker, 0)
+        for _ in range(50):
+            if not running(worker):
+                return
             subprocess.run(["sleep", "0.1"])
         pytest.fail(f"worker {worker} still runs")
-    except ProcessLookupError:
-        pass
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(worker, signal.SIGKILL)
-        process.stdout.close()
+
+
+def running(pid: int) -> bool:
+    """Whether process ``pid`` runs: neither gone nor a zombie not yet reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
