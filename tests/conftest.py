@@ -1,7 +1,9 @@
 """Shared fixtures: CPU only, quiet TensorFlow, tiny data, the CLI run in-process."""
 
+import contextlib
 import json
 import os
+import signal
 import time
 
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")  # tests run on the CPU, like CI
@@ -56,6 +58,30 @@ def made_once(tmp_path_factory, name: str, make) -> tuple[Path, object]:
     return folder, json.loads(result.read_text())
 
 
+@contextlib.contextmanager
+def ctrl_c_as_at_a_terminal():
+    """Python's own Ctrl-C handler while the block runs, which the command's handlers
+    replace (pytest started from a background job inherits Ctrl-C ignored, which they
+    leave alone); the handler before is back after it, also after a first Ctrl-C, which
+    leaves the command's "exit at once" handler in place."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+class Freed:
+    """Takes signal ``signum`` in its destructor, where Python drops the exception raised
+    and prints it as "Exception ignored"."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+
+    def __del__(self):
+        signal.raise_signal(self.signum)
+
+
 def sine_frame(rows: int = 160, noise: float = 0.1, seed: int = 0, period: float = 20.0):
     rng = np.random.default_rng(seed)
     steps = np.arange(rows)
@@ -90,6 +116,7 @@ def sine_csv(write_csv):
 
 
 def train_sine(folder: Path) -> None:
+    """``sine_model``'s training, in ``folder``."""
     data = folder / "sine.csv"
     sine_frame().to_csv(data, index=False)
     trained = invoke("train", data, *FAST, "--model-dir", folder / "model")

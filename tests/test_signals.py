@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import flat, invoke, sine_frame, wait_for
+from conftest import Freed, ctrl_c_as_at_a_terminal, flat, invoke, sine_frame, wait_for
 
 from forecast_cli import signals
 from forecast_cli.artifacts import load_model_dir
@@ -184,28 +184,13 @@ def test_interrupted_compare_keeps_the_previous_comparison(
 
 @pytest.fixture
 def handled(monkeypatch):
-    """The command's signal handlers, as at a terminal (pytest may run with Ctrl-C
-    ignored); what Python prints of exceptions it drops, which must stay empty."""
+    """The command's signal handlers, Ctrl-C as at a terminal; what Python prints of
+    exceptions it drops, which must stay empty."""
     printed = []
     monkeypatch.setattr(sys, "unraisablehook", printed.append)
-    monkeypatch.setattr(signals, "_pending", None)
-    ctrl_c = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        with signals.handlers():
-            yield
-    finally:
-        signal.signal(signal.SIGINT, ctrl_c)
+    with ctrl_c_as_at_a_terminal(), signals.handlers():
+        yield
     assert printed == []
-
-
-class Freed:
-    """Takes a signal in its destructor, where Python drops the exception raised."""
-
-    def __init__(self, signum: int):
-        self.signum = signum
-
-    def __del__(self):
-        signal.raise_signal(self.signum)
 
 
 @pytest.mark.parametrize(
@@ -228,19 +213,23 @@ def test_in_a_training_a_signal_waits_for_the_next_safe_point(handled):
         went_on.append("past the safe point")
     assert went_on == ["past the signal"] and ended.value.code == 128 + signal.SIGTERM
     signals.handle_pending()
-    with pytest.raises(KeyboardInterrupt), signals.deferred():
-        signal.raise_signal(signal.SIGINT)  # left pending to the block's end
-        went_on.append("past Ctrl-C")
-    assert went_on[-1] == "past Ctrl-C"
-    signals.handle_pending()
-    with pytest.raises(BaseException) as ended, signals.deferred():
-        signal.raise_signal(signal.SIGTERM)
-        signal.signal(signal.SIGINT, signals._stop_on_ctrl_c)  # not yet the second Ctrl-C
-        signal.raise_signal(signal.SIGINT)
-    assert ended.type is SystemExit  # a Ctrl-C after SIGTERM does not save the model
-    signals.handle_pending()
     with pytest.raises(SystemExit):  # outside a training: at once
         signal.raise_signal(signal.SIGTERM)
+
+
+def test_a_ctrl_c_still_pending_when_a_training_ends_is_raised_then(handled):
+    went_on = []
+    with pytest.raises(KeyboardInterrupt), signals.deferred():
+        signal.raise_signal(signal.SIGINT)
+        went_on.append("past Ctrl-C")
+    assert went_on == ["past Ctrl-C"]
+
+
+def test_a_ctrl_c_after_sigterm_does_not_save_the_model(handled):
+    with pytest.raises(BaseException) as ended, signals.deferred():
+        signal.raise_signal(signal.SIGTERM)
+        signal.raise_signal(signal.SIGINT)
+    assert ended.type is SystemExit
 
 
 def ignores_ctrl_c(shared, item, hook) -> bool:
@@ -252,14 +241,10 @@ def ignores_ctrl_c(shared, item, hook) -> bool:
 def test_worker_processes_leave_ctrl_c_to_the_command():
     """A terminal sends Ctrl-C to the workers too, where it stopped them anywhere, even
     in TensorFlow's import, with its log and their tracebacks printed."""
-    # as at a terminal, even where pytest runs in a background job (Ctrl-C ignored)
-    ctrl_c = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
+    with ctrl_c_as_at_a_terminal():
         ignored = run_parallel(
             ignores_ctrl_c, None, [0], 1, lambda *event: None, RuntimeConfig(), ClusterConfig()
         )
-    finally:
-        signal.signal(signal.SIGINT, ctrl_c)
     assert ignored == [True]
 
 
@@ -268,10 +253,15 @@ def test_a_second_ctrl_c_ends_the_worker_processes_too():
     script = (
         "import multiprocessing, signal, time\n"
         "from forecast_cli import signals\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal\n"
         "worker = multiprocessing.get_context('spawn').Process(target=time.sleep, args=(600,))\n"
         "worker.start()\n"
         "print(worker.pid, flush=True)\n"
-        "signals._exit_at_once(signal.SIGINT, None)\n"
+        "with signals.handlers():\n"
+        "    try:\n"
+        "        signal.raise_signal(signal.SIGINT)\n"
+        "    except KeyboardInterrupt:\n"
+        "        signal.raise_signal(signal.SIGINT)  # the second\n"
     )
     process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert process.wait(timeout=30) == signals.INTERRUPTED

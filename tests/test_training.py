@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import Freed, ctrl_c_as_at_a_terminal
 
 from forecast_cli import signals
 from forecast_cli.config import (
@@ -81,10 +82,6 @@ def train_with_a_signal(monkeypatch, signum: int, at: int, epochs: int, inside: 
     "tensorflow"'s C++ builds when the epoch's validation pass ends, where it would
     replace the one pybind11 is handling."""
 
-    class Freed:
-        def __del__(self):
-            signal.raise_signal(signum)  # its handler runs here, in the destructor
-
     from tensorflow.python.eager.core import _NotOkStatusException as EndOfData
 
     built = EndOfData.__init__
@@ -96,22 +93,18 @@ def train_with_a_signal(monkeypatch, signum: int, at: int, epochs: int, inside: 
 
     def take_the_signal(epoch, active, seconds):
         if inside == "destructor" and epoch == at:
-            Freed()
+            Freed(signum)
         elif inside == "tensorflow" and epoch == at - 1:  # the next validation pass's end
             monkeypatch.setattr(EndOfData, "__init__", build_with_the_signal)
 
     net, (train, val) = branch(), data()
     printed = []
     monkeypatch.setattr(sys, "unraisablehook", printed.append)
-    ctrl_c = signal.getsignal(signal.SIGINT)
-    # as at a terminal, even where pytest runs in a background job (Ctrl-C ignored)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        with signals.handlers():
+        with ctrl_c_as_at_a_terminal(), signals.handlers():
             config = TrainConfig(epochs=epochs, learning_rate=0.5)
             return fit([net], train, val, config, take_the_signal)["net"]
     finally:
-        signal.signal(signal.SIGINT, ctrl_c)  # after a Ctrl-C, a second one would exit
         assert printed == []
 
 
