@@ -12,14 +12,13 @@ from the same rows.
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 import pandas as pd
 
-from forecast_cli import ray_cluster
+from forecast_cli import parallel
 from forecast_cli.artifacts import card_sections
 from forecast_cli.combination import combined, label
 from forecast_cli.config import (
@@ -42,7 +41,6 @@ from forecast_cli.evaluation import baselines, beaten, fold_table
 from forecast_cli.forecasting import forecast_from
 from forecast_cli.intervals import Calibration, TooFewOrigins, calibrate, floored
 from forecast_cli.loading import Series, Source, load_panel, panel_notes, source_path
-from forecast_cli.parallel import run_parallel
 from forecast_cli.pipeline import (
     Trained,
     build_candidates,
@@ -54,7 +52,7 @@ from forecast_cli.pipeline import (
 )
 from forecast_cli.report import Report
 from forecast_cli.resolve import resolve
-from forecast_cli.runtime import one_machine, use_device
+from forecast_cli.runtime import one_machine
 from forecast_cli.windows import rows_ahead, rows_needed
 
 MODEL = "model"
@@ -129,71 +127,66 @@ def run_backtest(
         raise ForecastError(
             "--refit fine-tune continues one network from fold to fold: leave out --members."
         )
-    if cluster.ray is None:
-        jobs = 1 if fine_tune else min(options.jobs or os.cpu_count() or 1, folds)
-        device = use_device(runtime, training.xla)
-    else:  # the tasks set their device up where they run
-        device, cpus = ray_cluster.connect(cluster.ray, runtime, training.xla)
-        jobs = min(cpus, folds)
-    with report.reading(source):
-        panel = load_panel(source, data)
-    # each series' cut-offs, counted back from its own end
-    starts = [cutoffs(len(series.values), folds, steps) for series in panel]
-    first = _known(panel, [max(s[0], 0) for s in starts])
-    # Settled on the rows before the first cut-off, so no fold's future sways the choice.
-    resolved = resolve(window, model_config, first, steps)
-    windows = resolved.windows
-    _check_inputs_ahead(panel[0], windows.horizon, steps)
-    report.notes(panel_notes(panel) + resolved.notes)
-    season = windows.season or 1  # without one, MASE scales by the naive forecast's errors
-    known = min(len(series.values) for series in first)
-    try:  # the first fold, the shortest, must be long enough to train
-        prepare(first, windows)
-    except ForecastError as exc:
-        raise ForecastError(_too_few_rows(panel, folds, steps, window, windows, exc)) from None
-    if season >= known:
-        raise ForecastError(
-            f"--season {season} is not shorter than the {known} rows the first fold "
-            "knows: seasonal naive needs one whole season before each cut-off. Use fewer "
-            "--folds or a smaller --steps or --season."
-        )
-    report.backtest_plan(panel, starts, options, season, jobs, device)
-    settings = _Settings(
-        windows,
-        choices(model_config, resolved.model),
-        training,
-        steps,
-        season,
-        options.levels,
-    )
-    fold_starts = [list(fold) for fold in zip(*starts, strict=True)]
-    named = [
-        Job({"network": ("network", f"fold_{n}/network")}, training.seed, n)
-        for n in range(1, folds + 1)
-    ]
-    with loggers(logs, named) as log, report.epochs(training.epochs, folds, log) as on_epoch:
-        if jobs > 1 or cluster.ray is not None:
-            results = run_parallel(
-                _fold_job,
-                panel,
-                [_FoldJob(n, s, settings) for n, s in enumerate(fold_starts, start=1)],
-                jobs,
-                lambda i, event: on_epoch(*event, job=i),
-                runtime,
-                cluster,
+    slots = 1 if fine_tune else parallel.slots(runtime, training.xla, cluster)
+    jobs = min(slots if cluster.ray else options.jobs or slots, folds)
+    with parallel.workers(jobs, runtime, training.xla, cluster) as workers:
+        device = workers.device()  # what the machine lacks is refused before reading the data
+        with report.reading(source):
+            panel = load_panel(source, data)
+        # each series' cut-offs, counted back from its own end
+        starts = [cutoffs(len(series.values), folds, steps) for series in panel]
+        first = _known(panel, [max(s[0], 0) for s in starts])
+        # Settled on the rows before the first cut-off, so no fold's future sways the choice.
+        resolved = resolve(window, model_config, first, steps)
+        windows = resolved.windows
+        _check_inputs_ahead(panel[0], windows.horizon, steps)
+        report.notes(panel_notes(panel) + resolved.notes)
+        season = windows.season or 1  # without one, MASE scales by the naive forecast's errors
+        known = min(len(series.values) for series in first)
+        try:  # the first fold, the shortest, must be long enough to train
+            prepare(first, windows)
+        except ForecastError as exc:
+            raise ForecastError(_too_few_rows(panel, folds, steps, window, windows, exc)) from None
+        if season >= known:
+            raise ForecastError(
+                f"--season {season} is not shorter than the {known} rows the first fold "
+                "knows: seasonal naive needs one whole season before each cut-off. Use fewer "
+                "--folds or a smaller --steps or --season."
             )
-        else:
-            results, previous = [], None
-            for number, cut in enumerate(fold_starts, start=1):
-                fold, previous = _fold(
-                    number,
+        report.backtest_plan(panel, starts, options, season, jobs, device)
+        settings = _Settings(
+            windows,
+            choices(model_config, resolved.model),
+            training,
+            steps,
+            season,
+            options.levels,
+        )
+        fold_starts = [list(fold) for fold in zip(*starts, strict=True)]
+        named = [
+            Job({"network": ("network", f"fold_{n}/network")}, training.seed, n)
+            for n in range(1, folds + 1)
+        ]
+        with loggers(logs, named) as log, report.epochs(training.epochs, folds, log) as on_epoch:
+            if not workers.in_process:
+                results = workers.run(
+                    _fold_job,
                     panel,
-                    cut,
-                    settings,
-                    previous if fine_tune else None,
-                    partial(on_epoch, job=number - 1),
+                    [_FoldJob(n, s, settings) for n, s in enumerate(fold_starts, start=1)],
+                    lambda i, event: on_epoch(*event, job=i),
                 )
-                results.append(fold)
+            else:
+                results, previous = [], None
+                for number, cut in enumerate(fold_starts, start=1):
+                    fold, previous = _fold(
+                        number,
+                        panel,
+                        cut,
+                        settings,
+                        previous if fine_tune else None,
+                        partial(on_epoch, job=number - 1),
+                    )
+                    results.append(fold)
     report.folds_kept(results, len(settings.models) > 1, bool(options.levels))
     table = fold_table(results, season, options.levels, MODEL)
     overall = table[table["fold"] == "all"].set_index("method")["mase"]

@@ -13,16 +13,14 @@ their models' files, which this process alone writes.
 from __future__ import annotations
 
 import dataclasses
-import os
 import statistics
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from forecast_cli import ray_cluster
+from forecast_cli import parallel
 from forecast_cli.artifacts import (
     MODELS_DIR,
     check_comparison_dir,
@@ -55,7 +53,6 @@ from forecast_cli.evaluation import (
 )
 from forecast_cli.forecasting import Origins, after_end, forecast_from
 from forecast_cli.loading import Series, Source, load_panel, panel_notes, source_path
-from forecast_cli.parallel import run_parallel
 from forecast_cli.pipeline import (
     Prepared,
     build_candidates,
@@ -66,7 +63,7 @@ from forecast_cli.pipeline import (
 )
 from forecast_cli.report import Report
 from forecast_cli.resolve import resolve
-from forecast_cli.runtime import one_machine, use_device
+from forecast_cli.runtime import one_machine
 from forecast_cli.windows import rows_ahead
 
 # Candidates whose validation RMSE lie within this share of each other score alike.
@@ -138,87 +135,74 @@ def run_compare(
     ``run_file`` as its ``run.toml``; each epoch's losses also go where ``logs`` says."""
     check_comparison_dir(out_dir, options.overwrite)
     one_machine(runtime.strategy, "compare")
-    if cluster.ray is None:
-        device, slots = use_device(runtime, training.xla), os.cpu_count() or 1
-    else:  # the tasks set their device up where they run
-        device, slots = ray_cluster.connect(cluster.ray, runtime, training.xla)
-    with report.reading(source):
-        panel = load_panel(source, data)
-    # The candidates differ in layers and head only: the data settles the rest alike.
-    resolved = resolve(window, candidates[0].model, panel, options.steps)
-    windows = resolved.windows
-    if panel[0].features and windows.horizon < options.steps:
-        # Rolled past its horizon, the network would need the features' future values,
-        # which compare has no way to be given: refuse rather than guess them.
-        raise ForecastError(
-            f"With --features {','.join(panel[0].features)}, compare forecasts only as far as "
-            f"the network's --horizon ({windows.horizon}), which is shorter than --steps "
-            f"{options.steps}: pass --steps {windows.horizon} or --horizon {options.steps}."
-        )
-    twins = [
-        choices(
-            c.model,
-            dataclasses.replace(
-                c.model, anchor=resolved.model.anchor, season=resolved.model.season
-            ),
-        )
-        for c in candidates
-    ]
-    candidates = [
-        dataclasses.replace(c, model=configs[0])
-        for c, configs in zip(candidates, twins, strict=True)
-    ]
-    report.notes(panel_notes(panel) + resolved.notes)
-    prepared = prepare(panel, windows)
-    report.windows(prepared, candidates[0].model.head)
-    season, notes = baseline_season(prepared)
     # Each seed's candidates are shared among --jobs workers (default: one per core, or
     # per CPU of the Ray cluster).
+    slots = parallel.slots(runtime, training.xla, cluster)
     shares = min(options.jobs or slots, len(candidates))
+    at_once = min(slots if cluster.ray else options.jobs or shares, options.repeats * shares)
+    with parallel.workers(at_once, runtime, training.xla, cluster) as workers:
+        device = workers.device()  # what the machine lacks is refused before reading the data
+        with report.reading(source):
+            panel = load_panel(source, data)
+        # The candidates differ in layers and head only: the data settles the rest alike.
+        resolved = resolve(window, candidates[0].model, panel, options.steps)
+        windows = resolved.windows
+        if panel[0].features and windows.horizon < options.steps:
+            # Rolled past its horizon, the network would need the features' future values,
+            # which compare has no way to be given: refuse rather than guess them.
+            raise ForecastError(
+                f"With --features {','.join(panel[0].features)}, compare forecasts only as far as "
+                f"the network's --horizon ({windows.horizon}), which is shorter than --steps "
+                f"{options.steps}: pass --steps {windows.horizon} or --horizon {options.steps}."
+            )
+        twins = [
+            choices(
+                c.model,
+                dataclasses.replace(
+                    c.model, anchor=resolved.model.anchor, season=resolved.model.season
+                ),
+            )
+            for c in candidates
+        ]
+        candidates = [
+            dataclasses.replace(c, model=configs[0])
+            for c, configs in zip(candidates, twins, strict=True)
+        ]
+        report.notes(panel_notes(panel) + resolved.notes)
+        prepared = prepare(panel, windows)
+        report.windows(prepared, candidates[0].model.head)
+        season, notes = baseline_season(prepared)
 
-    with staged_directory(out_dir) as staging:
-        jobs = _jobs(windows, candidates, twins, shares, data, training, runtime, options)
-        workers = min(slots if cluster.ray else options.jobs or shares, len(jobs))
-        report.training_jobs(len(candidates), options.repeats, len(jobs), workers, device)
-        named = [_log_job(job, options.repeats) for job in jobs]
-        with (
-            loggers(logs, named) as log,
-            report.epochs(training.epochs, len(jobs), log) as on_epoch,
-        ):
-            if workers == 1 and cluster.ray is None:
-                runs = [
-                    _train_all(prepared, job, partial(on_epoch, job=i))
-                    for i, job in enumerate(jobs)
-                ]
-            else:
-                runs = run_parallel(
-                    _train_job,
-                    panel,
-                    jobs,
-                    workers,
-                    lambda i, event: on_epoch(*event, job=i),
-                    runtime,
-                    cluster,
-                )
-        by_seed: dict[int, _Run] = {}  # each seed's jobs, put back together
-        for job, run in zip(jobs, runs, strict=True):
-            whole = by_seed.setdefault(job.training.seed, _Run({}, {}, {}, [], {}))
-            whole.scores.update(run.scores)
-            whole.val_fits.update(run.val_fits)
-            whole.forecasts.update(run.forecasts)
-            whole.notes.extend(run.notes)
-            for slug, files in run.models.items():
-                write_files(staging / MODELS_DIR / slug, files)
-        title = (
-            f"{source_path(source).name}: {len(candidates)} candidate(s), lookback "
-            f"{windows.lookback}, {options.repeats} seed(s)"
-        )
-        report.notes(by_seed[training.seed].notes)  # the twin each candidate kept
-        comparison = _combine(
-            prepared, candidates, list(by_seed.values()), season, options, notes, title, out_dir
-        )
-        write_comparison(staging, comparison, run_file)
-    return comparison
+        with staged_directory(out_dir) as staging:
+            jobs = _jobs(windows, candidates, twins, shares, data, training, runtime, options)
+            report.training_jobs(len(candidates), options.repeats, len(jobs), at_once, device)
+            named = [_log_job(job, options.repeats) for job in jobs]
+            with (
+                loggers(logs, named) as log,
+                report.epochs(training.epochs, len(jobs), log) as on_epoch,
+            ):
+                # here the candidates train on the windows made already; a worker makes its own
+                task, shared = (_train_all, prepared) if workers.in_process else (_train_job, panel)
+                runs = workers.run(task, shared, jobs, lambda i, event: on_epoch(*event, job=i))
+            by_seed: dict[int, _Run] = {}  # each seed's jobs, put back together
+            for job, run in zip(jobs, runs, strict=True):
+                whole = by_seed.setdefault(job.training.seed, _Run({}, {}, {}, [], {}))
+                whole.scores.update(run.scores)
+                whole.val_fits.update(run.val_fits)
+                whole.forecasts.update(run.forecasts)
+                whole.notes.extend(run.notes)
+                for slug, files in run.models.items():
+                    write_files(staging / MODELS_DIR / slug, files)
+            title = (
+                f"{source_path(source).name}: {len(candidates)} candidate(s), lookback "
+                f"{windows.lookback}, {options.repeats} seed(s)"
+            )
+            report.notes(by_seed[training.seed].notes)  # the twin each candidate kept
+            comparison = _combine(
+                prepared, candidates, list(by_seed.values()), season, options, notes, title, out_dir
+            )
+            write_comparison(staging, comparison, run_file)
+        return comparison
 
 
 @dataclass(frozen=True)

@@ -1,89 +1,175 @@
-"""Independent pieces of work in parallel worker processes, sharing the CPU cores, or as
-tasks of a Ray cluster (``--ray``, ``ray_cluster``).
+"""Where a command's independent pieces of work run (compare's jobs, backtest's folds): in
+this process, in worker processes that share the cores, or as tasks of a Ray cluster
+(``--ray``, ``ray_cluster``).
 
 Small recurrent networks keep one core busy at most, so on a machine with several cores
 training them in separate processes (each limited to its share of the threads) is what
-uses the hardware. Workers are spawned, never forked: TensorFlow is not fork-safe.
+uses the hardware. Workers are spawned, never forked: TensorFlow is not fork-safe. Each
+imports TensorFlow and sets its device up as it starts; the command's own process never
+imports TensorFlow, which would put its import (seconds) before theirs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from forecast_cli import signals
-from forecast_cli.config import ClusterConfig, RuntimeConfig
+from forecast_cli.config import ClusterConfig, RuntimeConfig, Xla
+from forecast_cli.runtime import use_device
 
 Hook = Callable[..., None]
+Task = Callable[[Any, Any, Hook], Any]
+OnEvent = Callable[[int, tuple], None]
+POLL = 0.1  # seconds between looks at the workers' progress events
 
 
-def run_parallel(
-    task: Callable[[Any, Any, Hook], Any],
-    shared: Any,
-    items: list,
-    workers: int,
-    on_event: Callable[[int, tuple], None],
-    runtime: RuntimeConfig,
-    cluster: ClusterConfig,
-) -> list:
-    """``[task(shared, item, hook) for item in items]`` on ``workers`` processes, or on the
-    Ray cluster ``cluster`` names, in order.
+def slots(runtime: RuntimeConfig, xla: Xla, cluster: ClusterConfig) -> int:
+    """How many pieces of work can run at once: one per core of this machine, or per CPU
+    of the Ray cluster ``cluster`` names (joined here)."""
+    if cluster.ray is None:
+        return os.cpu_count() or 1
+    from forecast_cli import ray_cluster
 
-    ``task`` must be a module-level function. Each worker is set up once as it starts:
-    its share of the cores, then ``runtime``'s device. What a task passes to its ``hook``
-    reaches ``on_event(item index, arguments)`` in this process while it runs. An
-    exception in a task is raised here; Ctrl-C stops every worker at once.
-    """
+    return ray_cluster.connect(cluster.ray, runtime, xla)[1]
+
+
+@contextlib.contextmanager
+def workers(
+    count: int, runtime: RuntimeConfig, xla: Xla, cluster: ClusterConfig
+) -> Iterator[InProcess | Pool | Ray]:
+    """Where ``count`` pieces of work run at a time: the Ray cluster ``cluster`` names; this
+    process, its device set up at once, when ``count`` is 1; else ``count`` worker
+    processes, started now and stopped on leaving the block."""
     if cluster.ray is not None:
+        yield Ray(cluster.ray, runtime, xla)
+    elif count == 1:
+        yield InProcess(use_device(runtime, xla))
+    else:
+        context = multiprocessing.get_context("spawn")
+        threads = max(1, (os.cpu_count() or 1) // count)
+        with context.Manager() as manager:
+            pool = context.Pool(count, initializer=_set_up_worker, initargs=(threads, runtime, xla))
+            try:
+                yield Pool(pool, manager.Queue())
+                pool.close()
+            finally:
+                pool.terminate()  # a no-op after close() once the work is done
+                pool.join()
+
+
+@dataclass(frozen=True)
+class InProcess:
+    """Work run here, one piece after the other."""
+
+    described: str
+
+    in_process = True
+
+    def device(self) -> str:
+        return self.described
+
+    def run(self, task: Task, shared: Any, items: list, on_event: OnEvent) -> list:
+        """``[task(shared, item, hook) for item in items]``; what a task passes to its
+        ``hook`` reaches ``on_event(item index, arguments)``."""
+        return [
+            task(shared, item, lambda *event, i=i: on_event(i, event))
+            for i, item in enumerate(items)
+        ]
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Worker processes, each set up as it starts: its share of the cores, then the
+    device (``set_up``)."""
+
+    pool: Any  # multiprocessing.pool.Pool
+    events: Any  # the Manager's queue of the tasks' hook calls
+
+    in_process = False
+
+    def device(self) -> str:
+        """What the workers train on, once one of them has set its device up; an error of
+        that set-up (a device or flag it refused) is raised here."""
+        return self._wait([self.pool.apply_async(_device)], lambda *event: None)[0]
+
+    def run(self, task: Task, shared: Any, items: list, on_event: OnEvent) -> list:
+        """``InProcess.run`` on the workers, in order. ``task`` must be a module-level
+        function. An exception in a task is raised here; Ctrl-C stops every worker at once."""
+        pending = [
+            self.pool.apply_async(_call, (task, shared, item, self.events, i))
+            for i, item in enumerate(items)
+        ]
+        return self._wait(pending, on_event)
+
+    def _wait(self, pending: list, on_event: OnEvent) -> list:
+        while not all(result.ready() for result in pending):
+            signals.raise_pending()
+            _drain(self.events, on_event, timeout=POLL)
+        _drain(self.events, on_event, timeout=0)
+        return [result.get() for result in pending]
+
+
+@dataclass(frozen=True)
+class Ray:
+    """Tasks of a Ray cluster, which set their device up where they run."""
+
+    address: str
+    runtime: RuntimeConfig
+    xla: Xla
+
+    in_process = False
+
+    def device(self) -> str:
         from forecast_cli import ray_cluster
 
-        return ray_cluster.run(task, shared, items, on_event, runtime)
-    context = multiprocessing.get_context("spawn")
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    with context.Manager() as manager:
-        events = manager.Queue()
-        pool = context.Pool(workers, initializer=_set_up_worker, initargs=(threads, runtime))
-        try:
-            pending = [
-                pool.apply_async(_call, (task, shared, item, events, i))
-                for i, item in enumerate(items)
-            ]
-            while not all(result.ready() for result in pending):
-                signals.raise_pending()
-                _drain(events, on_event, timeout=0.1)
-            _drain(events, on_event, timeout=0)
-            results = [result.get() for result in pending]
-            pool.close()
-            return results
-        finally:
-            pool.terminate()  # a no-op after close() once the work is done
-            pool.join()
+        return ray_cluster.connect(self.address, self.runtime, self.xla)[0]
+
+    def run(self, task: Task, shared: Any, items: list, on_event: OnEvent) -> list:
+        from forecast_cli import ray_cluster
+
+        return ray_cluster.run(task, shared, items, on_event, self.runtime)
 
 
-def set_up(threads: int, runtime: RuntimeConfig) -> None:
+def set_up(threads: int, runtime: RuntimeConfig, xla: Xla = Xla.AUTO) -> str:
     """Runs first in each worker: its share of the threads before TensorFlow starts, then
-    the device."""
+    the device; says what it trains on."""
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
     os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
-    from forecast_cli.runtime import use_device
-
-    use_device(runtime)
+    return use_device(runtime, xla)
 
 
-def _set_up_worker(threads: int, runtime: RuntimeConfig) -> None:
+_set_up: str | Exception = ""  # in a worker process: what ``set_up`` said, or raised
+
+
+def _set_up_worker(threads: int, runtime: RuntimeConfig, xla: Xla) -> None:
     """``set_up`` in a worker process that leaves Ctrl-C to the command: a terminal sends
     it to the workers too, where it would stop them anywhere (in TensorFlow's import, its
     log and their tracebacks printed); the command ends its workers itself. (Ray's
-    workers are Ray's own, not set up here.)"""
+    workers are Ray's own, not set up here.) An error is kept for the worker's tasks to
+    raise: raised here, it would make the pool start new workers forever."""
+    global _set_up
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    set_up(threads, runtime)
+    try:
+        _set_up = set_up(threads, runtime, xla)
+    except Exception as exc:
+        _set_up = exc
+
+
+def _device() -> str:
+    if isinstance(_set_up, Exception):
+        raise _set_up
+    return _set_up
 
 
 def _call(task, shared, item, events, index: int):
+    _device()  # a worker whose set-up failed runs nothing
     return task(shared, item, lambda *event: events.put((index, event)))
 
 

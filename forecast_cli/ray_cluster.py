@@ -1,4 +1,4 @@
-"""Independent trainings as tasks of a Ray cluster (``--ray``), behind ``run_parallel``.
+"""Independent trainings as tasks of a Ray cluster (``--ray``), behind ``parallel.workers``.
 
 Ray is an optional extra (``pip install 'forecast-cli[ray]'``), imported only here and
 only when ``--ray`` is given. The shared data goes into Ray's object store once, each

@@ -8,7 +8,7 @@ from conftest import FAST, error_line, flat
 
 from forecast_cli.config import Anchor, Head, ModelConfig, TrainConfig, parse_layers
 from forecast_cli.network import build_model
-from forecast_cli.runtime import keras
+from forecast_cli.runtime import keras, tensorflow
 from forecast_cli.training import Branch, fit
 
 
@@ -25,10 +25,22 @@ def test_training_says_which_device_it_used(cli, sine_csv):
         (["--mixed-precision"], "--mixed-precision computes in float16, which only GPUs"),
     ],
 )
-@pytest.mark.parametrize("command", ["train", "compare", "backtest"])
+@pytest.mark.parametrize("command", [["train"], ["compare"], ["backtest", "--jobs", 1]])
 def test_what_this_machine_lacks_is_refused_before_reading_the_data(cli, command, flag, message):
     # the tests run with no GPU visible, like CI; the data file does not even exist
-    assert message in error_line(cli(command, "missing.csv", *flag))
+    assert message in error_line(cli(*command, "missing.csv", *flag))
+
+
+def test_worker_processes_refuse_it_and_the_command_never_loads_tensorflow(cli):
+    """With worker processes the command's own process leaves TensorFlow to them: its
+    import (seconds) would delay theirs. Their set-up refuses what the machine lacks,
+    once, before the data is read (a worker pool whose set-up raises starts new workers
+    forever)."""
+    before = tensorflow.cache_info()
+    two = ["--layers", "lstm:4", "--layers", "gru:4", "--jobs", 2]
+    refused = cli("compare", "missing.csv", *two, "--mixed-precision")
+    assert error_line(refused).startswith("Error: --mixed-precision computes in float16")
+    assert tensorflow.cache_info() == before
 
 
 @pytest.mark.parametrize(
