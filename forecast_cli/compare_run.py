@@ -13,8 +13,10 @@ their models' files, which this process alone writes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import statistics
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -183,7 +185,11 @@ def run_compare(
             ):
                 # here the candidates train on the windows made already; a worker makes its own
                 task, shared = (_train_all, prepared) if workers.in_process else (_train_job, panel)
-                runs = workers.run(task, shared, jobs, lambda i, event: on_epoch(*event, job=i))
+                # fitted here while the networks train elsewhere: they need none of them
+                fitted = functools.cache(partial(_baselines, prepared, season, options.steps))
+                runs = workers.run(
+                    task, shared, jobs, lambda i, event: on_epoch(*event, job=i), fitted
+                )
             by_seed: dict[int, _Run] = {}  # each seed's jobs, put back together
             for job, run in zip(jobs, runs, strict=True):
                 whole = by_seed.setdefault(job.training.seed, _Run({}, {}, {}, [], {}))
@@ -199,7 +205,14 @@ def run_compare(
             )
             report.notes(by_seed[training.seed].notes)  # the twin each candidate kept
             comparison = _combine(
-                prepared, candidates, list(by_seed.values()), season, options, notes, title, out_dir
+                prepared,
+                candidates,
+                list(by_seed.values()),
+                fitted(),
+                options,
+                notes,
+                title,
+                out_dir,
             )
             write_comparison(staging, comparison, run_file)
         return comparison
@@ -324,17 +337,32 @@ def _train_all(prepared: Prepared, job: _Job, on_epoch) -> _Run:
     return run
 
 
+_Fitted = tuple[dict[str, np.ndarray], dict[str, list[np.ndarray]], list[str]]
+
+
+def _baselines(prepared: Prepared, season: int | None, steps: int) -> _Fitted:
+    """Each baseline's forecasts of each series, from the series' own rows: at each
+    validation window (fitted on the training rows) and ``steps`` from its end (fitted
+    on all of them); and their notes."""
+    n_targets = len(prepared.targets)
+    history = [p.series.values[:, :n_targets] for p in prepared.parts]
+    at_val, val_notes = validation_baselines(prepared)
+    ends = [np.array([len(h)]) for h in history]
+    at_end, end_notes = baselines(history, ends, steps, season, prepared.windows.baselines)
+    return at_val, at_end, list(dict.fromkeys(val_notes + end_notes))
+
+
 def _combine(
     prepared: Prepared,
     candidates: list[Candidate],
     runs: list[_Run],
-    season: int | None,
+    fitted: _Fitted,
     options: CompareConfig,
     notes: list[str],
     title: str,
     out_dir: Path,
 ) -> Comparison:
-    """Average the seeds, add the baselines, rank by validation RMSE."""
+    """Average the seeds, add the baselines (``_baselines``), rank by validation RMSE."""
     rows, fits, forecasts = [], {}, {}
     for candidate in candidates:
         label = candidate.label
@@ -358,19 +386,8 @@ def _combine(
         forecasts[label] = np.mean([run.forecasts[label] for run in runs], axis=0)
 
     notes.extend(_combined_note(rows))
-    n_targets = len(prepared.targets)
-    history = [p.series.values[:, :n_targets] for p in prepared.parts]
-    # each series' own: at each validation window (fitted on the training rows), and
-    # from its end (fitted on all of them)
-    at_val, val_notes = validation_baselines(prepared)
-    at_end, end_notes = baselines(
-        history,
-        [np.array([len(h)]) for h in history],
-        options.steps,
-        season,
-        prepared.windows.baselines,
-    )
-    notes.extend(dict.fromkeys(val_notes + end_notes))
+    at_val, at_end, baseline_notes = fitted
+    notes.extend(baseline_notes)
     for name, predicted in at_val.items():
         rows.append(
             Scores(

@@ -27,6 +27,7 @@ from forecast_cli.runtime import use_device
 Hook = Callable[..., None]
 Task = Callable[[Any, Any, Hook], Any]
 OnEvent = Callable[[int, tuple], None]
+Meanwhile = Callable[[], object] | None
 POLL = 0.1  # seconds between looks at the workers' progress events
 
 
@@ -75,9 +76,15 @@ class InProcess:
     def device(self) -> str:
         return self.described
 
-    def run(self, task: Task, shared: Any, items: list, on_event: OnEvent) -> list:
+    def run(
+        self, task: Task, shared: Any, items: list, on_event: OnEvent, meanwhile: Meanwhile = None
+    ) -> list:
         """``[task(shared, item, hook) for item in items]``; what a task passes to its
-        ``hook`` reaches ``on_event(item index, arguments)``."""
+        ``hook`` reaches ``on_event(item index, arguments)``. ``meanwhile()``, work of
+        this process that does not wait for the tasks, runs while they do where they run
+        elsewhere, here before them."""
+        if meanwhile:
+            meanwhile()
         return [
             task(shared, item, lambda *event, i=i: on_event(i, event))
             for i, item in enumerate(items)
@@ -99,13 +106,17 @@ class Pool:
         that set-up (a device or flag it refused) is raised here."""
         return self._wait([self.pool.apply_async(_device)], lambda *event: None)[0]
 
-    def run(self, task: Task, shared: Any, items: list, on_event: OnEvent) -> list:
+    def run(
+        self, task: Task, shared: Any, items: list, on_event: OnEvent, meanwhile: Meanwhile = None
+    ) -> list:
         """``InProcess.run`` on the workers, in order. ``task`` must be a module-level
         function. An exception in a task is raised here; Ctrl-C stops every worker at once."""
         pending = [
             self.pool.apply_async(_call, (task, shared, item, self.events, i))
             for i, item in enumerate(items)
         ]
+        if meanwhile:  # the events wait in their queue
+            meanwhile()
         return self._wait(pending, on_event)
 
     def _wait(self, pending: list, on_event: OnEvent) -> list:
@@ -131,10 +142,12 @@ class Ray:
 
         return ray_cluster.connect(self.address, self.runtime, self.xla)[0]
 
-    def run(self, task: Task, shared: Any, items: list, on_event: OnEvent) -> list:
+    def run(
+        self, task: Task, shared: Any, items: list, on_event: OnEvent, meanwhile: Meanwhile = None
+    ) -> list:
         from forecast_cli import ray_cluster
 
-        return ray_cluster.run(task, shared, items, on_event, self.runtime)
+        return ray_cluster.run(task, shared, items, on_event, self.runtime, meanwhile)
 
 
 def set_up(threads: int, runtime: RuntimeConfig, xla: Xla = Xla.AUTO) -> str:

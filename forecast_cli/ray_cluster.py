@@ -111,10 +111,12 @@ def run(
     items: list,
     on_event: Callable[[int, tuple], None],
     runtime: RuntimeConfig,
+    meanwhile: Callable[[], object] | None = None,
 ) -> list:
     """``[task(shared, item, hook) for item in items]`` as tasks of the cluster joined, in
     order; what a task passes to its ``hook`` reaches ``on_event(item index, arguments)``
-    here while it runs. An exception in a task is raised here as itself."""
+    here while it runs, and ``meanwhile()`` runs here once they are sent. An exception in
+    a task is raised here as itself."""
     import ray
     from ray.util.queue import Queue
 
@@ -127,6 +129,8 @@ def run(
     data = ray.put(shared)
     pending = [remote.remote(task, data, item, runtime, events, i) for i, item in enumerate(items)]
     try:
+        if meanwhile:
+            meanwhile()
         waiting = pending
         while waiting:
             signals.raise_pending()

@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import Freed, ctrl_c_as_at_a_terminal, flat, invoke, sine_frame, wait_for
 
-from forecast_cli import parallel, signals
+from forecast_cli import signals
 from forecast_cli.artifacts import load_model_dir
-from forecast_cli.config import ClusterConfig, RuntimeConfig, Xla
 
 FORECAST = str(Path(sys.executable).with_name("forecast"))
 LONG = ["--epochs", "1000", "--patience", "1000", "--layers", "lstm:8", "--json"]
@@ -229,23 +228,6 @@ def test_a_ctrl_c_after_sigterm_does_not_save_the_model(handled):
         signal.raise_signal(signal.SIGTERM)
         signal.raise_signal(signal.SIGINT)
     assert ended.type is SystemExit
-
-
-def ignores_ctrl_c(shared, item, hook) -> bool:
-    """A task: whether its worker process ignores Ctrl-C."""
-    return signal.getsignal(signal.SIGINT) == signal.SIG_IGN
-
-
-@pytest.mark.slow
-def test_worker_processes_leave_ctrl_c_to_the_command():
-    """A terminal sends Ctrl-C to the workers too, where it stopped them anywhere, even
-    in TensorFlow's import, with its log and their tracebacks printed."""
-    with (
-        ctrl_c_as_at_a_terminal(),
-        parallel.workers(2, RuntimeConfig(), Xla.AUTO, ClusterConfig()) as workers,
-    ):
-        ignored = workers.run(ignores_ctrl_c, None, [0, 1], lambda *event: None)
-    assert ignored == [True, True]
 
 
 def test_a_second_ctrl_c_ends_the_worker_processes_too():

@@ -1,0 +1,56 @@
+"""The worker processes of compare and backtest (``parallel.workers``)."""
+
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ctrl_c_as_at_a_terminal
+
+from forecast_cli import parallel
+from forecast_cli.config import ClusterConfig, RuntimeConfig, Xla
+
+
+def ignores_ctrl_c(shared, item, hook) -> bool:
+    """A task: whether its worker process ignores Ctrl-C."""
+    return signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+
+
+def meets(folder: Path, item, hook) -> bool:
+    """A task: says it started, then whether this process answered within 20 s."""
+    (folder / "started").touch()
+    return appears(folder / "answered")
+
+
+def answer(folder: Path) -> bool:
+    """This process's side: whether a task started within 20 s; then answers it."""
+    started = appears(folder / "started")
+    (folder / "answered").touch()
+    return started
+
+
+def appears(path: Path) -> bool:
+    for _ in range(200):
+        if path.exists():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.slow
+def test_worker_processes_leave_ctrl_c_to_the_command_and_work_beside_it(tmp_path):
+    """A terminal sends Ctrl-C to the workers too, where it stopped them anywhere, even
+    in TensorFlow's import, with its log and their tracebacks printed. And the command's
+    own work that needs no network (compare's baselines) runs while theirs does: neither
+    before the tasks are sent nor after they end."""
+    with (
+        ctrl_c_as_at_a_terminal(),
+        parallel.workers(2, RuntimeConfig(), Xla.AUTO, ClusterConfig()) as workers,
+    ):
+        ignored = workers.run(ignores_ctrl_c, None, [0, 1], lambda *event: None)
+        answered = []
+        met = workers.run(
+            meets, tmp_path, [0], lambda *event: None, lambda: answered.append(answer(tmp_path))
+        )
+    assert ignored == [True, True]
+    assert answered == met == [True]
