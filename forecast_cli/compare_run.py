@@ -13,10 +13,9 @@ their models' files, which this process alone writes.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import statistics
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -186,7 +185,7 @@ def run_compare(
                 # here the candidates train on the windows made already; a worker makes its own
                 task, shared = (_train_all, prepared) if workers.in_process else (_train_job, panel)
                 # fitted here while the networks train elsewhere: they need none of them
-                fitted = functools.cache(partial(_baselines, prepared, season, options.steps))
+                fitted = cache(partial(_baselines, prepared, season, options.steps))
                 runs = workers.run(
                     task, shared, jobs, lambda i, event: on_epoch(*event, job=i), fitted
                 )

@@ -66,8 +66,8 @@ def keras() -> ModuleType:
 def use_device(runtime: RuntimeConfig, xla: Xla = Xla.AUTO) -> str:
     """Apply ``--device``, ``--mixed-precision`` and ``--strategy`` before any TensorFlow
     op, and refuse an ``--xla on`` they leave nothing to compile for; say what is used.
-    Worker processes call it too, once as they start (the CPU choice also reaches them
-    through the environment)."""
+    Worker processes call it once as they start (``parallel.set_up``); a command whose
+    work runs in them never calls it itself."""
     device, mixed_precision, strategy = runtime.device, runtime.mixed_precision, runtime.strategy
     if device is Device.CPU:
         os.environ["CUDA_VISIBLE_DEVICES"] = "-1"

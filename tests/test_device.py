@@ -25,12 +25,13 @@ def test_training_says_which_device_it_used(cli, sine_csv):
         (["--mixed-precision"], "--mixed-precision computes in float16, which only GPUs"),
     ],
 )
-@pytest.mark.parametrize("command", [["train"], ["compare"], ["backtest", "--jobs", 1]])
+@pytest.mark.parametrize("command", ["train", "compare", "backtest"])
 def test_what_this_machine_lacks_is_refused_before_reading_the_data(cli, command, flag, message):
     # the tests run with no GPU visible, like CI; the data file does not even exist
-    assert message in error_line(cli(*command, "missing.csv", *flag))
+    assert message in error_line(cli(command, "missing.csv", *flag))
 
 
+@pytest.mark.slow
 def test_worker_processes_refuse_it_and_the_command_never_loads_tensorflow(cli):
     """With worker processes the command's own process leaves TensorFlow to them: its
     import (seconds) would delay theirs. Their set-up refuses what the machine lacks,
