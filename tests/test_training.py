@@ -215,6 +215,23 @@ def test_batches_gather_windows_from_rows_held_once():
         np.testing.assert_array_equal(_gatherer(tf, windows)(index), windows[[7, 0, 11]])
 
 
+@pytest.mark.parametrize("workers", [False, True])
+def test_the_batches_are_made_without_autotuning(workers):
+    """tf.data's autotuning thread held up the deletion of an iterator stopped early, up
+    to 39 s of a compare worker's 50 (docs/development.md). A multi-worker training still
+    shards each batch."""
+    import tensorflow as tf
+
+    from forecast_cli.training import _dataset
+
+    data = (np.zeros((10, 4, 1), np.float32), np.zeros((10, 2, 1), np.float32))
+    branch = Branch("network", None, Head.MANY_TO_ONE)
+    options = _dataset(tf, data, [branch], 4, shuffle=(1, 0, 3), workers=workers).options()
+    assert options.autotune.enabled is False
+    sharded = options.experimental_distribute.auto_shard_policy
+    assert (sharded == tf.data.experimental.AutoShardPolicy.DATA) is workers
+
+
 def crash_at(epoch: int):
     """An epoch hook that fails like a machine would, after ``epoch`` epochs."""
 
