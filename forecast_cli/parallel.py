@@ -17,11 +17,12 @@ import os
 import queue
 import signal
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from forecast_cli import signals
 from forecast_cli.config import ClusterConfig, RuntimeConfig, Xla
+from forecast_cli.errors import ForecastError
 from forecast_cli.runtime import use_device
 
 Hook = Callable[..., None]
@@ -56,9 +57,12 @@ def workers(
         context = multiprocessing.get_context("spawn")
         threads = max(1, (os.cpu_count() or 1) // count)
         with context.Manager() as manager:
-            pool = context.Pool(count, initializer=_set_up_worker, initargs=(threads, runtime, xla))
+            events = manager.Queue()
+            pool = context.Pool(
+                count, initializer=_set_up_worker, initargs=(threads, runtime, xla, events)
+            )
             try:
-                yield Pool(pool, manager.Queue())
+                yield Pool(pool, events, count)
                 pool.close()
             finally:
                 pool.terminate()  # a no-op after close() once the work is done
@@ -94,10 +98,16 @@ class InProcess:
 @dataclass(frozen=True)
 class Pool:
     """Worker processes, each set up as it starts: its share of the cores, then the
-    device (``set_up``)."""
+    device (``set_up``).
+
+    A worker that dies (killed, for lack of memory for instance, or crashed) is replaced
+    by the pool, and its task never ends: each worker says when it starts, and a start
+    beyond ``count`` ends the command instead of leaving it waiting forever."""
 
     pool: Any  # multiprocessing.pool.Pool
-    events: Any  # the Manager's queue of the tasks' hook calls
+    events: Any  # the Manager's queue of the tasks' hook calls and the workers' starts
+    count: int
+    started: list[int] = field(default_factory=list)  # the workers' process ids
 
     in_process = False
 
@@ -122,9 +132,26 @@ class Pool:
     def _wait(self, pending: list, on_event: OnEvent) -> list:
         while not all(result.ready() for result in pending):
             signals.raise_pending()
-            _drain(self.events, on_event, timeout=POLL)
-        _drain(self.events, on_event, timeout=0)
+            self._drain(on_event, timeout=POLL)
+        self._drain(on_event, timeout=0)
         return [result.get() for result in pending]
+
+    def _drain(self, on_event: OnEvent, timeout: float) -> None:
+        try:
+            while True:
+                index, event = self.events.get(timeout=timeout)
+                if index != _STARTED:
+                    on_event(index, event)
+                    continue
+                self.started.append(event[0])
+                if len(self.started) > self.count:  # the pool replaced a worker that died
+                    raise ForecastError(
+                        "A worker process ended before its work was done (killed, for "
+                        "instance for lack of memory, or crashed); with --jobs 1 the work "
+                        "runs in this process, where the cause shows."
+                    )
+        except queue.Empty:
+            return
 
 
 @dataclass(frozen=True)
@@ -159,9 +186,10 @@ def set_up(threads: int, runtime: RuntimeConfig, xla: Xla = Xla.AUTO) -> str:
 
 
 _set_up: str | Exception = ""  # in a worker process: what ``set_up`` said, or raised
+_STARTED = -1  # the item index of a worker's start on the events queue
 
 
-def _set_up_worker(threads: int, runtime: RuntimeConfig, xla: Xla) -> None:
+def _set_up_worker(threads: int, runtime: RuntimeConfig, xla: Xla, events) -> None:
     """``set_up`` in a worker process that leaves Ctrl-C to the command: a terminal sends
     it to the workers too, where it would stop them anywhere (in TensorFlow's import, its
     log and their tracebacks printed); the command ends its workers itself. (Ray's
@@ -169,6 +197,7 @@ def _set_up_worker(threads: int, runtime: RuntimeConfig, xla: Xla) -> None:
     raise: raised here, it would make the pool start new workers forever."""
     global _set_up
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    events.put((_STARTED, (os.getpid(),)))
     try:
         _set_up = set_up(threads, runtime, xla)
     except Exception as exc:
@@ -184,12 +213,3 @@ def _device() -> str:
 def _call(task, shared, item, events, index: int):
     _device()  # a worker whose set-up failed runs nothing
     return task(shared, item, lambda *event: events.put((index, event)))
-
-
-def _drain(events, on_event, timeout: float) -> None:
-    try:
-        while True:
-            index, event = events.get(timeout=timeout)
-            on_event(index, event)
-    except queue.Empty:
-        return

@@ -1,5 +1,6 @@
 """The worker processes of compare and backtest (``parallel.workers``)."""
 
+import os
 import signal
 import time
 from pathlib import Path
@@ -9,6 +10,7 @@ from conftest import ctrl_c_as_at_a_terminal
 
 from forecast_cli import parallel
 from forecast_cli.config import ClusterConfig, RuntimeConfig, Xla
+from forecast_cli.errors import ForecastError
 
 
 def ignores_ctrl_c(shared, item, hook) -> bool:
@@ -27,6 +29,11 @@ def answer(folder: Path) -> bool:
     started = appears(folder / "started")
     (folder / "answered").touch()
     return started
+
+
+def dies(shared, item, hook) -> None:
+    """A task whose worker is killed, as for lack of memory."""
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def appears(path: Path) -> bool:
@@ -54,3 +61,23 @@ def test_worker_processes_leave_ctrl_c_to_the_command_and_work_beside_it(tmp_pat
         )
     assert ignored == [True, True]
     assert answered == met == [True]
+
+
+def too_long(signum, frame):
+    raise TimeoutError("the command still waits for a task whose worker died")
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_ends_the_command_instead_of_leaving_it_waiting():
+    """The pool starts a new worker in its place and the task never ends."""
+    before = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(60)
+    try:
+        with (
+            pytest.raises(ForecastError, match="A worker process ended before its work"),
+            parallel.workers(2, RuntimeConfig(), Xla.AUTO, ClusterConfig()) as workers,
+        ):
+            workers.run(dies, None, [0], lambda *event: None)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, before)
