@@ -97,7 +97,7 @@ class ForecastGroup(_UntypedFlags, TyperGroup):
             # No arguments at all: the help was printed, and no error line follows it.
             code = _fail(f"{message}.{hint}", USAGE_ERROR, debug) if args else USAGE_ERROR
         except ForecastError as exc:
-            code = _fail(str(exc), USAGE_ERROR, debug)
+            code = _fail(str(exc), exc.status, debug)
         except (typer.Abort, KeyboardInterrupt):
             code = _interrupted("nothing was saved.")
         except OSError as exc:  # e.g. an output path that cannot be written

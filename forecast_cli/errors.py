@@ -11,6 +11,15 @@ class ForecastError(Exception):
     The message names the file, column or flag at fault and says what would fix it.
     """
 
+    status = 2
+
+
+class WorkerLost(ForecastError):
+    """A worker process ended before its work was done (killed, crashed): not the
+    input's fault, so exit status 1, with the same one line."""
+
+    status = 1
+
 
 class Interrupted(Exception):
     """Ctrl-C stopped a command after it saved what it had: the message says what was

@@ -22,7 +22,7 @@ from typing import Any
 
 from forecast_cli import signals
 from forecast_cli.config import ClusterConfig, RuntimeConfig, Xla
-from forecast_cli.errors import ForecastError
+from forecast_cli.errors import WorkerLost
 from forecast_cli.runtime import use_device
 
 Hook = Callable[..., None]
@@ -132,11 +132,11 @@ class Pool:
     def _wait(self, pending: list, on_event: OnEvent) -> list:
         while not all(result.ready() for result in pending):
             signals.raise_pending()
-            self._drain(on_event, timeout=POLL)
-        self._drain(on_event, timeout=0)
+            self._drain(pending, on_event, timeout=POLL)
+        self._drain(pending, on_event, timeout=0)
         return [result.get() for result in pending]
 
-    def _drain(self, on_event: OnEvent, timeout: float) -> None:
+    def _drain(self, pending: list, on_event: OnEvent, timeout: float) -> None:
         try:
             while True:
                 index, event = self.events.get(timeout=timeout)
@@ -144,11 +144,13 @@ class Pool:
                     on_event(index, event)
                     continue
                 self.started.append(event[0])
-                if len(self.started) > self.count:  # the pool replaced a worker that died
-                    raise ForecastError(
+                # The pool replaced a worker that died: lost work, unless all is done.
+                if len(self.started) > self.count and not all(r.ready() for r in pending):
+                    raise WorkerLost(
                         "A worker process ended before its work was done (killed, for "
-                        "instance for lack of memory, or crashed); with --jobs 1 the work "
-                        "runs in this process, where the cause shows."
+                        "instance for lack of memory, or crashed); fewer --jobs need less "
+                        "memory, and with --jobs 1 the work runs in this process, where "
+                        "the cause shows."
                     )
         except queue.Empty:
             return
