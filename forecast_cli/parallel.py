@@ -11,6 +11,7 @@ imports TensorFlow, which would put its import (seconds) before theirs.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import multiprocessing
 import os
@@ -125,9 +126,18 @@ class Pool:
             self.pool.apply_async(_call, (task, shared, item, self.events, i))
             for i, item in enumerate(items)
         ]
-        if meanwhile:  # the events wait in their queue
-            meanwhile()
-        return self._wait(pending, on_event)
+        if not meanwhile:
+            return self._wait(pending, on_event)
+        # In a thread, while this one passes the tasks' events on (the progress shown)
+        # and takes the signals; left to end alone if a task fails or Ctrl-C comes.
+        beside = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="meanwhile")
+        try:
+            done = beside.submit(meanwhile)
+            results = self._wait(pending, on_event)
+            done.result()  # its error, if any
+            return results
+        finally:
+            beside.shutdown(wait=False)
 
     def _wait(self, pending: list, on_event: OnEvent) -> list:
         while not all(result.ready() for result in pending):

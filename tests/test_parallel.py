@@ -20,16 +20,21 @@ def ignores_ctrl_c(shared, item, hook) -> bool:
 
 
 def meets(folder: Path, item, hook) -> bool:
-    """A task: says it started, then whether this process answered within 20 s."""
-    (folder / "started").touch()
+    """A task: says it started, through its hook, then whether this process answered
+    within 20 s."""
+    hook("started")
     return appears(folder / "answered")
 
 
-def answer(folder: Path) -> bool:
-    """This process's side: whether a task started within 20 s; then answers it."""
-    started = appears(folder / "started")
+def answer(folder: Path, heard: list) -> bool:
+    """This process's side: whether a task's start was ``heard`` within 20 s; then
+    answers it."""
+    for _ in range(200):
+        if heard:
+            break
+        time.sleep(0.1)
     (folder / "answered").touch()
-    return started
+    return bool(heard)
 
 
 def dies(shared, item, hook) -> None:
@@ -50,15 +55,19 @@ def test_worker_processes_leave_ctrl_c_to_the_command_and_work_beside_it(tmp_pat
     """A terminal sends Ctrl-C to the workers too, where it stopped them anywhere, even
     in TensorFlow's import, with its log and their tracebacks printed. And the command's
     own work that needs no network (compare's baselines) runs while theirs does: neither
-    before the tasks are sent nor after they end."""
+    before the tasks are sent nor after they end, nor holding up their progress."""
     with (
         ctrl_c_as_at_a_terminal(),
         parallel.workers(2, RuntimeConfig(), Xla.AUTO, ClusterConfig()) as workers,
     ):
         ignored = workers.run(ignores_ctrl_c, None, [0, 1], lambda *event: None)
-        answered = []
+        heard, answered = [], []
         met = workers.run(
-            meets, tmp_path, [0], lambda *event: None, lambda: answered.append(answer(tmp_path))
+            meets,
+            tmp_path,
+            [0],
+            lambda index, event: heard.append(event),
+            lambda: answered.append(answer(tmp_path, heard)),
         )
     assert ignored == [True, True]
     assert answered == met == [True]
