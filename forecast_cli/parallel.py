@@ -126,18 +126,7 @@ class Pool:
             self.pool.apply_async(_call, (task, shared, item, self.events, i))
             for i, item in enumerate(items)
         ]
-        if not meanwhile:
-            return self._wait(pending, on_event)
-        # In a thread, while this one passes the tasks' events on (the progress shown)
-        # and takes the signals; left to end alone if a task fails or Ctrl-C comes.
-        beside = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="meanwhile")
-        try:
-            done = beside.submit(meanwhile)
-            results = self._wait(pending, on_event)
-            done.result()  # its error, if any
-            return results
-        finally:
-            beside.shutdown(wait=False)
+        return alongside(meanwhile, lambda: self._wait(pending, on_event))
 
     def _wait(self, pending: list, on_event: OnEvent) -> list:
         while not all(result.ready() for result in pending):
@@ -187,6 +176,23 @@ class Ray:
         from forecast_cli import ray_cluster
 
         return ray_cluster.run(task, shared, items, on_event, self.runtime, meanwhile)
+
+
+def alongside(meanwhile: Meanwhile, wait: Callable[[], list]) -> list:
+    """``wait()`` for tasks sent elsewhere, with ``meanwhile()`` (this process's own work,
+    which needs none of them) in a thread beside it: this thread passes the tasks' events
+    on (the progress shown) and takes the signals. ``meanwhile``'s error is raised once
+    the tasks are done; if a task fails or Ctrl-C comes, it is left to end alone."""
+    if not meanwhile:
+        return wait()
+    beside = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="meanwhile")
+    try:
+        done = beside.submit(meanwhile)
+        results = wait()
+        done.result()
+        return results
+    finally:
+        beside.shutdown(wait=False)
 
 
 def set_up(threads: int, runtime: RuntimeConfig, xla: Xla = Xla.AUTO) -> str:

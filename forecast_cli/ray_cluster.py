@@ -21,6 +21,7 @@ from typing import Any
 from forecast_cli import signals
 from forecast_cli.config import Device, RuntimeConfig, Xla
 from forecast_cli.errors import DEBUG, ForecastError
+from forecast_cli.parallel import alongside
 from forecast_cli.runtime import refuse_idle_xla, stderr_captured
 
 LOCAL, AUTO = "local", "auto"
@@ -115,8 +116,8 @@ def run(
 ) -> list:
     """``[task(shared, item, hook) for item in items]`` as tasks of the cluster joined, in
     order; what a task passes to its ``hook`` reaches ``on_event(item index, arguments)``
-    here while it runs, and ``meanwhile()`` runs here once they are sent. An exception in
-    a task is raised here as itself."""
+    here while it runs, and ``meanwhile()`` beside them (``parallel.alongside``). An
+    exception in a task is raised here as itself."""
     import ray
     from ray.util.queue import Queue
 
@@ -128,9 +129,8 @@ def run(
     )
     data = ray.put(shared)
     pending = [remote.remote(task, data, item, runtime, events, i) for i, item in enumerate(items)]
-    try:
-        if meanwhile:
-            meanwhile()
+
+    def wait() -> list:
         waiting = pending
         while waiting:
             signals.raise_pending()
@@ -138,6 +138,9 @@ def run(
             _drain(events, on_event)
         _drain(events, on_event)
         return ray.get(pending)
+
+    try:
+        return alongside(meanwhile, wait)
     except BaseException as exc:  # the others are stopped: the run is written whole or not
         for ref in pending:
             ray.cancel(ref, force=True)

@@ -92,3 +92,17 @@ def test_a_worker_that_dies_ends_the_command_instead_of_leaving_it_waiting():
         signal.alarm(0)
         signal.signal(signal.SIGALRM, before)
     assert multiprocessing.active_children() == []  # the pool and its Manager ended
+
+
+def test_a_lost_worker_is_one_error_line_with_exit_status_1(cli, monkeypatch):
+    """Not the input's fault: exit status 1 rather than bad input's 2."""
+
+    def lost(*args, **kwargs):
+        raise WorkerLost("A worker process ended before its work was done.")
+
+    monkeypatch.setattr("forecast_cli.compare_run.load_panel", lost)
+    result = cli("compare", "data.csv", "--layers", "lstm:4")
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "Error: A worker process ended before its work was done."
+    ]
