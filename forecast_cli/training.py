@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from forecast_cli import backup as backups
-from forecast_cli import signals
+from forecast_cli import fused_lstm, signals
 from forecast_cli.config import Head, Loss, TrainConfig, Xla
 from forecast_cli.runtime import is_chief, keras, tensorflow
 
@@ -163,7 +163,10 @@ def fit(
     _build_state(tf, joint, validation)
     steps = math.ceil(len(train[0]) / config.batch_size)
     before_stopping = steps * min(config.epochs, config.patience + 1) * train[0].shape[1]
-    compiled = _compiled(tf, config, before_stopping)
+    models = [b.model for b in branches]
+    compiled = _compiled(tf, config, before_stopping, fused_lstm.fusable(models))
+    if not compiled:  # XLA cannot compile the fused kernel
+        fused_lstm.fuse(models)
     # Keras's fit spreads the steps over a strategy's devices and workers; without one,
     # a plain loop around the same steps is faster.
     if tf.distribute.has_strategy():
@@ -373,23 +376,27 @@ def _record(
 
 # XLA's compilation (3 to 4 s per network on 2 cores, once per batch size) pays when the
 # training runs enough recurrent steps (batches x lookback) before early stopping may end
-# it. Measured on the sine, 2026-12-04: on one thread the default network and its twin
-# saved about 0.4 ms a recurrent step (train: 24.4 s with XLA, 29.3 s without), on two
-# threads, where the executor runs the two side by side, XLA lost (28.3 s against 23.6 s),
-# and so did backtest's folds (61 s against 45 s); a single network on 2 threads gained
-# 1.44x per epoch, and on a 20,000-row series (219,000 recurrent steps) 1.5x to 1.8x. One
-# threshold whatever the threads: a run takes the same path, and gives the same scores,
-# with any --jobs or --ray.
+# it. Measured on the sine, 2026-12-04, with the LSTMs in Keras's loop: on one thread the
+# default network and its twin saved about 0.4 ms a recurrent step (train: 24.4 s with
+# XLA, 29.3 s without), on two threads, where the executor runs the two side by side, XLA
+# lost (28.3 s against 23.6 s), and so did backtest's folds (61 s against 45 s); a single
+# network on 2 threads gained 1.44x per epoch, and on a 20,000-row series (219,000
+# recurrent steps) 1.5x to 1.8x. Networks of LSTMs alone now run faster still as
+# ``fused_lstm``'s kernel, which XLA cannot compile: the threshold is for GRU and simple
+# RNN layers. One threshold whatever the threads: a run takes the same path, and gives
+# the same scores, with any --jobs or --ray.
 MIN_XLA_RECURRENT_STEPS = 80_000
 
 
-def _compiled(tf, config: TrainConfig, recurrent_steps: int) -> bool:
+def _compiled(tf, config: TrainConfig, recurrent_steps: int, fusable: bool) -> bool:
     """Whether to compile the training and validation steps with XLA (``--xla``).
 
     On a CPU, XLA fuses the dozen tiny operations of each recurrent step that the
     executor otherwise runs one by one. ``auto`` compiles when ``recurrent_steps``, the
     batches times the lookback that the training runs before early stopping may end it
-    (``patience + 1`` epochs), reach ``MIN_XLA_RECURRENT_STEPS``. On a GPU the recurrent
+    (``patience + 1`` epochs), reach ``MIN_XLA_RECURRENT_STEPS``, unless every recurrent
+    layer is ``fusable``: an LSTM that ``fused_lstm`` runs as one kernel, twice as fast
+    again as XLA's loop (which cannot compile that kernel). On a GPU the recurrent
     layers run cuDNN kernels, which XLA cannot compile, and a tf.distribute strategy
     trains through Keras's own ``fit``: there XLA stays off (``runtime.use_device``
     refuses ``--xla on`` before the data is read)."""
@@ -397,7 +404,7 @@ def _compiled(tf, config: TrainConfig, recurrent_steps: int) -> bool:
         return False
     if tf.config.list_logical_devices("GPU") or tf.distribute.has_strategy():
         return False
-    return config.xla == Xla.ON or recurrent_steps >= MIN_XLA_RECURRENT_STEPS
+    return config.xla == Xla.ON or (not fusable and recurrent_steps >= MIN_XLA_RECURRENT_STEPS)
 
 
 def _plain_runner(tf, joint, validation, compiled: bool):

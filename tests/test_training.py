@@ -400,10 +400,11 @@ def test_xla_auto_compiles_only_a_training_long_enough_to_repay_it():
     from forecast_cli.training import MIN_XLA_RECURRENT_STEPS, _compiled
 
     enough = MIN_XLA_RECURRENT_STEPS
-    assert _compiled(tf, TrainConfig(), enough) and not _compiled(tf, TrainConfig(), enough - 1)
-    assert _compiled(tf, TrainConfig(xla=Xla.ON), 1)
-    assert _compiled(tf, TrainConfig(xla="on"), 1)  # the Python API may pass strings
-    assert not _compiled(tf, TrainConfig(xla="off"), enough * 10)
+    assert _compiled(tf, TrainConfig(), enough, fusable=False)
+    assert not _compiled(tf, TrainConfig(), enough - 1, fusable=False)
+    assert _compiled(tf, TrainConfig(xla=Xla.ON), 1, fusable=False)
+    assert _compiled(tf, TrainConfig(xla="on"), 1, fusable=False)  # the Python API may pass strings
+    assert not _compiled(tf, TrainConfig(xla="off"), enough * 10, fusable=False)
 
 
 def test_xla_stays_off_on_a_gpu():
@@ -418,7 +419,7 @@ def test_xla_stays_off_on_a_gpu():
         distribute=SimpleNamespace(has_strategy=lambda: False),
     )
     for xla in (Xla.AUTO, Xla.ON):
-        assert not _compiled(gpu, TrainConfig(xla=xla), MIN_XLA_RECURRENT_STEPS * 10)
+        assert not _compiled(gpu, TrainConfig(xla=xla), MIN_XLA_RECURRENT_STEPS * 10, fusable=False)
 
 
 def test_fit_counts_the_recurrent_steps_before_early_stopping_may_end_it(monkeypatch):
@@ -428,7 +429,9 @@ def test_fit_counts_the_recurrent_steps_before_early_stopping_may_end_it(monkeyp
     seen = []
     real = training._compiled
     monkeypatch.setattr(
-        training, "_compiled", lambda tf, c, steps: seen.append(steps) or real(tf, c, steps)
+        training,
+        "_compiled",
+        lambda tf, c, steps, fusable: seen.append(steps) or real(tf, c, steps, fusable),
     )
     train, val = data()  # 48 windows of 5 steps
     fit([branch()], train, val, TrainConfig(epochs=1, batch_size=16, patience=3))

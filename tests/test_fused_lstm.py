@@ -1,0 +1,102 @@
+"""LSTMs run as TensorFlow's fused kernel compute what Keras's own loop computes."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from forecast_cli import fused_lstm
+from forecast_cli.config import Head, ModelConfig, TrainConfig, Xla, parse_layers
+from forecast_cli.network import build_model
+from forecast_cli.runtime import keras, seed_everything
+from forecast_cli.training import MIN_XLA_RECURRENT_STEPS, Branch, _compiled, fit
+
+LOOKBACK, FEATURES = 7, 2
+
+
+def network(layers: str, head: Head = Head.MANY_TO_ONE):
+    seed_everything(0)
+    return build_model(ModelConfig(parse_layers(layers), head), LOOKBACK, FEATURES, 3, 1)
+
+
+def outputs_and_gradients(model, windows: np.ndarray):
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        outputs = model(windows)
+        loss = tf.reduce_sum(outputs**2)
+    return np.asarray(outputs), tape.gradient(loss, model.trainable_variables)
+
+
+@pytest.mark.parametrize(
+    ("layers", "head"),
+    [
+        ("lstm:5", Head.MANY_TO_ONE),
+        ("lstm:4,bilstm:3:concat", Head.MANY_TO_MANY),  # sequences, both directions
+        ("bilstm:3:sum", Head.MANY_TO_ONE),
+        ("bilstm:4:mul,bilstm:3:ave", Head.MANY_TO_MANY),
+    ],
+)
+def test_fused_networks_compute_the_outputs_and_gradients_of_keras_loop(layers, head):
+    windows = np.random.default_rng(1).normal(size=(6, LOOKBACK, FEATURES)).astype(np.float32)
+    windows *= 3  # gates well away from 0.5: a swapped gate or a clipped cell would show
+    plain, fused = network(layers, head), network(layers, head)
+    assert fused_lstm.fuse([fused])
+    expected, expected_gradients = outputs_and_gradients(plain, windows)
+    got, gradients = outputs_and_gradients(fused, windows)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    for mine, theirs in zip(gradients, expected_gradients, strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-5)
+
+
+def test_a_masked_call_runs_keras_loop():
+    windows = np.random.default_rng(2).normal(size=(4, LOOKBACK, FEATURES)).astype(np.float32)
+    mask = np.arange(LOOKBACK)[None, :] < np.array([[3], [7], [5], [1]])
+    seed_everything(0)
+    plain = keras().layers.LSTM(3, return_sequences=True)
+    plain(windows)
+    fused = keras().layers.LSTM(3, return_sequences=True)
+    fused(windows)
+    fused.set_weights(plain.get_weights())
+    assert fused_lstm.fuse([keras().Sequential([fused])])
+    np.testing.assert_allclose(fused(windows, mask=mask), plain(windows, mask=mask), atol=1e-6)
+    assert not np.allclose(fused(windows, mask=mask), fused(windows), atol=1e-3)
+
+
+def test_only_lstms_of_the_kernel_equations_are_fused_and_never_on_a_gpu(monkeypatch):
+    mixed = network("lstm:4,gru:3")
+    assert not fused_lstm.fusable([mixed]) and fused_lstm.fusable([network("bilstm:3")])
+    assert fused_lstm.fuse([mixed])  # its LSTM, not its GRU
+    lstm, gru = [layer for layer in mixed.layers if "lstm" in layer.name or "gru" in layer.name]
+    assert type(lstm.inner_loop).__name__ == "partial" and gru.inner_loop.__self__ is gru
+
+    dropping = build_model(
+        ModelConfig(parse_layers("lstm:3"), recurrent_dropout=0.2), LOOKBACK, FEATURES, 3, 1
+    )
+    assert not fused_lstm.fusable([dropping]) and not fused_lstm.fuse([dropping])
+
+    gpu = SimpleNamespace(config=SimpleNamespace(list_logical_devices=lambda kind: ["/GPU:0"]))
+    monkeypatch.setattr(fused_lstm, "tensorflow", lambda: gpu)
+    assert not fused_lstm.fuse([network("lstm:3")])  # cuDNN's kernel, by Keras
+
+
+@pytest.mark.parametrize(("xla", "fused"), [(Xla.OFF, True), (Xla.ON, False)])
+def test_fit_fuses_the_lstms_unless_xla_compiles_the_steps(xla, fused):
+    rng = np.random.default_rng(0)
+    windows = rng.normal(size=(40, LOOKBACK, FEATURES)).astype(np.float32)
+    targets = windows[:, -3:, :1]
+    net = Branch("net", network("bilstm:3"), Head.MANY_TO_ONE)
+    config = TrainConfig(epochs=2, batch_size=20, xla=xla)
+    result = fit([net], (windows[:30], targets[:30]), (windows[30:], targets[30:]), config)
+    assert result["net"].compiled is not fused
+    forward = net.model.get_layer("bilstm_1").forward_layer
+    assert (type(forward.inner_loop).__name__ == "partial") is fused
+
+
+def test_xla_auto_leaves_a_network_of_fused_lstms_to_the_kernel():
+    import tensorflow as tf
+
+    many = MIN_XLA_RECURRENT_STEPS * 10
+    assert not _compiled(tf, TrainConfig(), many, fusable=True)
+    assert _compiled(tf, TrainConfig(), many, fusable=False)
+    assert _compiled(tf, TrainConfig(xla=Xla.ON), 1, fusable=True)
