@@ -8,9 +8,9 @@ windows of the sine, batch 32, with validation after each epoch and no early sto
   its unanchored twin, which Keras would not train);
 - ``seed_bilstm``: the hand-written script's plain Bi-LSTM, windows of 20, one step out.
 
-``forecast`` trains twice, with its steps run by TensorFlow's executor (``--xla off``)
-and compiled by XLA (``--xla on``), and writes its per-epoch backup, as ``forecast
-train`` does; Keras writes nothing. Each trains ``1 + EPOCHS`` epochs, timed at the end
+``forecast`` trains twice, as it does by default (the LSTMs run by TensorFlow's fused
+kernel, ``fused_lstm``) and with its steps compiled by XLA (``--xla on``, Keras's loop),
+and writes its per-epoch backup, as ``forecast train`` does; Keras writes nothing. Each trains ``1 + EPOCHS`` epochs, timed at the end
 of each: the time from the first epoch's end to the last's is ``EPOCHS`` epochs in
 steady state; the first epoch holds the fixed cost (tracing, XLA's compilation,
 first-epoch kernel choices). Throughput is training windows per second in steady state,
