@@ -15,9 +15,11 @@ AutoTheta and AutoARIMA, at most 0.8 against seasonal naive, and no series worse
 
     python bench/eval_defaults.py [--seeds 42,7] [SETTING ...]  # bench/eval_defaults.json
 
-Naming settings runs only those and updates their entries in the file; ``--seeds`` sets
-the seeds (fewer: sooner). The file is rewritten after every series, so a run cut short
-keeps what it measured.
+``make eval`` runs the 'default' setting, the one the goals are about; naming settings
+(``settings``) runs those instead, and each run updates its settings' entries in the
+file, keeping the others measured with the same seeds; ``--seeds`` sets the seeds
+(fewer: sooner). The file is rewritten after every series, so a run cut short keeps
+what it measured.
 """
 
 from __future__ import annotations
@@ -352,6 +354,8 @@ def summarise(results: dict[str, dict]) -> dict:
     seasonal naive and the mean coverage (of the series long enough to calibrate)."""
     summary = {}
     for name, per_case in results.items():
+        if not per_case:  # not measured yet in this run
+            continue
         real = {c: r for c, r in per_case.items() if c.startswith("real:")}
         ratios = {w: geomean([r["ratio"][w] for r in per_case.values()]) for w in COMPETITORS}
         real_ratios = {w: geomean([r["ratio"][w] for r in real.values()]) for w in COMPETITORS}
@@ -364,10 +368,10 @@ def summarise(results: dict[str, dict]) -> dict:
             "real_ratio_to_best_statistical": max(real_ratios[w] for w in STATISTICAL),
             "worst_ratio_to_seasonal_naive": per_case[worst]["ratio"]["seasonal naive"],
             "worst_series": worst,
-            "mean_coverage_80": float(np.nanmean([r["coverage_80"] for r in per_case.values()])),
-            "mean_coverage_95": float(np.nanmean([r["coverage_95"] for r in per_case.values()])),
-            "real_mean_coverage_80": float(np.nanmean([r["coverage_80"] for r in real.values()])),
-            "real_mean_coverage_95": float(np.nanmean([r["coverage_95"] for r in real.values()])),
+            "mean_coverage_80": mean_coverage(per_case, 80),
+            "mean_coverage_95": mean_coverage(per_case, 95),
+            "real_mean_coverage_80": mean_coverage(real, 80),
+            "real_mean_coverage_95": mean_coverage(real, 95),
         }
         if all("network_alone_mase" in r for r in per_case.values()):
             # what the network's forecast scores without the statistical models it is
@@ -381,6 +385,14 @@ def summarise(results: dict[str, dict]) -> dict:
     return summary
 
 
+def mean_coverage(per_case: dict[str, dict], level: int) -> float:
+    """The mean coverage of the series long enough to calibrate (NaN while there is none:
+    a run's first series, or no real one yet)."""
+    covered = [r[f"coverage_{level}"] for r in per_case.values()]
+    covered = [c for c in covered if not np.isnan(c)]
+    return float(np.mean(covered)) if covered else float("nan")
+
+
 def geomean(values) -> float:
     return float(np.exp(np.mean(np.log(values))))
 
@@ -389,9 +401,12 @@ def main() -> None:
     args, seeds = sys.argv[1:], SEEDS
     if args[:1] == ["--seeds"]:
         seeds, args = tuple(int(seed) for seed in args[1].split(",")), args[2:]
-    names = args or list(settings(evaluation_set()[0]))
+    names = args or ["default"]
+    unknown = set(names) - set(settings(evaluation_set()[0]))
+    if unknown:
+        sys.exit(f"no setting {', '.join(sorted(unknown))}: see settings() in {__file__}")
     out = ROOT / "bench" / "eval_defaults.json"
-    kept = json.loads(out.read_text()) if args and out.exists() else None
+    kept = json.loads(out.read_text()) if out.exists() else None
 
     def save(results: dict) -> None:
         """Write ``results``; a partial run keeps the other settings' entries (same seeds)."""

@@ -10,12 +10,12 @@ windows of the sine, batch 32, with validation after each epoch and no early sto
 
 ``forecast`` trains twice, as it does by default (the LSTMs run by TensorFlow's fused
 kernel, ``fused_lstm``) and with its steps compiled by XLA (``--xla on``, Keras's loop),
-and writes its per-epoch backup, as ``forecast train`` does; Keras writes nothing. Each trains ``1 + EPOCHS`` epochs, timed at the end
-of each: the time from the first epoch's end to the last's is ``EPOCHS`` epochs in
-steady state; the first epoch holds the fixed cost (tracing, XLA's compilation,
-first-epoch kernel choices). Throughput is training windows per second in steady state,
-the runs interleaved ``REPEATS`` times and the medians compared; the final validation
-losses show that all learned the same.
+and writes its per-epoch backup, as ``forecast train`` does; Keras writes nothing.
+Each trains ``1 + EPOCHS`` epochs, timed at the end of each: the time from the first
+epoch's end to the last's is ``EPOCHS`` epochs in steady state; the first epoch holds
+the fixed cost (tracing, XLA's compilation, first-epoch kernel choices). Throughput is
+training windows per second in steady state, the runs interleaved ``REPEATS`` times and
+the medians compared; the final validation losses show that all learned the same.
 """
 
 from __future__ import annotations

@@ -84,7 +84,8 @@ class ModelCard:
     training: TrainConfig
     runtime: RuntimeConfig
     params: int
-    # epochs_run, best_epoch, interrupted, resumed_after_epoch, train_seconds, xla_compiled
+    # epochs_run, best_epoch, interrupted, resumed_after_epoch, train_seconds, xla_compiled,
+    # fused_lstm
     outcome: dict
     metrics: dict  # val_mae, val_rmse, per target
     versions: dict

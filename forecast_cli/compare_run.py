@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast_cli import parallel
+from forecast_cli import fused_lstm, parallel
 from forecast_cli.artifacts import (
     MODELS_DIR,
     check_comparison_dir,
@@ -234,12 +234,20 @@ class _Job:
 
 
 def _jobs(windows, candidates, twins, shares, data, training, runtime, options):
-    """One job per seed and share of the candidates."""
+    """One job per seed and share of the candidates. Candidates whose LSTMs all run the
+    fused kernel never share a job with others: in one model with them, ``--xla auto``
+    could compile their steps instead (``training._compiled``), and their scores would
+    depend on ``--jobs``."""
+    groups = [
+        [i for i, c in enumerate(candidates) if fused_lstm.fused_config(c.model) is fused]
+        for fused in (True, False)
+    ]
+    shared = [group[share::shares] for group in groups for share in range(shares)]
     return [
         _Job(
             windows,
-            candidates[share::shares],
-            twins[share::shares],
+            [candidates[i] for i in share],
+            [twins[i] for i in share],
             data,
             dataclasses.replace(training, seed=training.seed + repeat),
             runtime,
@@ -247,7 +255,8 @@ def _jobs(windows, candidates, twins, shares, data, training, runtime, options):
             repeat == 0,
         )
         for repeat in range(options.repeats)
-        for share in range(shares)
+        for share in shared
+        if share
     ]
 
 

@@ -15,8 +15,9 @@ same file and loads anywhere; only how this process computes their sequences cha
 On a GPU Keras runs cuDNN's kernel instead, and nothing here applies.
 
 ``BlockLSTMV2``, whose gates are in Keras's order, computes wrong weight gradients in
-TensorFlow 2.21 (checked against Keras's own): the first version is used, with the
-gates reordered. ``tests/test_fused_lstm.py`` fails if either kernel changes.
+TensorFlow 2.21 (TensorFlow registers the first version's gradient for it): the first
+version is used, with the gates reordered. ``tests/test_fused_lstm.py`` checks outputs
+and gradients against Keras's loop.
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Iterator
 
+from forecast_cli.config import Cell, ModelConfig
 from forecast_cli.runtime import keras, tensorflow
+
+
+def fused_config(model: ModelConfig) -> bool:
+    """Whether ``fuse`` runs every recurrent layer that ``network.build_model`` makes of
+    ``model``: LSTMs without recurrent dropout. (``fusable`` says it of built networks.)"""
+    return not model.recurrent_dropout and all(layer.cell is Cell.LSTM for layer in model.layers)
 
 
 def fusable(models: Iterable) -> bool:
@@ -67,6 +75,7 @@ def _recurrent(layer) -> Iterator:
 
 
 def _eligible(layer) -> bool:
+    """Whether the LSTM ``layer`` computes ``BlockLSTM``'s equations with its settings."""
     k = keras()
     cell = layer.cell
     return (

@@ -400,6 +400,7 @@ def model_card(
             "resumed_after_epoch": result.resumed_after,
             "train_seconds": round(result.seconds, 3),
             "xla_compiled": result.compiled,
+            "fused_lstm": result.fused,
         },
         metrics=trained.metrics,
         versions=versions(),

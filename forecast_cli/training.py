@@ -58,6 +58,7 @@ class TrainResult:
     resumed_after: int = 0  # the epoch a backup was resumed after (0: started afresh)
     backed_up: int = 0  # the last epoch whose state the backup file holds (0: none)
     compiled: bool = False  # its steps ran compiled by XLA (--xla)
+    fused: bool = False  # its LSTMs ran as one kernel (``fused_lstm``)
 
 
 @dataclass
@@ -165,8 +166,7 @@ def fit(
     before_stopping = steps * min(config.epochs, config.patience + 1) * train[0].shape[1]
     models = [b.model for b in branches]
     compiled = _compiled(tf, config, before_stopping, fused_lstm.fusable(models))
-    if not compiled:  # XLA cannot compile the fused kernel
-        fused_lstm.fuse(models)
+    fused = not compiled and fused_lstm.fuse(models)  # XLA cannot compile the kernel
     # Keras's fit spreads the steps over a strategy's devices and workers; without one,
     # a plain loop around the same steps is faster.
     if tf.distribute.has_strategy():
@@ -228,6 +228,7 @@ def fit(
             first,
             backed_up,
             compiled,
+            fused,
         )
     return results
 
@@ -382,8 +383,8 @@ def _record(
 # lost (28.3 s against 23.6 s), and so did backtest's folds (61 s against 45 s); a single
 # network on 2 threads gained 1.44x per epoch, and on a 20,000-row series (219,000
 # recurrent steps) 1.5x to 1.8x. Networks of LSTMs alone now run faster still as
-# ``fused_lstm``'s kernel, which XLA cannot compile: the threshold is for GRU and simple
-# RNN layers. One threshold whatever the threads: a run takes the same path, and gives
+# ``fused_lstm``'s kernel, which XLA cannot compile: the threshold is for the networks
+# with a layer the kernel does not run (GRU, simple RNN, recurrent dropout). One threshold whatever the threads: a run takes the same path, and gives
 # the same scores, with any --jobs or --ray.
 MIN_XLA_RECURRENT_STEPS = 80_000
 

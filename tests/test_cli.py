@@ -221,6 +221,7 @@ def test_train_says_when_xla_compiled_its_steps(cli, sine_csv, tmp_path):
     assert re.search(r"time +[\d.]+ s, steps compiled with XLA", trained.output)
     card = json.loads((tmp_path / "forecast-model" / CARD_FILE).read_text())
     assert card["training"]["xla_compiled"] is True and card["training"]["xla"] == "on"
+    assert card["training"]["fused_lstm"] is False  # XLA cannot compile the fused kernel
 
 
 def test_predict_when_the_training_file_has_gone(cli, sine_csv):

@@ -1,12 +1,26 @@
 """LSTMs run as TensorFlow's fused kernel compute what Keras's own loop computes."""
 
+import json
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from forecast_cli import fused_lstm
-from forecast_cli.config import Head, ModelConfig, TrainConfig, Xla, parse_layers
+from forecast_cli import fused_lstm, training
+from forecast_cli.artifacts import CARD_FILE
+from forecast_cli.candidates import Candidate
+from forecast_cli.compare_run import _jobs
+from forecast_cli.config import (
+    CompareConfig,
+    DataConfig,
+    Head,
+    ModelConfig,
+    RuntimeConfig,
+    TrainConfig,
+    Windows,
+    Xla,
+    parse_layers,
+)
 from forecast_cli.network import build_model
 from forecast_cli.runtime import keras, seed_everything
 from forecast_cli.training import MIN_XLA_RECURRENT_STEPS, Branch, _compiled, fit
@@ -80,17 +94,73 @@ def test_only_lstms_of_the_kernel_equations_are_fused_and_never_on_a_gpu(monkeyp
     assert not fused_lstm.fuse([network("lstm:3")])  # cuDNN's kernel, by Keras
 
 
-@pytest.mark.parametrize(("xla", "fused"), [(Xla.OFF, True), (Xla.ON, False)])
-def test_fit_fuses_the_lstms_unless_xla_compiles_the_steps(xla, fused):
+@pytest.mark.parametrize(
+    ("layers", "xla", "fused"),
+    [
+        ("bilstm:3", Xla.OFF, True),
+        ("bilstm:3", Xla.ON, False),
+        ("bilstm:3", Xla.AUTO, True),  # however long the training: the kernel is faster
+        ("bigru:3", Xla.AUTO, False),  # long enough to repay XLA's compilation
+    ],
+)
+def test_fit_fuses_the_lstms_unless_xla_compiles_the_steps(layers, xla, fused, monkeypatch):
+    monkeypatch.setattr(training, "MIN_XLA_RECURRENT_STEPS", 1)
     rng = np.random.default_rng(0)
     windows = rng.normal(size=(40, LOOKBACK, FEATURES)).astype(np.float32)
     targets = windows[:, -3:, :1]
-    net = Branch("net", network("bilstm:3"), Head.MANY_TO_ONE)
+    net = Branch("net", network(layers), Head.MANY_TO_ONE)
     config = TrainConfig(epochs=2, batch_size=20, xla=xla)
     result = fit([net], (windows[:30], targets[:30]), (windows[30:], targets[30:]), config)
-    assert result["net"].compiled is not fused
-    forward = net.model.get_layer("bilstm_1").forward_layer
+    assert result["net"].compiled is not fused and result["net"].fused is fused
+    forward = net.model.layers[1].forward_layer
     assert (type(forward.inner_loop).__name__ == "partial") is fused
+
+
+def test_the_model_card_says_the_lstms_ran_fused(sine_model):
+    card = json.loads((sine_model / CARD_FILE).read_text())
+    assert card["training"]["fused_lstm"] is True and card["training"]["xla_compiled"] is False
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        ModelConfig(parse_layers("bilstm:3,lstm:2")),
+        ModelConfig(parse_layers("lstm:3,gru:2")),
+        ModelConfig(parse_layers("rnn:3")),
+        ModelConfig(parse_layers("lstm:3"), recurrent_dropout=0.1),
+    ],
+)
+def test_a_configuration_is_fused_when_the_network_it_builds_is(model):
+    built = build_model(model, LOOKBACK, FEATURES, 3, 1)
+    assert fused_lstm.fused_config(model) is fused_lstm.fusable([built])
+
+
+@pytest.mark.parametrize("shares", [1, 2])
+def test_compare_never_trains_fused_and_unfused_candidates_in_one_job(shares):
+    """In one model, XLA could compile the LSTMs' steps that train fused in a job of
+    their own: their path and scores would depend on --jobs."""
+    candidates = [
+        Candidate(layers, ModelConfig(parse_layers(layers)))
+        for layers in ("lstm:4", "gru:4", "bilstm:3", "rnn:2")
+    ]
+    twins = [[c.model] for c in candidates]
+    options = CompareConfig(repeats=2)
+    jobs = _jobs(
+        Windows(8, 1),
+        candidates,
+        twins,
+        shares,
+        DataConfig(),
+        TrainConfig(),
+        RuntimeConfig(),
+        options,
+    )
+    for job in jobs:
+        assert len({fused_lstm.fused_config(c.model) for c in job.candidates}) == 1
+    for seed in (42, 43):
+        labels = [c.label for job in jobs if job.training.seed == seed for c in job.candidates]
+        assert sorted(labels) == sorted(c.label for c in candidates)
+    assert len(jobs) == 2 * 2 * shares  # seeds x (fused, unfused) x shares
 
 
 def test_xla_auto_leaves_a_network_of_fused_lstms_to_the_kernel():
