@@ -166,49 +166,50 @@ def fit(
     before_stopping = steps * min(config.epochs, config.patience + 1) * train[0].shape[1]
     models = [b.model for b in branches]
     compiled = _compiled(tf, config, before_stopping, fused_lstm.fusable(models))
-    fused = not compiled and fused_lstm.fuse(models)  # XLA cannot compile the kernel
-    # Keras's fit spreads the steps over a strategy's devices and workers; without one,
-    # a plain loop around the same steps is faster.
-    if tf.distribute.has_strategy():
-        evaluate, run_epochs = _keras_runner(tf, joint, validation)
-    else:
-        evaluate, run_epochs = _plain_runner(tf, joint, validation, compiled)
-    snapshot, resumed = (
-        _resumable(tf, backup_file, backup_key, config.epochs, workers)
-        if backup_file
-        else (None, None)
-    )
-    if snapshot:
-        earlier = _restore(snapshot, joint, progress)
-        backed_up = snapshot.epoch if writes_backup else 0
-        if on_epoch is not None:
-            on_epoch(snapshot.epoch, _last_losses(progress), earlier)
-    else:
-        # Epoch 0, the untrained network, is the first candidate for the best weights: an
-        # anchored network starts as its anchor, and training only keeps what beats it.
-        initial = evaluate()
-        for branch in branches:
-            state = progress[branch.name]
-            state.best = float(initial[keys[branch.name][0]])
-            state.weights = branch.model.get_weights()
-    end_races()  # a resumed race may have ended already
-    first = snapshot.epoch if snapshot else 0
-    interrupted = False
-    if first < config.epochs and not finished():
-        batches = _dataset(
-            tf,
-            train,
-            branches,
-            config.batch_size,
-            shuffle=(config.seed, first, config.epochs),
-            workers=workers,
+    # XLA cannot compile the fused kernel; the LSTMs run it for this training only
+    with fused_lstm.fused([] if compiled else models) as fused:
+        # Keras's fit spreads the steps over a strategy's devices and workers; without one,
+        # a plain loop around the same steps is faster.
+        if tf.distribute.has_strategy():
+            evaluate, run_epochs = _keras_runner(tf, joint, validation)
+        else:
+            evaluate, run_epochs = _plain_runner(tf, joint, validation, compiled)
+        snapshot, resumed = (
+            _resumable(tf, backup_file, backup_key, config.epochs, workers)
+            if backup_file
+            else (None, None)
         )
-        try:
-            run_epochs(batches, steps, first, config.epochs, end_epoch)
-            signals.raise_pending()  # one left pending since the last step
-        except KeyboardInterrupt:
-            signals.handle_pending()
-            interrupted = True
+        if snapshot:
+            earlier = _restore(snapshot, joint, progress)
+            backed_up = snapshot.epoch if writes_backup else 0
+            if on_epoch is not None:
+                on_epoch(snapshot.epoch, _last_losses(progress), earlier)
+        else:
+            # Epoch 0, the untrained network, is the first candidate for the best weights: an
+            # anchored network starts as its anchor, and training only keeps what beats it.
+            initial = evaluate()
+            for branch in branches:
+                state = progress[branch.name]
+                state.best = float(initial[keys[branch.name][0]])
+                state.weights = branch.model.get_weights()
+        end_races()  # a resumed race may have ended already
+        first = snapshot.epoch if snapshot else 0
+        interrupted = False
+        if first < config.epochs and not finished():
+            batches = _dataset(
+                tf,
+                train,
+                branches,
+                config.batch_size,
+                shuffle=(config.seed, first, config.epochs),
+                workers=workers,
+            )
+            try:
+                run_epochs(batches, steps, first, config.epochs, end_epoch)
+                signals.raise_pending()  # one left pending since the last step
+            except KeyboardInterrupt:
+                signals.handle_pending()
+                interrupted = True
     seconds = earlier + time.perf_counter() - started
     kept = [leader(race) for race in races] if races else progress.values()
     if interrupted and any(state.best_epoch == 0 for state in kept):
@@ -384,8 +385,9 @@ def _record(
 # network on 2 threads gained 1.44x per epoch, and on a 20,000-row series (219,000
 # recurrent steps) 1.5x to 1.8x. Networks of LSTMs alone now run faster still as
 # ``fused_lstm``'s kernel, which XLA cannot compile: the threshold is for the networks
-# with a layer the kernel does not run (GRU, simple RNN, recurrent dropout). One threshold whatever the threads: a run takes the same path, and gives
-# the same scores, with any --jobs or --ray.
+# with a layer the kernel does not run (GRU, simple RNN, recurrent dropout). One
+# threshold whatever the threads: a run takes the same path, and gives the same scores,
+# with any --jobs or --ray.
 MIN_XLA_RECURRENT_STEPS = 80_000
 
 
