@@ -55,9 +55,17 @@ def workers(
     elif count == 1:
         yield InProcess(use_device(runtime, xla))
     else:
+        _refuse_in_a_starting_worker()
         context = multiprocessing.get_context("spawn")
         threads = max(1, (os.cpu_count() or 1) // count)
-        with context.Manager() as manager:
+        try:
+            manager = context.Manager()  # its process starts here
+        except EOFError:  # it ended as it started, and said why on standard error
+            raise WorkerLost(
+                "The worker processes could not start (their error is above); --jobs 1 "
+                "(jobs=1 in Python) trains in this process."
+            ) from None
+        with manager:
             events = manager.Queue()
             pool = context.Pool(
                 count, initializer=_set_up_worker, initargs=(threads, runtime, xla, events)
@@ -68,6 +76,20 @@ def workers(
             finally:
                 pool.terminate()  # a no-op after close() once the work is done
                 pool.join()
+
+
+def _refuse_in_a_starting_worker() -> None:
+    """End a worker that is still importing the script that started it, in one line.
+
+    A spawned process imports the main script again; one that starts its work as it is
+    imported, not under ``if __name__ == "__main__":``, would start the work anew in each
+    worker, which multiprocessing refuses with a page of traceback."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):  # as it refuses
+        raise SystemExit(
+            "Error: a worker process imported the script that started it, which starts the "
+            "work again: keep the script's work under 'if __name__ == \"__main__\":', or "
+            "pass jobs=1."
+        )
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -106,3 +108,25 @@ def test_a_lost_worker_is_one_error_line_with_exit_status_1(cli, monkeypatch):
     assert result.stderr.strip().splitlines() == [
         "Error: A worker process ended before its work was done."
     ]
+
+
+def test_a_script_without_a_main_guard_gets_one_line_from_its_workers(tmp_path):
+    """Each spawned worker imports the script again, which would start the work again:
+    the worker ends with one line saying why, and the call raises WorkerLost."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from forecast_cli import api\n"
+        "from forecast_cli.errors import WorkerLost\n"
+        "try:\n"
+        "    api.backtest('nosuch.csv', options=api.BacktestConfig(jobs=2))\n"
+        "except WorkerLost as error:\n"
+        "    print('raised:', error)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    said = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+    assert len(said) == 1 and "if __name__ ==" in said[0], done.stderr
+    assert "Traceback" not in done.stderr and "bootstrapping" not in done.stderr
+    assert done.stdout.startswith("raised: The worker processes could not start")
