@@ -40,7 +40,14 @@ from forecast_cli.errors import ForecastError
 from forecast_cli.evaluation import baselines, beaten, fold_table
 from forecast_cli.forecasting import forecast_from
 from forecast_cli.intervals import Calibration, TooFewOrigins, calibrate, floored
-from forecast_cli.loading import Series, Source, load_panel, panel_notes, source_path
+from forecast_cli.loading import (
+    Series,
+    Source,
+    check_source,
+    load_panel,
+    panel_notes,
+    source_path,
+)
 from forecast_cli.pipeline import (
     Trained,
     build_candidates,
@@ -116,6 +123,7 @@ def run_backtest(
     cluster. Each epoch's losses also go where ``logs`` says, each fold's networks under
     ``fold_N/``."""
     folds, steps = options.folds, options.steps
+    check_source(source, data)
     one_machine(runtime.strategy, "backtest")
     fine_tune = options.refit is Refit.FINE_TUNE
     if fine_tune and ((options.jobs or 1) > 1 or cluster.ray is not None):

@@ -53,7 +53,14 @@ from forecast_cli.evaluation import (
     validation_baselines,
 )
 from forecast_cli.forecasting import Origins, after_end, forecast_from
-from forecast_cli.loading import Series, Source, load_panel, panel_notes, source_path
+from forecast_cli.loading import (
+    Series,
+    Source,
+    check_source,
+    load_panel,
+    panel_notes,
+    source_path,
+)
 from forecast_cli.pipeline import (
     Prepared,
     build_candidates,
@@ -135,6 +142,7 @@ def run_compare(
     write the comparison to ``out_dir`` (atomically: all of it or nothing), with
     ``run_file`` as its ``run.toml``; each epoch's losses also go where ``logs`` says."""
     check_comparison_dir(out_dir, options.overwrite)
+    check_source(source, data)
     one_machine(runtime.strategy, "compare")
     # Each seed's candidates are shared among --jobs workers (default: one per core, or
     # per CPU of the Ray cluster).

@@ -97,17 +97,27 @@ def source_path(source: Source) -> Path:
     return FRAME if isinstance(source, pd.DataFrame) else Path(source)
 
 
+def check_source(source: Source, config: DataConfig) -> None:
+    """Refuse what needs neither the file's content nor the machine: a file that is not
+    there, a column named both a feature and a future feature. The commands ask first,
+    before setting up TensorFlow (seconds), so a mistyped path is answered at once."""
+    both = set(config.features) & set(config.future_features)
+    if both:
+        raise ForecastError(
+            f"Column '{sorted(both)[0]}' is in both --features (known up to now) and "
+            "--future-features (known ahead); name it in one of them."
+        )
+    path = source_path(source)
+    if not isinstance(source, pd.DataFrame) and str(path) != "-" and not path.exists():
+        raise ForecastError(f"{path}: no such file. Check the path and the working directory.")
+
+
 def load_panel(source: Source, config: DataConfig) -> tuple[Series, ...]:
     """Every series in ``source``: one per value of ``config.id_col`` (long format), in the
     order they first appear, or the file's one series. Columns, time column and target are
     settled once for the whole file; each series is sorted, deduplicated and filled alone.
     A DataFrame is read as the CSV file it would be written to."""
-    both = set(config.features) & set(config.future_features)
-    if both:  # a usage error: said before the file is read
-        raise ForecastError(
-            f"Column '{sorted(both)[0]}' is in both --features (known up to now) and "
-            "--future-features (known ahead); name it in one of them."
-        )
+    check_source(source, config)
     path = source_path(source)
     if isinstance(source, pd.DataFrame):
         data = source.to_csv(index=False).encode()
@@ -271,8 +281,6 @@ def _read_bytes(path: Path) -> bytes:
     """The file's content: ``-`` is standard input, and a ``.gz`` file is decompressed."""
     if str(path) == "-":
         return sys.stdin.buffer.read()
-    if not path.exists():
-        raise ForecastError(f"{path}: no such file. Check the path and the working directory.")
     if not path.is_file():
         raise ForecastError(f"{path} is not a file. Pass the path of a CSV file.")
     try:

@@ -18,7 +18,7 @@ from forecast_cli.config import (
 )
 from forecast_cli.epoch_log import Job, loggers
 from forecast_cli.evaluation import beaten, scores, validation_baselines
-from forecast_cli.loading import Source, load_panel, panel_notes
+from forecast_cli.loading import Source, check_source, load_panel, panel_notes
 from forecast_cli.pipeline import (
     build_candidates,
     choices,
@@ -85,6 +85,7 @@ def run_train(
     """Train one model on ``source`` and save it to ``model_dir`` (with ``run_file`` as
     its ``run.toml``); each epoch's losses also go where ``logs`` says."""
     check_destination(model_dir)
+    check_source(source, data)
     device = use_device(runtime, training.xla)
     with report.reading(source):
         panel = load_panel(source, data)

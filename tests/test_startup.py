@@ -48,6 +48,17 @@ def test_help_and_argument_errors_answer_without_heavy_imports():
     assert modules_loaded_by(["train", "data.csv", "--layers", "bilstm:5:max"]) == (2, [])
 
 
+@pytest.mark.parametrize(
+    "command",
+    # in this process: worker processes would import TensorFlow there, not here
+    [["train"], ["compare", "--jobs", "1"], ["backtest", "--jobs", "1"]],
+)
+def test_a_missing_file_is_refused_before_tensorflow_is_imported(command):
+    """A mistyped path is answered at once, not after TensorFlow's import (seconds)."""
+    status, heavy = modules_loaded_by([*command, "missing.csv"])
+    assert status == 2 and not {"tensorflow", "keras"} & set(heavy), heavy
+
+
 @pytest.mark.slow
 def test_the_console_script_prints_a_clean_error_and_tensorflow_stays_silent(tmp_path):
     done = subprocess.run(
