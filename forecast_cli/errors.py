@@ -15,8 +15,8 @@ class ForecastError(Exception):
 
 
 class WorkerLost(ForecastError):
-    """A worker process ended before its work was done (killed, crashed): not the
-    input's fault, so exit status 1, with the same one line."""
+    """A worker process ended before its work was done (killed, crashed) or could not
+    start: not the input's fault, so exit status 1, with the same one line."""
 
     status = 1
 

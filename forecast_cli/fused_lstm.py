@@ -45,7 +45,7 @@ def fusable(models: Iterable) -> bool:
 
 @contextlib.contextmanager
 def fused(models: Iterable) -> Iterator[bool]:
-    """``fuse`` for the time of the block (a training); whether any LSTM runs the kernel.
+    """``fuse`` for the time of the block (a training); whether it fused any LSTM.
 
     Outside it the LSTMs run Keras's loop again: the kernel keeps seven values per unit
     and step of every window for its gradient, and a forecast of many windows at once

@@ -62,7 +62,7 @@ def workers(
             manager = context.Manager()  # its process starts here
         except EOFError:  # it ended as it started, and said why on standard error
             raise WorkerLost(
-                "The worker processes could not start (their error is above); --jobs 1 "
+                "The worker processes could not start (any error of theirs is above); --jobs 1 "
                 "(jobs=1 in Python) trains in this process."
             ) from None
         with manager:
@@ -84,7 +84,8 @@ def _refuse_in_a_starting_worker() -> None:
     A spawned process imports the main script again; one that starts its work as it is
     imported, not under ``if __name__ == "__main__":``, would start the work anew in each
     worker, which multiprocessing refuses with a page of traceback."""
-    if getattr(multiprocessing.current_process(), "_inheriting", False):  # as it refuses
+    # the flag multiprocessing's own check reads (spawn._check_not_importing_main)
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
         raise SystemExit(
             "Error: a worker process imported the script that started it, which starts the "
             "work again: keep the script's work under 'if __name__ == \"__main__\":', or "

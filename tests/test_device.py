@@ -12,6 +12,15 @@ from forecast_cli.runtime import keras, tensorflow
 from forecast_cli.training import Branch, fit
 
 
+@pytest.fixture
+def unread(tmp_path):
+    """A data file that reading would refuse (it is empty): a refusal of the machine's
+    instead shows that the file was never read."""
+    path = tmp_path / "unread.csv"
+    path.write_text("")
+    return path
+
+
 def test_training_says_which_device_it_used(cli, sine_csv):
     result = cli("train", sine_csv, *FAST, "--device", "cpu")
     assert result.exit_code == 0, result.output
@@ -26,20 +35,22 @@ def test_training_says_which_device_it_used(cli, sine_csv):
     ],
 )
 @pytest.mark.parametrize("command", ["train", "compare", "backtest"])
-def test_what_this_machine_lacks_is_refused_before_reading_the_data(cli, command, flag, message):
-    # the tests run with no GPU visible, like CI; the data file does not even exist
-    assert message in error_line(cli(command, "missing.csv", *flag))
+def test_what_this_machine_lacks_is_refused_before_reading_the_data(
+    cli, command, flag, message, unread
+):
+    # the tests run with no GPU visible, like CI
+    assert message in error_line(cli(command, unread, *flag))
 
 
 @pytest.mark.slow
-def test_worker_processes_refuse_it_and_the_command_never_loads_tensorflow(cli):
+def test_worker_processes_refuse_it_and_the_command_never_loads_tensorflow(cli, unread):
     """With worker processes the command's own process leaves TensorFlow to them: its
     import (seconds) would delay theirs. Their set-up refuses what the machine lacks,
     once, before the data is read (a worker pool whose set-up raises starts new workers
     forever)."""
     before = tensorflow.cache_info()
     two = ["--layers", "lstm:4", "--layers", "gru:4", "--jobs", 2]
-    refused = cli("compare", "missing.csv", *two, "--mixed-precision")
+    refused = cli("compare", unread, *two, "--mixed-precision")
     assert error_line(refused).startswith("Error: --mixed-precision computes in float16")
     assert tensorflow.cache_info() == before
 
@@ -54,19 +65,19 @@ def test_worker_processes_refuse_it_and_the_command_never_loads_tensorflow(cli):
         ["backtest", "--ray", "local"],
     ],
 )
-def test_xla_on_beside_a_strategy_is_refused_before_reading_the_data(cli, command):
+def test_xla_on_beside_a_strategy_is_refused_before_reading_the_data(cli, command, unread):
     """A strategy trains through Keras's own fit, whose steps --xla does not compile; on
     a Ray cluster too, whose tasks set the strategy up where they run."""
     flags = ["--xla", "on", "--strategy", "mirrored"]
-    assert error_line(cli(*command, "missing.csv", *flags)) == (
+    assert error_line(cli(*command, unread, *flags)) == (
         "Error: --xla on compiles the training steps of one process; with --strategy they "
         "run through Keras's own fit, which does not: leave out one of them."
     )
 
 
-def test_xla_on_is_refused_for_the_gpus_of_a_ray_cluster(cli):
+def test_xla_on_is_refused_for_the_gpus_of_a_ray_cluster(cli, unread):
     flags = ["--ray", "local", "--device", "gpu", "--xla", "on"]
-    assert error_line(cli("compare", "missing.csv", *flags)).startswith(
+    assert error_line(cli("compare", unread, *flags)).startswith(
         "Error: --xla on: on a GPU the recurrent layers run cuDNN kernels"
     )
 

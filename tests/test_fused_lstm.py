@@ -118,6 +118,15 @@ def test_fit_fuses_the_lstms_unless_xla_compiles_the_steps(layers, xla, fused, m
     assert "inner_loop" not in vars(net.model.layers[1].forward_layer)
 
 
+def test_the_lstms_run_keras_loop_again_after_the_block_even_on_an_error():
+    model = network("bilstm:3")
+    forward = model.layers[1].forward_layer
+    with pytest.raises(KeyboardInterrupt), fused_lstm.fused([model]) as fused:
+        assert fused and "inner_loop" in vars(forward)
+        raise KeyboardInterrupt
+    assert "inner_loop" not in vars(forward)
+
+
 def test_the_model_card_says_the_lstms_ran_fused(sine_model):
     card = json.loads((sine_model / CARD_FILE).read_text())
     assert card["training"]["fused_lstm"] is True and card["training"]["xla_compiled"] is False

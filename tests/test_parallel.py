@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ctrl_c_as_at_a_terminal
+from conftest import ctrl_c_as_at_a_terminal, sine_frame
 
 from forecast_cli import parallel
 from forecast_cli.config import ClusterConfig, RuntimeConfig, Xla
@@ -96,14 +96,14 @@ def test_a_worker_that_dies_ends_the_command_instead_of_leaving_it_waiting():
     assert multiprocessing.active_children() == []  # the pool and its Manager ended
 
 
-def test_a_lost_worker_is_one_error_line_with_exit_status_1(cli, monkeypatch):
+def test_a_lost_worker_is_one_error_line_with_exit_status_1(cli, monkeypatch, sine_csv):
     """Not the input's fault: exit status 1 rather than bad input's 2."""
 
     def lost(*args, **kwargs):
         raise WorkerLost("A worker process ended before its work was done.")
 
     monkeypatch.setattr("forecast_cli.compare_run.load_panel", lost)
-    result = cli("compare", "data.csv", "--layers", "lstm:4")
+    result = cli("compare", sine_csv, "--layers", "lstm:4")
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [
         "Error: A worker process ended before its work was done."
@@ -113,12 +113,13 @@ def test_a_lost_worker_is_one_error_line_with_exit_status_1(cli, monkeypatch):
 def test_a_script_without_a_main_guard_gets_one_line_from_its_workers(tmp_path):
     """Each spawned worker imports the script again, which would start the work again:
     the worker ends with one line saying why, and the call raises WorkerLost."""
-    script = tmp_path / "unguarded.py"
+    sine_frame().to_csv(tmp_path / "sine.csv", index=False)  # never read: the workers
+    script = tmp_path / "unguarded.py"  # start before the data is read, and end at once
     script.write_text(
         "from forecast_cli import api\n"
         "from forecast_cli.errors import WorkerLost\n"
         "try:\n"
-        "    api.backtest('nosuch.csv', options=api.BacktestConfig(jobs=2))\n"
+        "    api.backtest('sine.csv', options=api.BacktestConfig(jobs=2))\n"
         "except WorkerLost as error:\n"
         "    print('raised:', error)\n"
     )
