@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import queue
 import signal
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.managers import SyncManager
 from typing import Any
 
 from forecast_cli import signals
@@ -58,8 +61,9 @@ def workers(
         _refuse_in_a_starting_worker()
         context = multiprocessing.get_context("spawn")
         threads = max(1, (os.cpu_count() or 1) // count)
+        manager = SyncManager(ctx=context)
         try:
-            manager = context.Manager()  # its process starts here
+            manager.start(_die_with, (os.getpid(),))  # its process starts here
         except EOFError:  # it ended as it started, and said why on standard error
             raise WorkerLost(
                 "The worker processes could not start (any error of theirs is above); --jobs 1 "
@@ -68,7 +72,9 @@ def workers(
         with manager:
             events = manager.Queue()
             pool = context.Pool(
-                count, initializer=_set_up_worker, initargs=(threads, runtime, xla, events)
+                count,
+                initializer=_set_up_worker,
+                initargs=(os.getpid(), threads, runtime, xla, events),
             )
             try:
                 yield Pool(pool, events, count)
@@ -228,21 +234,35 @@ def set_up(threads: int, runtime: RuntimeConfig, xla: Xla = Xla.AUTO) -> str:
 
 _set_up: str | Exception = ""  # in a worker process: what ``set_up`` said, or raised
 _STARTED = -1  # the item index of a worker's start on the events queue
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def _set_up_worker(threads: int, runtime: RuntimeConfig, xla: Xla, events) -> None:
+def _set_up_worker(command: int, threads: int, runtime: RuntimeConfig, xla: Xla, events) -> None:
     """``set_up`` in a worker process that leaves Ctrl-C to the command: a terminal sends
     it to the workers too, where it would stop them anywhere (in TensorFlow's import, its
-    log and their tracebacks printed); the command ends its workers itself. (Ray's
-    workers are Ray's own, not set up here.) An error is kept for the worker's tasks to
-    raise: raised here, it would make the pool start new workers forever."""
+    log and their tracebacks printed); the command ends its workers itself, and a worker
+    ends with the command's process ``command`` (``_die_with``). (Ray's workers are Ray's
+    own, not set up here.) An error is kept for the worker's tasks to raise: raised here,
+    it would make the pool start new workers forever."""
     global _set_up
+    _die_with(command)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     events.put((_STARTED, (os.getpid(),)))
     try:
         _set_up = set_up(threads, runtime, xla)
     except Exception as exc:
         _set_up = exc
+
+
+def _die_with(command: int) -> None:
+    """On Linux, have the kernel kill this process when the process that started it,
+    ``command``, ends: a command killed outright (SIGKILL, the out-of-memory killer) would
+    otherwise leave its workers training for nothing and its manager process running."""
+    if sys.platform != "linux":
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != command:  # it ended before the line above
+        os._exit(1)
 
 
 def _device() -> str:

@@ -1,5 +1,6 @@
 """The worker processes of compare and backtest (``parallel.workers``)."""
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -131,3 +132,50 @@ def test_a_script_without_a_main_guard_gets_one_line_from_its_workers(tmp_path):
     assert len(said) == 1 and "if __name__ ==" in said[0], done.stderr
     assert "Traceback" not in done.stderr and "bootstrapping" not in done.stderr
     assert done.stdout.startswith("raised: The worker processes could not start")
+
+
+@pytest.mark.slow
+def test_the_workers_end_with_a_command_killed_outright(tmp_path):
+    """SIGKILL (the out-of-memory killer's) gives the command no time to end its workers:
+    the kernel ends them and the manager process with it, on Linux."""
+    script = tmp_path / "command.py"
+    script.write_text(
+        "import time\n"
+        "from forecast_cli import parallel\n"
+        "from forecast_cli.config import ClusterConfig, RuntimeConfig, Xla\n"
+        "def sleeps(shared, item, hook):\n"
+        "    hook('started')\n"
+        "    time.sleep(120)\n"
+        "if __name__ == '__main__':\n"
+        "    with parallel.workers(2, RuntimeConfig(), Xla.AUTO, ClusterConfig()) as workers:\n"
+        "        workers.run(sleeps, None, [0, 1], lambda i, event: print(*event, flush=True))\n"
+    )
+    command = subprocess.Popen(
+        [sys.executable, str(script)], cwd=tmp_path, stdout=subprocess.PIPE, text=True
+    )
+    children = []
+    try:
+        assert command.stdout.readline().strip() == "started"  # a worker is at work
+        pid = command.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        assert len(children) >= 3  # the manager and two workers (and the resource tracker)
+        command.kill()
+        command.wait()
+        for _ in range(100):
+            if not [child for child in children if running(child)]:
+                break
+            time.sleep(0.1)
+        assert [child for child in children if running(child)] == []
+    finally:
+        command.kill()
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(child), signal.SIGKILL)
+
+
+def running(pid: str) -> bool:
+    """Whether process ``pid`` exists and has not ended (a zombie has)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
