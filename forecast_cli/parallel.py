@@ -257,7 +257,10 @@ def _set_up_worker(command: int, threads: int, runtime: RuntimeConfig, xla: Xla,
 def _die_with(command: int) -> None:
     """On Linux, have the kernel kill this process when the process that started it,
     ``command``, ends: a command killed outright (SIGKILL, the out-of-memory killer) would
-    otherwise leave its workers training for nothing and its manager process running."""
+    otherwise leave its workers training for nothing and its manager process running.
+    (The kernel watches the thread that started this process; ``workers`` starts them in
+    the thread that holds its block, and the pool its replacements in a thread of its
+    own, each outliving them.)"""
     if sys.platform != "linux":
         return
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
