@@ -59,8 +59,8 @@ def data(out):
 # A large step, so that two epochs move the weights far enough for the flags to show.
 QUICK = ["--learning-rate", "0.05"]
 VARIANTS = {
-    "mse": [],  # the default loss, no dropout: what the others are compared with
-    "mae": ["--loss", "mae"],
+    "mae": [],  # the default loss, no dropout: what the others are compared with
+    "mse": ["--loss", "mse"],
     "huber": ["--loss", "huber"],
     "dropout": ["--dropout", "0.3"],
     "recurrent_dropout": ["--recurrent-dropout", "0.3"],
@@ -87,12 +87,12 @@ def trained(run, data, out):
     return get
 
 
-@pytest.mark.parametrize("loss", ["mae", "huber"])
+@pytest.mark.parametrize("loss", ["mse", "huber"])
 def test_the_loss_is_recorded_and_changes_training(trained, loss):
     summary, card = trained(loss)
-    plain, plain_card = trained("mse")
+    plain, plain_card = trained("mae")
     assert card["training"]["loss"] == loss
-    assert plain_card["training"]["loss"] == "mse"  # the default
+    assert plain_card["training"]["loss"] == "mae"  # the default
     assert card["training"]["seed"] == plain_card["training"]["seed"] == 3
     assert summary["val_mae"] == pytest.approx(card["metrics"]["val_mae"])
     assert summary["epochs_run"] == 2 and 0 < summary["val_mae"] <= summary["val_rmse"]
@@ -106,11 +106,11 @@ def test_the_loss_is_recorded_and_changes_training(trained, loss):
 )
 def test_dropout_is_recorded_and_changes_training(trained, variant, other):
     summary, card = trained(variant)
-    plain, plain_card = trained("mse")
+    plain, plain_card = trained("mae")
     assert card["model"][variant] == pytest.approx(0.3)
     assert card["model"][other] == 0.0
     assert plain_card["model"]["dropout"] == plain_card["model"]["recurrent_dropout"] == 0.0
-    assert card["training"]["loss"] == "mse"
+    assert card["training"]["loss"] == "mae"
     assert summary["val_mae"] == pytest.approx(card["metrics"]["val_mae"])
     assert summary["val_mae"] != pytest.approx(plain["val_mae"], rel=1e-3)
     assert summary["val_rmse"] != pytest.approx(plain["val_rmse"], rel=1e-3)
@@ -392,11 +392,11 @@ def test_every_error_line_names_the_flag_column_or_file(run, data, kind, case):
 
 
 def test_predict_errors_name_the_model_directory_and_the_data_file(run, out, trained):
-    trained("mse")
+    trained("mae")
     missing = out / "absent" / "model"
     assert str(missing) in error_line(run("predict", "--model", missing))
     data = out / "absent" / "newer.csv"
-    line = error_line(run("predict", "--model", out / "model-mse", "--data", data))
+    line = error_line(run("predict", "--model", out / "model-mae", "--data", data))
     assert line.startswith(f"Error: {data}: no such file.")
 
 

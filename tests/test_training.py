@@ -42,10 +42,11 @@ def branch(
 
 
 def val_loss_now(net: Branch, val) -> float:
+    """The validation loss of ``net`` as it stands: the mean absolute error, the default."""
     predicted = np.asarray(net.model(val[0]))
     if net.head is Head.MANY_TO_MANY:
-        return float(np.mean((predicted - val[1][:, None]) ** 2))
-    return float(np.mean((predicted - val[1]) ** 2))
+        return float(np.mean(np.abs(predicted - val[1][:, None])))
+    return float(np.mean(np.abs(predicted - val[1])))
 
 
 def test_early_stopping_keeps_the_best_validation_epoch():
@@ -194,7 +195,7 @@ def test_a_race_ends_when_the_leading_network_stops():
 
     config = TrainConfig(epochs=12, patience=2, learning_rate=0.01)
     raced = fit(networks(), train, val, config, keep=lambda losses: int(np.argmin(losses)))
-    assert raced["frozen"].best_epoch == 0 and raced["frozen"].best_loss < 1e-10
+    assert raced["frozen"].best_epoch == 0 and raced["frozen"].best_loss < 1e-5
     assert raced["frozen"].epochs_run == raced["learner"].epochs_run == 2
     full = fit(networks(), train, val, config)
     assert full["learner"].epochs_run > 2
