@@ -51,7 +51,6 @@ from forecast_cli.loading import (
 from forecast_cli.pipeline import (
     Trained,
     build_candidates,
-    choices,
     data_source,
     fit_candidates,
     origins,
@@ -79,7 +78,7 @@ class Fold:
     # The model's conformal half-widths by level, (series, steps, targets); empty when a
     # series' validation tail was too short to calibrate them.
     widths: dict[int, np.ndarray]
-    anchor: str  # of the network kept
+    anchor: str  # the anchor its network corrects
     combined: str = "none"  # what its forecast averages with the network's (``label``)
     notes: tuple[str, ...] = ()  # about the baselines
 
@@ -164,7 +163,7 @@ def run_backtest(
         report.backtest_plan(panel, starts, options, season, jobs, device)
         settings = _Settings(
             windows,
-            choices(model_config, resolved.model),
+            resolved.model,
             training,
             steps,
             season,
@@ -195,7 +194,7 @@ def run_backtest(
                         partial(on_epoch, job=number - 1),
                     )
                     results.append(fold)
-    report.folds_kept(results, len(settings.models) > 1, bool(options.levels))
+    report.folds_kept(results, bool(options.levels))
     table = fold_table(results, season, options.levels, MODEL)
     overall = table[table["fold"] == "all"].set_index("method")["mase"]
     others = overall.drop([MODEL, NETWORK], errors="ignore").dropna().to_dict()
@@ -203,13 +202,13 @@ def run_backtest(
     report.notes(
         list(dict.fromkeys(notes + beaten(overall[MODEL], others, "the model over the folds")))
     )
-    model_label = settings.models[0].label
+    model_label = settings.model.label
     title = f"{source_path(source).name}: {model_label}, {folds} fold(s) of {steps}"
     read, settled = card_sections(data_source(panel), panel[0].resolved(data), windows)
     card = {
         "data": read,
         "window": settled,
-        "model": {**settings.models[0].to_dict(), "label": model_label},
+        "model": {**settings.model.to_dict(), "label": model_label},
         "training": {**to_dict(training), **to_dict(runtime)},
         "backtest": {**to_dict(options), "season": season},
         "folds": [
@@ -275,7 +274,7 @@ class _Settings:
     """What every fold is trained and scored with."""
 
     windows: Windows
-    models: list[ModelConfig]  # trained together; the best on validation is kept
+    model: ModelConfig
     training: TrainConfig
     steps: int
     season: int  # of seasonal naive
@@ -316,10 +315,10 @@ def _fold(
     windows, steps = settings.windows, settings.steps
     prepared = prepare(_known(panel, starts), windows)
     if start_from is None:
-        networks = build_candidates([settings.models], prepared, settings.training.seed)
+        networks = build_candidates([settings.model], prepared, settings.training.seed)
     else:  # the network the previous fold kept, from its weights
-        networks = build_candidates([[start_from.config]], prepared, settings.training.seed)
-        networks[0][0][0][1].set_weights(start_from.model.get_weights())
+        networks = build_candidates([start_from.config], prepared, settings.training.seed)
+        networks[0][0][1].set_weights(start_from.model.get_weights())
     (trained,) = fit_candidates(networks, prepared, settings.training, on_epoch)
     if trained.result.interrupted:
         raise KeyboardInterrupt  # the folds after it would train on: stop, as compare does

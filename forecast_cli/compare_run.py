@@ -1,7 +1,7 @@
 """``forecast compare``: several networks and the baselines on the same windows, side by side.
 
 All candidates see the same split, scaling, windows and batches, and each is trained as
-``forecast train`` trains one (with its unanchored twin under ``--anchor auto``). The
+``forecast train`` trains one. The
 work is cut into jobs, one per seed and share of the candidates; each job trains its
 candidates together as branches of one model (see ``training``), and with ``--jobs``
 above one the jobs run in worker processes that share the cores, or with ``--ray`` as
@@ -64,7 +64,6 @@ from forecast_cli.loading import (
 from forecast_cli.pipeline import (
     Prepared,
     build_candidates,
-    choices,
     fit_candidates,
     model_card,
     prepare,
@@ -164,18 +163,14 @@ def run_compare(
                 f"the network's --horizon ({windows.horizon}), which is shorter than --steps "
                 f"{options.steps}: pass --steps {windows.horizon} or --horizon {options.steps}."
             )
-        twins = [
-            choices(
-                c.model,
-                dataclasses.replace(
+        candidates = [
+            dataclasses.replace(
+                c,
+                model=dataclasses.replace(
                     c.model, anchor=resolved.model.anchor, season=resolved.model.season
                 ),
             )
             for c in candidates
-        ]
-        candidates = [
-            dataclasses.replace(c, model=configs[0])
-            for c, configs in zip(candidates, twins, strict=True)
         ]
         report.notes(panel_notes(panel) + resolved.notes)
         prepared = prepare(panel, windows)
@@ -183,7 +178,7 @@ def run_compare(
         season, notes = baseline_season(prepared)
 
         with staged_directory(out_dir) as staging:
-            jobs = _jobs(windows, candidates, twins, shares, data, training, runtime, options)
+            jobs = _jobs(windows, candidates, shares, data, training, runtime, options)
             report.training_jobs(len(candidates), options.repeats, len(jobs), at_once, device)
             named = [_log_job(job, options.repeats) for job in jobs]
             with (
@@ -210,7 +205,7 @@ def run_compare(
                 f"{source_path(source).name}: {len(candidates)} candidate(s), lookback "
                 f"{windows.lookback}, {options.repeats} seed(s)"
             )
-            report.notes(by_seed[training.seed].notes)  # the twin each candidate kept
+            report.notes(by_seed[training.seed].notes)  # models that could not be fitted
             comparison = _combine(
                 prepared,
                 candidates,
@@ -233,7 +228,6 @@ class _Job:
 
     windows: Windows
     candidates: list[Candidate]
-    twins: list[list]  # per candidate, its configurations (see ``pipeline.choices``)
     data: DataConfig
     training: TrainConfig
     runtime: RuntimeConfig
@@ -241,7 +235,7 @@ class _Job:
     save: bool  # hand back the models' files (first seed only)
 
 
-def _jobs(windows, candidates, twins, shares, data, training, runtime, options):
+def _jobs(windows, candidates, shares, data, training, runtime, options):
     """One job per seed and share of the candidates. Candidates whose LSTMs all run the
     fused kernel never share a job with others: in one model with them, ``--xla auto``
     could compile their steps instead (``training._compiled``), and their scores would
@@ -255,7 +249,6 @@ def _jobs(windows, candidates, twins, shares, data, training, runtime, options):
         _Job(
             windows,
             [candidates[i] for i in share],
-            [twins[i] for i in share],
             data,
             dataclasses.replace(training, seed=training.seed + repeat),
             runtime,
@@ -297,13 +290,14 @@ class _Run:
     scores: dict[str, dict]  # metrics, params, epochs_run, train_seconds
     val_fits: dict[str, np.ndarray]  # (val windows, targets): one step ahead, data units
     forecasts: dict[str, np.ndarray]  # (series, steps, targets) after the series' end
-    notes: list[str]  # which twin each candidate kept
+    notes: list[str]  # the statistical models that could not be fitted
     models: dict[str, dict[str, bytes]]  # the saved models' files, by folder (``model_files``)
 
 
 def _train_all(prepared: Prepared, job: _Job, on_epoch) -> _Run:
     """Train the job's candidates together; score, forecast and save each."""
-    networks = build_candidates(job.twins, prepared, job.training.seed, _branch_names(job))
+    models = [candidate.model for candidate in job.candidates]
+    networks = build_candidates(models, prepared, job.training.seed, _branch_names(job))
     trained = fit_candidates(networks, prepared, job.training, on_epoch)
     if any(t.result.interrupted for t in trained):
         raise KeyboardInterrupt  # a comparison is written whole or not at all
@@ -339,15 +333,13 @@ def _train_all(prepared: Prepared, job: _Job, on_epoch) -> _Run:
             "epochs_run": one.result.epochs_run,
             "train_seconds": one.result.seconds,
             "combined": label(one.combined),
-            # what carries its forecast beside the network: the anchor it kept (under
-            # --anchor auto), the statistical models averaged in for any series
+            # what carries its forecast beside the network: its anchor, the statistical
+            # models averaged in for any series
             "anchored": one.config.anchor is not Anchor.NONE,
             "averaged": any(one.combined),
         }
         run.val_fits[candidate.label] = one.val_forecast[:, 0]
         run.forecasts[candidate.label] = np.concatenate(future)
-        if one.note:
-            run.notes.append(f"{candidate.label}: {one.note}")
         if job.save:
             run.models[candidate.slug] = model_files(one.model, card, one.result.history)
     return run

@@ -453,7 +453,7 @@ class ModelConfig:
         "value (last) or last season (seasonal: the network corrects seasonal naive), or "
         "correct a linear regression on the window fitted to the training windows (linear, "
         "shrunk towards the season of the frequency, or one found in the training rows, "
-        "else the last value); auto: linear, trained beside an unanchored twin.",
+        "else the last value); auto: linear, the one measured best (bench/eval_defaults.json).",
     )
     merge_mode: MergeMode = option(
         MergeMode.CONCAT,

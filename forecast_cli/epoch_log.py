@@ -25,7 +25,7 @@ Hook = Callable[..., None]
 class Epoch:
     """One network's losses after one epoch (counted from 1, as in history.csv)."""
 
-    candidate: str  # 'network', or compare's label; a twin adds '_none', a member '_m1'
+    candidate: str  # 'network', or compare's label; a member adds '_m1', '_m2'...
     folder: str  # its runs' folder under --tensorboard, e.g. 'fold_2/network'
     fold: int | None  # backtest's fold, from 1
     seed: int
@@ -38,7 +38,7 @@ class Epoch:
 @dataclass(frozen=True)
 class Job:
     """One training's candidates: the first branch name of each (``network``,
-    ``candidate_0``...) -> its label and its folder; a twin or member adds its suffix."""
+    ``candidate_0``...) -> its label and its folder; a later member adds its suffix."""
 
     names: dict[str, tuple[str, str]]
     seed: int

@@ -2,12 +2,11 @@
 
 ``forecast train`` is one pass through them; ``compare`` runs them per candidate and
 seed, ``backtest`` per fold. Each step takes and returns plain data (arrays, series,
-configurations), and the twin rule of ``--anchor auto`` (``choices``) lives here alone.
+configurations).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -37,10 +36,6 @@ from forecast_cli.runtime import seed_everything
 from forecast_cli.scaling import Scaler
 from forecast_cli.training import Branch, EpochHook, TrainResult, fit
 from forecast_cli.windows import Split, lead, make_windows, split_series
-
-# The unanchored twin is kept only if its validation loss is below this share of the
-# anchored network's: a short validation tail is a noisy judge (bench/eval_defaults.json).
-CLEAR_WIN = 0.8
 
 
 @dataclass(frozen=True)
@@ -184,15 +179,6 @@ def validation_forecasts(networks: list[tuple[object, object]], prepared: Prepar
     return [np.concatenate(pieces) for pieces in each]
 
 
-def choices(asked: ModelConfig, resolved: ModelConfig) -> list[ModelConfig]:
-    """The networks to train for one: ``resolved``, and with ``--anchor auto`` also the
-    unanchored network, which wins on some series (``bench/eval_defaults.json``); the
-    anchored one comes first, as the one never far behind seasonal naive."""
-    if asked.anchor is not Anchor.AUTO:
-        return [resolved]
-    return [resolved, dataclasses.replace(resolved, anchor=Anchor.NONE)]
-
-
 def build_network(model_config: ModelConfig, prepared: Prepared, seed: int, name: str = "network"):
     """A fresh network for ``prepared``'s windows, its weights drawn from ``seed`` alone;
     under ``--anchor linear`` with its regression fitted to the training windows."""
@@ -216,50 +202,41 @@ def build_network(model_config: ModelConfig, prepared: Prepared, seed: int, name
 class Trained:
     """The network kept of one candidate, its configuration, how its training went, the
     statistical models each series' forecast is averaged with (``combine``), what the
-    user should know of the choices, and the validation scores and forecasts (data
+    user should know of that choice, and the validation scores and forecasts (data
     units) of the network so combined."""
 
     model: object
     config: ModelConfig
     result: TrainResult
-    note: str | None  # which twin was kept, when twins competed
     metrics: dict
     val_forecast: np.ndarray  # (windows, horizon, targets)
     combined: tuple[Chosen, ...]  # per series of the prepared panel
     combination_note: str | None  # what the forecast averages, under --combine auto
 
 
-Twins = list[tuple[ModelConfig, object]]  # a network and its twins: (configuration, model)
-Networks = list[list[Twins]]  # per candidate, per member of its ensemble
+Member = tuple[ModelConfig, object]  # one network and its configuration
+Networks = list[list[Member]]  # per candidate, per member of its ensemble
 
 
 def build_candidates(
-    candidates: list[list[ModelConfig]],
+    candidates: list[ModelConfig],
     prepared: Prepared,
     seed: int,
     names: list[str] | None = None,
 ) -> Networks:
-    """A fresh network per configuration of every candidate (a network and its twins, see
-    ``choices``) and member of its ensemble (``--members``; member ``m`` is drawn from
-    ``seed + m`` as if it were alone). ``names`` name each candidate's first network
-    (default ``network``); a later member adds its number, a twin its anchor."""
+    """A fresh network per candidate and member of its ensemble (``--members``; member
+    ``m`` is drawn from ``seed + m`` as if it were alone). ``names`` name each candidate's
+    first network (default ``network``); a later member adds its number."""
     names = names or [f"network_{i}" if i else "network" for i in range(len(candidates))]
     return [
         [
-            [
-                (config, build_network(config, prepared, seed + member, f"{prefix}{suffix}"))
-                for config, suffix in zip(twins, _twin_suffixes(twins), strict=True)
-            ]
+            (config, build_network(config, prepared, seed + member, prefix))
             for member, prefix in enumerate(
-                [name] + [f"{name}_m{m}" for m in range(1, twins[0].members)]
+                [name] + [f"{name}_m{m}" for m in range(1, config.members)]
             )
         ]
-        for twins, name in zip(candidates, names, strict=True)
+        for config, name in zip(candidates, names, strict=True)
     ]
-
-
-def _twin_suffixes(twins: list[ModelConfig]) -> list[str]:
-    return [f"_{c.anchor}" if rank else "" for rank, c in enumerate(twins)]
 
 
 def fit_candidates(
@@ -269,40 +246,33 @@ def fit_candidates(
     on_epoch: EpochHook | None = None,
     backup_file: Path | None = None,
 ) -> list[Trained]:
-    """Train every network together on the same batches, and validate the model kept of
-    each candidate: the median of its members' (``network.ensemble``).
-
-    A member keeps its first network unless a twin has a clearly lower validation loss
-    (``kept``); each member's race ends on its own, as if it trained alone. With
-    ``backup_file``, a crashed training resumes.
+    """Train every network together on the same batches, each member stopping on its own
+    as if it trained alone, and validate the model kept of each candidate: the median of
+    its members' (``network.ensemble``). With ``backup_file``, a crashed training resumes.
     """
-    every = [twins for members in networks for twins in members]
+    every = [member for members in networks for member in members]
     results = fit(
-        [Branch(model.name, model, config.head) for twins in every for config, model in twins],
+        [Branch(model.name, model, config.head) for config, model in every],
         prepared.train,
         prepared.val,
         training,
         on_epoch,
-        keep=kept,
         backup_file=backup_file,
-        races=[[model.name for _, model in twins] for twins in every],
     )
     chosen = []
     for members in networks:
-        picks = [_pick(twins, results) for twins in members]
-        config, _, result, _ = picks[0]
-        name = f"{members[0][0][1].name}_median"  # the candidate's first network's, extended
-        model = ensemble([model for _, model, _, _ in picks], name)
-        chosen.append((config, model, result, _kept_note(picks, len(members[0]) > 1)))
-    forecasts = validation_forecasts([(m, c.head) for c, m, _, _ in chosen], prepared)
+        config, first = members[0]
+        model = ensemble([model for _, model in members], f"{first.name}_median")
+        chosen.append((config, model, results[first.name]))
+    forecasts = validation_forecasts([(m, c.head) for c, m, _ in chosen], prepared)
     trained = []
-    for (config, model, result, note), network in zip(chosen, forecasts, strict=True):
+    for (config, model, result), network in zip(chosen, forecasts, strict=True):
         combination, forecast, said = combine(prepared, network, config.combine)
         metrics = scores(prepared, forecast)
         if forecast is not network:
             alone = scores(prepared, network)
             metrics["network"] = {k: v for k, v in alone.items() if k.startswith("val_")}
-        trained.append(Trained(model, config, result, note, metrics, forecast, combination, said))
+        trained.append(Trained(model, config, result, metrics, forecast, combination, said))
     return trained
 
 
@@ -334,40 +304,6 @@ def combine(
     if not any(chosen):
         return nothing, network, describe(chosen, models)
     return tuple(chosen), np.concatenate(combined), describe(chosen, models)
-
-
-def _pick(twins: Twins, results: dict) -> tuple:
-    """``(config, model, result, scored)`` of the twin ``kept`` by validation loss;
-    ``scored`` says each twin's loss."""
-    losses = [results[model.name].best_loss for _, model in twins]
-    config, model = twins[kept(losses)]
-    scored = ", ".join(f"{c.anchor} {loss:.4f}" for (c, _), loss in zip(twins, losses, strict=True))
-    return config, model, results[model.name], scored
-
-
-def _kept_note(picks: list[tuple], twins: bool) -> str | None:
-    """Which anchor each member kept, and why, when twins competed."""
-    if not twins:
-        return None
-    rule = f"the unanchored one is kept only if {1 - CLEAR_WIN:.0%} lower"
-    if len(picks) > 1:
-        anchors = ", ".join(str(config.anchor) for config, *_ in picks)
-        return (
-            f"The median of {len(picks)} networks; the anchor each kept on validation: "
-            f"{anchors} ({rule})."
-        )
-    config, _, _, scored = picks[0]
-    return (
-        f"Kept the network anchored on {config.anchor}: validation loss by anchor "
-        f"{scored} ({rule})."
-    )
-
-
-def kept(losses: list[float]) -> int:
-    """Which network to keep by validation loss: a short validation tail is a noisy judge,
-    so the first (the safer) unless another's loss is below ``CLEAR_WIN`` times its own."""
-    best = int(np.argmin(losses))
-    return best if losses[best] < CLEAR_WIN * losses[0] else 0
 
 
 def model_card(

@@ -79,19 +79,18 @@ class Report:
         """The layer table of a candidate's first network (``pipeline.build_candidates``)."""
         from forecast_cli.network import describe
 
-        config, model = members[0][0]
-        twin = ", trained beside its unanchored twin" if len(members[0]) > 1 else ""
+        config, model = members[0]
         median = f"; the forecast is the median of {len(members)} such" if len(members) > 1 else ""
         self.layers(
             describe(model),
             model.count_params(),
-            f"Network: {config.label} ({config.head}){twin}{median}",
+            f"Network: {config.label} ({config.head}){median}",
         )
 
     def trained(self, trained) -> None:
-        """How a training went: resumed, which twin was kept, what its forecast averages
-        (an interruption is said last, once the model is saved)."""
-        said = (trained.result.resumed, trained.note, trained.combination_note)
+        """How a training went: resumed, what its forecast averages (an interruption is
+        said last, once the model is saved)."""
+        said = (trained.result.resumed, trained.combination_note)
         self.notes(tuple(note for note in said if note))
 
     def training(self, outcome, prepared) -> None:
@@ -141,12 +140,9 @@ class Report:
             f"{options.refit}{f', {jobs} folds at a time' if jobs > 1 else ''}; on the {device}"
         )
 
-    def folds_kept(self, folds, twins: bool, intervals: bool) -> None:
-        """Which anchor and combination each fold kept, and the folds too short to
-        calibrate intervals."""
-        if twins:
-            kept = ", ".join(f"fold {f.number} {f.anchor}" for f in folds)
-            self.notes((f"Anchor kept on validation: {kept}.",))
+    def folds_kept(self, folds, intervals: bool) -> None:
+        """Which combination each fold kept, and the folds too short to calibrate
+        intervals."""
         if any(f.combined != "none" for f in folds):
             kept = ", ".join(f"fold {f.number} {f.combined}" for f in folds)
             self.notes((f"Averaged with the network, as chosen on validation: {kept}.",))

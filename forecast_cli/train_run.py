@@ -21,7 +21,6 @@ from forecast_cli.evaluation import beaten, scores, validation_baselines
 from forecast_cli.loading import Source, check_source, load_panel, panel_notes
 from forecast_cli.pipeline import (
     build_candidates,
-    choices,
     fit_candidates,
     model_card,
     prepare,
@@ -93,7 +92,7 @@ def run_train(
     report.notes(panel_notes(panel) + resolved.notes)
     prepared = prepare(panel, resolved.windows)
     report.windows(prepared, resolved.model.head, device)
-    networks = build_candidates([choices(model, resolved.model)], prepared, training.seed)
+    networks = build_candidates([resolved.model], prepared, training.seed)
     report.network(networks[0])
     backup = backup_path(model_dir)
     job = Job({"network": ("network", "network")}, training.seed)

@@ -80,19 +80,13 @@ def fit(
     val: tuple[np.ndarray, np.ndarray],
     config: TrainConfig,
     on_epoch: EpochHook | None = None,
-    keep: Callable[[list[float]], int] | None = None,
     backup_file: Path | None = None,
-    races: list[list[str]] | None = None,
 ) -> dict[str, TrainResult]:
     """Train every branch in place; each ends holding the weights of its best validation epoch.
 
     ``train`` and ``val`` are ``(windows, targets)`` with targets ``(samples, horizon,
-    targets)``; many-to-many branches get them repeated at every step on the fly.
-    With ``keep`` (only one branch of each race will be kept: the index ``keep`` picks
-    from their best validation losses) training is a race that ends as soon as the branch
-    it would pick stops: the others, not chosen after as many epochs, are not worth
-    waiting for. ``races`` groups the branches by name (default: one race of all), and
-    each race ends on its own, as it would if it trained alone.
+    targets)``; many-to-many branches get them repeated at every step on the fly. Each
+    branch stops early on its own, as it would if it trained alone.
     With ``backup_file``, each epoch's state is written there and a matching backup resumed.
     Ctrl-C stops training after the current step and keeps the best weights so far;
     SIGTERM ends it there.
@@ -103,32 +97,17 @@ def fit(
     joint.compile(
         optimizer=k.optimizers.Adam(learning_rate=config.learning_rate, clipnorm=config.clipnorm),
         loss={b.name: _loss(config.loss) for b in branches},
+        metrics=_branch_losses(branches, config.loss),
     )
     progress = {b.name: _Progress() for b in branches}
-
-    if keep is None:
-        races = []
-    elif races is None:
-        races = [[b.name for b in branches]]
-
-    def leader(race: list[str]) -> _Progress:  # the branch ``keep`` picks as things stand
-        states = [progress[name] for name in race]
-        return states[keep([state.best for state in states])]
-
-    def end_races() -> None:  # a race whose leader stopped is over for all its branches
-        for race in races:
-            if leader(race).done:
-                for name in race:
-                    progress[name].done = True
 
     def finished() -> bool:
         return all(state.done for state in progress.values())
 
-    # Keras names a lone output's losses plainly, and each of several by its name.
     keys = {
         b.name: ("loss", "val_loss")
         if len(branches) == 1
-        else (f"{b.name}_loss", f"val_{b.name}_loss")
+        else (f"{b.name}_{BRANCH_LOSS}", f"val_{b.name}_{BRANCH_LOSS}")
         for b in branches
     }
     workers = isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy)
@@ -152,7 +131,6 @@ def fit(
         if writes_backup:
             backups.write(backup_file, backup_key, _snapshot(epoch + 1, joint, progress, seconds))
             backed_up = epoch + 1
-        end_races()
         if on_epoch is not None:
             on_epoch(epoch + 1, active, seconds)
         return finished()
@@ -192,7 +170,6 @@ def fit(
                 state = progress[branch.name]
                 state.best = float(initial[keys[branch.name][0]])
                 state.weights = branch.model.get_weights()
-        end_races()  # a resumed race may have ended already
         first = snapshot.epoch if snapshot else 0
         interrupted = False
         if first < config.epochs and not finished():
@@ -211,8 +188,7 @@ def fit(
                 signals.handle_pending()
                 interrupted = True
     seconds = earlier + time.perf_counter() - started
-    kept = [leader(race) for race in races] if races else progress.values()
-    if interrupted and any(state.best_epoch == 0 for state in kept):
+    if interrupted and any(state.best_epoch == 0 for state in progress.values()):
         raise KeyboardInterrupt  # nothing trained beat the untrained network yet: keep nothing
     results = {}
     for branch in branches:
@@ -379,15 +355,15 @@ def _record(
 # XLA's compilation (3 to 4 s per network on 2 cores, once per batch size) pays when the
 # training runs enough recurrent steps (batches x lookback) before early stopping may end
 # it. Measured on the sine, 2026-12-04, with the LSTMs in Keras's loop: on one thread the
-# default network and its twin saved about 0.4 ms a recurrent step (train: 24.4 s with
-# XLA, 29.3 s without), on two threads, where the executor runs the two side by side, XLA
-# lost (28.3 s against 23.6 s), and so did backtest's folds (61 s against 45 s); a single
-# network on 2 threads gained 1.44x per epoch, and on a 20,000-row series (219,000
-# recurrent steps) 1.5x to 1.8x. Networks of LSTMs alone now run faster still as
-# ``fused_lstm``'s kernel, which XLA cannot compile: the threshold is for the networks
-# with a layer the kernel does not run (GRU, simple RNN, recurrent dropout). One
-# threshold whatever the threads: a run takes the same path, and gives the same scores,
-# with any --jobs or --ray.
+# default network and the unanchored twin trained beside it then saved about 0.4 ms a
+# recurrent step (train: 24.4 s with XLA, 29.3 s without), on two threads, where the
+# executor runs the two side by side, XLA lost (28.3 s against 23.6 s), and so did
+# backtest's folds (61 s against 45 s); a single network on 2 threads gained 1.44x per
+# epoch, and on a 20,000-row series (219,000 recurrent steps) 1.5x to 1.8x. Networks of
+# LSTMs alone now run faster still as ``fused_lstm``'s kernel, which XLA cannot compile:
+# the threshold is for the networks with a layer the kernel does not run (GRU, simple
+# RNN, recurrent dropout). One threshold whatever the threads: a run takes the same
+# path, and gives the same scores, with any --jobs or --ray.
 MIN_XLA_RECURRENT_STEPS = 80_000
 
 
@@ -489,6 +465,26 @@ def _loss(loss: Loss):
     return {Loss.MSE: "mse", Loss.MAE: "mae", Loss.HUBER: keras().losses.Huber()}[loss]
 
 
+BRANCH_LOSS = "branch_loss"  # the metric that reads each of several branches' loss
+
+
+def _branch_losses(branches: list[Branch], loss: Loss) -> dict | None:
+    """Each branch's loss as a metric, when there are several: Keras's own loss of each of
+    several outputs averages the batches' means whatever their sizes (ours have no fixed
+    size), while a lone output's loss weighs every window alike. Read from this metric,
+    a network's losses, and so its early stopping, are the same alone or beside others
+    (``forecast compare``'s candidates, ensemble members)."""
+    if len(branches) == 1:
+        return None
+    k = keras()
+    function = {
+        Loss.MSE: k.losses.mean_squared_error,
+        Loss.MAE: k.losses.mean_absolute_error,
+        Loss.HUBER: k.losses.huber,
+    }[loss]
+    return {b.name: [k.metrics.MeanMetricWrapper(function, name=BRANCH_LOSS)] for b in branches}
+
+
 def _build_state(tf, joint, validation) -> None:
     """Create the optimizer's slots and the loss trackers before the first step.
 
@@ -502,6 +498,7 @@ def _build_state(tf, joint, validation) -> None:
         # networks eagerly here cost seconds for large joint models (compare's 8 BiLSTMs:
         # 2.3 s). Evaluate resets what the trackers hold.
         joint.compute_loss(x=x, y=y, y_pred=y)
+        joint.compute_metrics(x=x, y=y, y_pred=y)
 
 
 def _dataset(

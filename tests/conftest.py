@@ -22,13 +22,8 @@ from typer.testing import CliRunner  # noqa: E402
 
 from forecast_cli.cli import app  # noqa: E402
 
-# Tiny network and few epochs: enough to exercise every path for real, in seconds. One
-# network per run: --anchor auto would train an unanchored twin beside it, twice the
-# tracing; tests of auto's choice give --anchor auto themselves.
-FAST = [
-    "--layers", "lstm:4", "--epochs", "2", "--lookback", "8", "--batch-size", "16",
-    "--anchor", "linear",
-]  # fmt: skip
+# Tiny network and few epochs: enough to exercise every path for real, in seconds.
+FAST = ["--layers", "lstm:4", "--epochs", "2", "--lookback", "8", "--batch-size", "16"]
 
 
 def pytest_collection_modifyitems(items):

@@ -23,7 +23,7 @@ from forecast_cli.config import (
 from forecast_cli.errors import ForecastError
 
 TINY = dict(
-    model=api.ModelConfig(layers="lstm:4", anchor=Anchor.LINEAR),  # no unanchored twin
+    model=api.ModelConfig(layers="lstm:4", anchor=Anchor.LINEAR),
     training=api.TrainConfig(epochs=2, batch_size=16),
 )
 # A 40-step cycle sampled hourly: the frequency says 24, the rows say 40.

@@ -29,7 +29,7 @@ def test_a_fold_never_sees_the_rows_after_its_cutoff(sine_csv, write_csv):
     window = Windows(lookback=8, horizon=2)  # rolled forward to 5 steps
     model = ModelConfig(parse_layers("lstm:4"))
     training = TrainConfig(epochs=2, batch_size=16)
-    settings = _Settings(window, [model], training, steps=5, season=20, levels=(80,))
+    settings = _Settings(window, model, training, steps=5, season=20, levels=(80,))
     folds = [_fold(1, (series,), [130], settings, None, None)[0] for series in (clean, spoiled)]
     for method in folds[0].forecasts:
         np.testing.assert_array_equal(folds[0].forecasts[method], folds[1].forecasts[method])

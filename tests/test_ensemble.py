@@ -34,7 +34,7 @@ def test_train_with_members_saves_their_median_and_predict_uses_it(cli, sine_csv
     tiny = ["--layers", "lstm:4", "--epochs", 2, "--batch-size", 16, "--lookback", 8]
     result = cli("train", sine_csv, *tiny, "--members", 2, "--json")
     assert result.exit_code == 0, result.output
-    assert "The median of 2 networks; the anchor each kept on validation:" in flat(result.stderr)
+    assert "the forecast is the median of 2 such" in flat(result.output)
     directory = tmp_path / "forecast-model"
     card = json.loads((directory / CARD_FILE).read_text())
     assert card["model"]["members"] == 2

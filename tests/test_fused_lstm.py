@@ -154,12 +154,10 @@ def test_compare_never_trains_fused_and_unfused_candidates_in_one_job(shares):
         Candidate(layers, ModelConfig(parse_layers(layers)))
         for layers in ("lstm:4", "gru:4", "bilstm:3", "rnn:2")
     ]
-    twins = [[c.model] for c in candidates]
     options = CompareConfig(repeats=2)
     jobs = _jobs(
         Windows(8, 1),
         candidates,
-        twins,
         shares,
         DataConfig(),
         TrainConfig(),
