@@ -1,13 +1,12 @@
 """``forecast compare``: several networks and the baselines on the same windows, side by side.
 
 All candidates see the same split, scaling, windows and batches, and each is trained as
-``forecast train`` trains one. The
-work is cut into jobs, one per seed and share of the candidates; each job trains its
-candidates together as branches of one model (see ``training``), and with ``--jobs``
-above one the jobs run in worker processes that share the cores, or with ``--ray`` as
-tasks of a Ray cluster, one job per CPU of it by default. None of it changes a candidate's
-result: it is the one it gets trained alone with the same seed. The jobs hand back
-their models' files, which this process alone writes.
+``forecast train`` trains one. The work is cut into jobs, one per seed and share of the
+candidates; each job trains its candidates together as branches of one model (see
+``training``), and with ``--jobs`` above one the jobs run in worker processes that share
+the cores, or with ``--ray`` as tasks of a Ray cluster, one job per CPU of it by default.
+None of it changes a candidate's result: it is the one it gets trained alone with the
+same seed. The jobs hand back their models' files, which this process alone writes.
 """
 
 from __future__ import annotations

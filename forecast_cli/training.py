@@ -188,8 +188,10 @@ def fit(
                 signals.handle_pending()
                 interrupted = True
     seconds = earlier + time.perf_counter() - started
-    if interrupted and any(state.best_epoch == 0 for state in progress.values()):
-        raise KeyboardInterrupt  # nothing trained beat the untrained network yet: keep nothing
+    # A network still training that nothing trained beat yet: keep nothing. One that
+    # stopped at epoch 0 chose its untrained state (an anchored one's anchor) for good.
+    if interrupted and any(s.best_epoch == 0 and not s.done for s in progress.values()):
+        raise KeyboardInterrupt
     results = {}
     for branch in branches:
         state = progress[branch.name]
@@ -226,6 +228,7 @@ def _backup_key(joint, train, val, config: TrainConfig) -> str:
     settings["shapes"] = [array.shape for array in (*train, *val)]
     settings["precision"] = keras().mixed_precision.global_policy().name  # --mixed-precision
     settings["versions"] = [keras().__version__, tensorflow().__version__]
+    settings["branch_loss"] = BRANCH_LOSS  # histories read alike alone or beside others
     return backups.digest(settings, [_table(array) for array in (*train, *val)])
 
 
@@ -486,7 +489,8 @@ def _branch_losses(branches: list[Branch], loss: Loss) -> dict | None:
 
 
 def _build_state(tf, joint, validation) -> None:
-    """Create the optimizer's slots and the loss trackers before the first step.
+    """Create the optimizer's slots, the loss trackers and the branches' loss metrics
+    before the first step.
 
     Without a tf.distribute strategy Keras leaves them to the first traced step, which
     tf.function then traces a second time: about a second per ``fit`` on a CPU.

@@ -143,6 +143,37 @@ def test_ctrl_c_before_any_epoch_improves_keeps_nothing():
     assert len(calls) == 2  # interrupted inside training, not before it
 
 
+def test_ctrl_c_keeps_a_network_that_stopped_at_its_untrained_state():
+    """A frozen network that forecasts perfectly from epoch 0 stops after its patience,
+    having chosen its untrained state for good; a Ctrl-C later, while the other still
+    learns, keeps both rather than nothing."""
+    steps = np.arange(200, dtype=np.float32)
+    series = np.sin(2 * np.pi * steps / 8)[:, None]
+    windows = np.lib.stride_tricks.sliding_window_view(series[:-1], 8, axis=0)
+    inputs = np.ascontiguousarray(windows.transpose(0, 2, 1))
+    targets = series[8:, None]  # (samples, 1 step, 1 target)
+    seed_everything(0)
+    exact = ModelConfig(parse_layers("lstm:2"), anchor=Anchor.SEASONAL, season=8)
+    frozen = build_model(exact, 8, 1, 1, 1, "frozen")  # starts as seasonal naive: exact
+    frozen.trainable = False
+    learner = build_model(ModelConfig(parse_layers("lstm:3")), 8, 1, 1, 1, "learner")
+    branches = [
+        Branch("frozen", frozen, Head.MANY_TO_ONE),
+        Branch("learner", learner, Head.MANY_TO_ONE),
+    ]
+
+    def interrupt_at_epoch_5(epoch, active, seconds):
+        if epoch == 5:
+            raise KeyboardInterrupt
+
+    config = TrainConfig(epochs=12, patience=2, learning_rate=0.01)
+    split = (inputs[:150], targets[:150]), (inputs[150:], targets[150:])
+    results = fit(branches, *split, config, interrupt_at_epoch_5)
+    assert results["frozen"].best_epoch == 0 and results["frozen"].epochs_run == 2
+    assert results["learner"].interrupted and results["learner"].epochs_run == 5
+    assert results["learner"].best_epoch > 0
+
+
 @pytest.mark.slow
 def test_joint_training_gives_each_network_what_it_gets_alone():
     """Same seed, same data: a network trained among others ends where it ends alone,
