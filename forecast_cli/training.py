@@ -465,7 +465,13 @@ def _keras_runner(tf, joint, validation):
 
 
 def _loss(loss: Loss):
-    return {Loss.MSE: "mse", Loss.MAE: "mae", Loss.HUBER: keras().losses.Huber()}[loss]
+    """The per-window loss function of ``--loss`` (Keras averages it over a batch)."""
+    k = keras()
+    return {
+        Loss.MSE: k.losses.mean_squared_error,
+        Loss.MAE: k.losses.mean_absolute_error,
+        Loss.HUBER: k.losses.huber,  # delta 1, as Huber()'s
+    }[loss]
 
 
 BRANCH_LOSS = "branch_loss"  # the metric that reads each of several branches' loss
@@ -479,13 +485,8 @@ def _branch_losses(branches: list[Branch], loss: Loss) -> dict | None:
     (``forecast compare``'s candidates, ensemble members)."""
     if len(branches) == 1:
         return None
-    k = keras()
-    function = {
-        Loss.MSE: k.losses.mean_squared_error,
-        Loss.MAE: k.losses.mean_absolute_error,
-        Loss.HUBER: k.losses.huber,
-    }[loss]
-    return {b.name: [k.metrics.MeanMetricWrapper(function, name=BRANCH_LOSS)] for b in branches}
+    metric = keras().metrics.MeanMetricWrapper
+    return {b.name: [metric(_loss(loss), name=BRANCH_LOSS)] for b in branches}
 
 
 def _build_state(tf, joint, validation) -> None:
